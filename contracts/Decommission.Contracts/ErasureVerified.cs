@@ -1,0 +1,11 @@
+namespace Decommission.Contracts;
+
+/// <summary>The device's signed wipe receipt verified against its attestation key, nonce, command and policy.</summary>
+public record ErasureVerified
+{
+    public Guid RetirementId { get; init; }
+    public string DeviceId { get; init; } = "";
+    public Guid CommandId { get; init; }
+    public ErasureEvidence Evidence { get; init; } = new();
+    public DateTimeOffset VerifiedAt { get; init; }
+}

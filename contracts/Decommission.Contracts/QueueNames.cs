@@ -1,0 +1,12 @@
+namespace Decommission.Contracts;
+
+/// <summary>The queues commands are sent to; the address is part of the protocol, shared by sender and receiver.</summary>
+public static class QueueNames
+{
+    public const string RetireDevice = "retire-device";
+    public const string RetirementStatus = "retirement-status";
+    public const string QuarantineDevice = "quarantine-device";
+    public const string EraseDevice = "erase-device";
+    public const string RevokeIdentity = "revoke-identity";
+    public const string IssueDisposalCertificate = "issue-disposal-certificate";
+}

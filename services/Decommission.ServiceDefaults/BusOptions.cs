@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Decommission.ServiceDefaults;
+
+/// <summary>Which transport the services talk over; bound from the "Bus" section.</summary>
+public sealed class BusOptions
+{
+    public const string Section = "Bus";
+
+    /// <summary>InMemory for the all-in-one host and tests, RabbitMq for separate processes.</summary>
+    [Required]
+    public BusTransport Transport { get; set; } = BusTransport.RabbitMq;
+
+    /// <summary>amqp://user:password@host:port/vhost; the password never reaches a log.</summary>
+    [Required]
+    public Uri RabbitMqUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+
+    /// <summary>Messages each receive endpoint fetches ahead.</summary>
+    [Range(1, 10_000)]
+    public int PrefetchCount { get; set; } = 32;
+}
+
+public enum BusTransport
+{
+    InMemory,
+    RabbitMq,
+}

@@ -1,0 +1,70 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Decommission.ServiceDefaults;
+
+/// <summary>
+/// One bus per process, composed from every service's registration: each service adds its consumers and sagas with
+/// <see cref="AddBusRegistration"/>, then the host calls <see cref="AddMessageBus"/> once.
+/// </summary>
+public static class MessageBusExtensions
+{
+    private const string RegistrationsKey = "Decommission.BusRegistrations";
+
+    public static IHostApplicationBuilder AddBusRegistration(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> register)
+    {
+        GetOrCreate(builder).Add(register);
+        return builder;
+    }
+
+    /// <summary>Every registration the services added, for hosts (and test harnesses) that build the bus themselves.</summary>
+    public static void ApplyBusRegistrations(this IHostApplicationBuilder builder, IBusRegistrationConfigurator bus)
+    {
+        foreach (var register in GetOrCreate(builder))
+            register(bus);
+    }
+
+    public static IHostApplicationBuilder AddMessageBus(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+
+        // Nothing may publish before the queues exist.
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            builder.ApplyBusRegistrations(bus);
+
+            if (options.Transport == BusTransport.InMemory)
+            {
+                bus.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+                return;
+            }
+
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(options.RabbitMqUri);
+                cfg.PrefetchCount = options.PrefetchCount;
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+
+    private static List<Action<IBusRegistrationConfigurator>> GetOrCreate(IHostApplicationBuilder builder)
+    {
+        if (builder.Properties.TryGetValue(RegistrationsKey, out var existing))
+            return (List<Action<IBusRegistrationConfigurator>>)existing;
+        var created = new List<Action<IBusRegistrationConfigurator>>();
+        builder.Properties[RegistrationsKey] = created;
+        return created;
+    }
+}

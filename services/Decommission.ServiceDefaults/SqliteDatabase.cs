@@ -1,0 +1,83 @@
+using System.Reflection;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Decommission.ServiceDefaults;
+
+/// <summary>
+/// A service's own SQLite file: WAL mode, a busy timeout, and the numbered schema scripts embedded in the service's
+/// assembly (<c>Schema/0001_name.sql</c>, …) applied once each and recorded in <c>schema_version</c>.
+/// </summary>
+public abstract class SqliteDatabase
+{
+    private readonly Assembly _schemaAssembly;
+
+    protected SqliteDatabase(string path, Assembly schemaAssembly)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+            Directory.CreateDirectory(directory);
+        FilePath = path;
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        _schemaAssembly = schemaAssembly;
+    }
+
+    public string FilePath { get; }
+
+    public string ConnectionString { get; }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        // Writers from several consumers and processes wait for each other instead of failing with SQLITE_BUSY.
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
+        return connection;
+    }
+
+    /// <summary>Applies every schema script not applied yet, in number order; returns the versions applied.</summary>
+    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
+        await connection.ExecuteAsync(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);");
+
+        var applied = (await connection.QueryAsync<int>("SELECT version FROM schema_version;")).ToHashSet();
+        var done = new List<int>();
+        foreach (var script in SchemaScripts().Where(s => !applied.Contains(s.Version)).OrderBy(s => s.Version))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(script.Sql, transaction: transaction);
+            await connection.ExecuteAsync(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @AppliedAt);",
+                new { script.Version, script.Name, AppliedAt = DateTimeOffset.UtcNow.ToString("O") },
+                transaction);
+            await transaction.CommitAsync(cancellationToken);
+            done.Add(script.Version);
+        }
+        return done;
+    }
+
+    private IEnumerable<(int Version, string Name, string Sql)> SchemaScripts()
+    {
+        foreach (var resource in _schemaAssembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal)))
+        {
+            // Embedded names look like "Assembly.Schema.0001_initial.sql".
+            var fileName = resource[(resource.LastIndexOf(".Schema.", StringComparison.Ordinal) + ".Schema.".Length)..];
+            var underscore = fileName.IndexOf('_', StringComparison.Ordinal);
+            if (underscore <= 0 || !int.TryParse(fileName[..underscore], out var version))
+                throw new InvalidOperationException($"Schema script '{resource}' must be named NNNN_name.sql.");
+
+            using var stream = _schemaAssembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            yield return (version, fileName, reader.ReadToEnd());
+        }
+    }
+}

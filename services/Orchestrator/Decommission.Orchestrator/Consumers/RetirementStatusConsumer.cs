@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Dapper;
+using Decommission.Contracts;
+using Decommission.Orchestrator.Persistence;
+using Decommission.Orchestrator.StateMachines;
+using MassTransit;
+
+namespace Decommission.Orchestrator.Consumers;
+
+/// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail.</summary>
+public sealed class RetirementStatusConsumer(OrchestratorDatabase database) : IConsumer<GetRetirementStatus>
+{
+    public async Task Consume(ConsumeContext<GetRetirementStatus> context)
+    {
+        var query = context.Message;
+        var id = query.RetirementId
+            ?? (string.IsNullOrWhiteSpace(query.DeviceId) ? null : await RetirementQueries.LatestRetirementOfDevice(database, query.DeviceId));
+
+        Retirement? retirement = null;
+        if (id is { } retirementId)
+        {
+            await using var connection = await database.OpenAsync(context.CancellationToken);
+            var data = await connection.QuerySingleOrDefaultAsync<string>(
+                "SELECT data FROM retirements WHERE correlation_id = @Id;", new { Id = retirementId.ToString() });
+            retirement = data is null ? null : JsonSerializer.Deserialize<Retirement>(data);
+        }
+
+        if (retirement is null)
+        {
+            await context.RespondAsync(new RetirementNotFound { RetirementId = query.RetirementId, DeviceId = query.DeviceId });
+            return;
+        }
+
+        await context.RespondAsync(new RetirementStatus
+        {
+            RetirementId = retirement.CorrelationId,
+            DeviceId = retirement.DeviceId,
+            State = retirement.CurrentState,
+            EraseAttempts = retirement.EraseAttempts,
+            Deadline = retirement.Deadline,
+            FailureReason = retirement.FailureReason,
+            FailureDetail = retirement.FailureDetail,
+            CertificateId = retirement.CertificateId,
+            History = await RetirementQueries.AuditTrailOf(database, retirement.CorrelationId),
+        });
+    }
+}

@@ -1,0 +1,58 @@
+using Dapper;
+using Decommission.Contracts;
+
+namespace Decommission.Orchestrator.Persistence;
+
+/// <summary>Reads of stored retirements that do not go through the saga (status, duplicates, audit trail).</summary>
+public static class RetirementQueries
+{
+    public static async Task<string?> StateOf(OrchestratorDatabase database, Guid retirementId)
+    {
+        await using var connection = await database.OpenAsync();
+        return await connection.QuerySingleOrDefaultAsync<string>(
+            "SELECT current_state FROM retirements WHERE correlation_id = @Id;", new { Id = retirementId.ToString() });
+    }
+
+    /// <summary>The device's retirement that is not yet Completed, Refused or Cancelled, if any.</summary>
+    public static async Task<Guid?> OpenRetirementOfDevice(OrchestratorDatabase database, string deviceId)
+    {
+        await using var connection = await database.OpenAsync();
+        var id = await connection.QuerySingleOrDefaultAsync<string>(
+            """
+            SELECT correlation_id FROM retirements
+            WHERE device_id = @DeviceId AND current_state NOT IN ('Completed', 'Refused', 'Cancelled');
+            """, new { DeviceId = deviceId });
+        return id is null ? null : Guid.Parse(id);
+    }
+
+    /// <summary>The device's most recent retirement, open or not.</summary>
+    public static async Task<Guid?> LatestRetirementOfDevice(OrchestratorDatabase database, string deviceId)
+    {
+        await using var connection = await database.OpenAsync();
+        var id = await connection.QuerySingleOrDefaultAsync<string>(
+            "SELECT correlation_id FROM retirements WHERE device_id = @DeviceId ORDER BY updated_at DESC LIMIT 1;",
+            new { DeviceId = deviceId });
+        return id is null ? null : Guid.Parse(id);
+    }
+
+    public static async Task<IReadOnlyList<AuditEntry>> AuditTrailOf(OrchestratorDatabase database, Guid retirementId)
+    {
+        await using var connection = await database.OpenAsync();
+        var rows = await connection.QueryAsync<AuditRow>(
+            """
+            SELECT from_state AS FromState, to_state AS ToState, event AS Event, actor AS Actor, detail AS Detail, at AS At
+            FROM audit_trail WHERE retirement_id = @Id ORDER BY id;
+            """, new { Id = retirementId.ToString() });
+        return rows.Select(r => new AuditEntry
+        {
+            At = DateTimeOffset.Parse(r.At, System.Globalization.CultureInfo.InvariantCulture),
+            FromState = r.FromState,
+            ToState = r.ToState,
+            Event = r.Event,
+            Actor = r.Actor,
+            Detail = r.Detail,
+        }).ToList();
+    }
+
+    private sealed record AuditRow(string FromState, string ToState, string Event, string Actor, string Detail, string At);
+}

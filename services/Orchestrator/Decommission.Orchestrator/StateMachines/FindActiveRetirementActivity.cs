@@ -1,0 +1,23 @@
+using Decommission.Contracts;
+using Decommission.Orchestrator.Persistence;
+using MassTransit;
+
+namespace Decommission.Orchestrator.StateMachines;
+
+/// <summary>Looks for another open retirement of the requested device, so a second request starts nothing.</summary>
+public sealed class FindActiveRetirementActivity(OrchestratorDatabase database) : IStateMachineActivity<Retirement, RetireDevice>
+{
+    public async Task Execute(BehaviorContext<Retirement, RetireDevice> context, IBehavior<Retirement, RetireDevice> next)
+    {
+        var open = await RetirementQueries.OpenRetirementOfDevice(database, context.Message.DeviceId);
+        context.Saga.ActiveRetirementOfDevice = open is { } id && id != context.Saga.CorrelationId ? id : null;
+        await next.Execute(context);
+    }
+
+    public Task Faulted<TException>(BehaviorExceptionContext<Retirement, RetireDevice, TException> context, IBehavior<Retirement, RetireDevice> next)
+        where TException : Exception => next.Faulted(context);
+
+    public void Probe(ProbeContext context) => context.CreateScope("find-active-retirement");
+
+    public void Accept(StateMachineVisitor visitor) => visitor.Visit(this);
+}

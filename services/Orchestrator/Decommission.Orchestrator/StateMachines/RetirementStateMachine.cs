@@ -1,0 +1,353 @@
+using Decommission.Contracts;
+using Decommission.Orchestrator.Deadlines;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.Orchestrator.StateMachines;
+
+/// <summary>
+/// The retirement workflow: Requested → Quarantining → Erasing → RevokingIdentity → Certifying → Completed,
+/// with Refused, Cancelled and Failed (which can be retried, or closed by a recorded physical destruction).
+/// </summary>
+public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
+{
+    public const string Purge = "Purge";
+    public const string Destroy = "Destroy";
+
+    private readonly RetirementSettings _settings;
+    private readonly TimeProvider _clock;
+
+    public RetirementStateMachine(IOptions<RetirementSettings> settings, TimeProvider clock, ILogger<RetirementStateMachine> logger)
+    {
+        _settings = settings.Value;
+        _clock = clock;
+
+        Event(() => RetireDevice, x =>
+        {
+            // The request's message id is the retirement id, so a redelivered request finds its own retirement.
+            x.CorrelateById(context => RetirementIds.For(context));
+            x.SelectId(context => RetirementIds.For(context));
+        });
+        Event(() => RetirementAccepted, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => RetirementRefused, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => DeviceQuarantined, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => QuarantineRefused, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => ErasureVerified, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => ErasureRejected, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => IdentityRevoked, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => CertificateIssued, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => DeadlineReached, x =>
+        {
+            x.CorrelateById(context => context.Message.RetirementId);
+            x.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => Cancel, x =>
+        {
+            x.CorrelateById(context => context.Message.RetirementId);
+            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
+        });
+        Event(() => Retry, x =>
+        {
+            x.CorrelateById(context => context.Message.RetirementId);
+            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
+        });
+        Event(() => RecordDestruction, x =>
+        {
+            x.CorrelateById(context => context.Message.RetirementId);
+            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
+        });
+
+        InstanceState(x => x.CurrentState);
+        ConnectStateObserver(new AuditTrailObserver(clock));
+
+        // At-least-once delivery brings late duplicates (a second reply, an old deadline): they change nothing.
+        OnUnhandledEvent(context =>
+        {
+            logger.LogInformation("Retirement {RetirementId} in {State} ignored {Event}", context.Saga.CorrelationId, context.Saga.CurrentState, context.Event.Name);
+            return context.Ignore();
+        });
+
+        Initially(
+            When(RetireDevice)
+                .Then(context => RetireDeviceValidation.EnsureValid(context.Message))
+                .Activity(x => x.OfType<FindActiveRetirementActivity>())
+                .IfElse(context => context.Saga.ActiveRetirementOfDevice.HasValue,
+                    duplicate => duplicate
+                        .RespondAsync(async context => new RetirementSubmitted
+                        {
+                            RetirementId = context.Saga.ActiveRetirementOfDevice!.Value,
+                            DeviceId = context.Message.DeviceId,
+                            AlreadyActive = true,
+                            State = await ActiveRetirementState(context),
+                        })
+                        .Finalize(),
+                    fresh => fresh
+                        .Then(context =>
+                        {
+                            context.Saga.DeviceId = context.Message.DeviceId;
+                            context.Saga.Reason = context.Message.Reason;
+                            context.Saga.RequestedBy = context.Message.RequestedBy;
+                            context.Saga.RequestedAt = context.Message.RequestedAt == default ? Now : context.Message.RequestedAt;
+                        })
+                        .TransitionTo(Requested)
+                        .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
+                        .RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: false)))));
+
+        During(Requested,
+            When(RetirementAccepted)
+                .Then(context => context.Saga.Device = context.Message.Device)
+                .TransitionTo(Quarantining)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+            When(RetirementRefused)
+                .Then(context => Fail(context.Saga, context.Message.Reason, context.Message.Detail))
+                .TransitionTo(Refused)
+                .Publish(context => Failure(context.Saga)));
+
+        During(Quarantining,
+            When(DeviceQuarantined)
+                .Then(context =>
+                {
+                    context.Saga.RevokedCredentials = [.. context.Message.RevokedCredentials];
+                    context.Saga.NetworkSegment = context.Message.NetworkSegment;
+                    StartErase(context.Saga);
+                })
+                .TransitionTo(Erasing)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+            When(QuarantineRefused)
+                .Then(context => Fail(context.Saga, FailureReasons.QuarantineRefused, $"{context.Message.Reason}: {context.Message.Detail}"))
+                .TransitionTo(Failed)
+                .Publish(context => Failure(context.Saga)));
+
+        // Cancel is allowed until the erase command has been sent (a failed quarantine never sent one).
+        During(Requested, Quarantining,
+            When(Cancel)
+                .Then(context => context.Saga.Deadline = null)
+                .TransitionTo(Cancelled)
+                .Publish(context => Cancellation(context))
+                .If(context => context.ResponseAddress is not null, request => request.Respond(context => Cancellation(context))));
+        During(Failed,
+            When(Cancel, context => context.Saga.EraseSentAt is null)
+                .TransitionTo(Cancelled)
+                .Publish(context => Cancellation(context))
+                .If(context => context.ResponseAddress is not null, request => request.Respond(context => Cancellation(context))),
+            When(Cancel, context => context.Saga.EraseSentAt is not null)
+                .RespondAsync(context => Task.FromResult(Refusal(context, "the erase command was already sent"))));
+        During([Erasing, RevokingIdentity, Certifying, Completed, Refused, Cancelled],
+            When(Cancel)
+                .RespondAsync(context => Task.FromResult(Refusal(context, context.Saga.EraseSentAt is null
+                    ? $"a retirement in {context.Saga.CurrentState} cannot be cancelled"
+                    : "the erase command was already sent"))));
+
+        During(Erasing,
+            When(ErasureVerified)
+                .Then(context => AcceptEvidence(context.Saga, context.Message))
+                .TransitionTo(RevokingIdentity)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+            When(ErasureRejected)
+                .Then(context => Fail(context.Saga, context.Message.Reason, context.Message.Detail))
+                .TransitionTo(Failed)
+                .Publish(context => Failure(context.Saga)),
+            When(DeadlineReached, IsDue)
+                .IfElse(context => context.Saga.EraseAttempts < _settings.EraseAttempts && Now < context.Saga.EraseExpiresAt,
+                    nextAttempt => nextAttempt
+                        .Then(context => AuditTrailObserver.Record(context, Now, $"erase attempt {context.Saga.EraseAttempts} timed out"))
+                        .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+                    unreachable => unreachable
+                        .Then(context => Fail(context.Saga, FailureReasons.DeviceUnreachable,
+                            $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); command expires {context.Saga.EraseExpiresAt:O}"))
+                        .TransitionTo(Failed)
+                        .Publish(context => Failure(context.Saga))));
+
+        // A valid receipt that arrives after a rejected (forged, replayed) one still proves the erase.
+        During(Failed,
+            When(ErasureVerified, context => context.Saga.FailedIn == nameof(Erasing))
+                .Then(context => AcceptEvidence(context.Saga, context.Message))
+                .TransitionTo(RevokingIdentity)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+
+        During(Failed,
+            When(Retry)
+                .Then(context => ClearFailure(context.Saga))
+                .IfElse(context => context.Saga.FailedIn == nameof(Erasing),
+                    erase => erase
+                        .Then(context => StartErase(context.Saga))
+                        .TransitionTo(Erasing),
+                    quarantine => quarantine.TransitionTo(Quarantining))
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
+                .Publish(context => Retried(context))
+                .If(context => context.ResponseAddress is not null, request => request.Respond(context => Retried(context))),
+            When(RecordDestruction)
+                .Then(context =>
+                {
+                    context.Saga.Destruction = context.Message.Destruction;
+                    context.Saga.SanitizationType = Destroy;
+                    ClearFailure(context.Saga);
+                })
+                .Publish(context => new PhysicalDestructionRecorded
+                {
+                    RetirementId = context.Saga.CorrelationId,
+                    DeviceId = context.Saga.DeviceId,
+                    Destruction = context.Message.Destruction,
+                })
+                .TransitionTo(RevokingIdentity)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+        During([Requested, Quarantining, Erasing, RevokingIdentity, Certifying, Completed, Refused, Cancelled],
+            When(Retry)
+                .RespondAsync(context => Task.FromResult(Refusal(context, "only a failed retirement can be retried"))),
+            When(RecordDestruction)
+                .RespondAsync(context => Task.FromResult(Refusal(context, "physical destruction is recorded only on a failed retirement"))));
+
+        During(RevokingIdentity,
+            When(IdentityRevoked)
+                .Then(context => context.Saga.IdentityCertificateSerial = context.Message.CertificateSerial)
+                .TransitionTo(Certifying)
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+
+        During(Certifying,
+            When(CertificateIssued)
+                .Then(context =>
+                {
+                    context.Saga.CertificateId = context.Message.CertificateId;
+                    context.Saga.Deadline = null;
+                })
+                .TransitionTo(Completed)
+                .Publish(context => new DeviceDecommissioned
+                {
+                    RetirementId = context.Saga.CorrelationId,
+                    DeviceId = context.Saga.DeviceId,
+                    SanitizationType = context.Saga.SanitizationType ?? Purge,
+                    CertificateId = context.Message.CertificateId,
+                    CompletedAt = Now,
+                }));
+
+        // Steps that wait for another service send their command again when it has not answered in time.
+        During(Requested, Quarantining, RevokingIdentity, Certifying,
+            When(DeadlineReached, IsDue)
+                .Then(context =>
+                {
+                    context.Saga.Redrives++;
+                    AuditTrailObserver.Record(context, Now, $"no answer yet; command re-sent ({context.Saga.Redrives})");
+                })
+                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+
+        DuringAny(
+            When(RetireDevice)
+                .RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: true))));
+
+        SetCompletedWhenFinalized();
+    }
+
+    public State Requested { get; private set; } = null!;
+    public State Quarantining { get; private set; } = null!;
+    public State Erasing { get; private set; } = null!;
+    public State RevokingIdentity { get; private set; } = null!;
+    public State Certifying { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Refused { get; private set; } = null!;
+    public State Cancelled { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+
+    public Event<RetireDevice> RetireDevice { get; private set; } = null!;
+    public Event<RetirementAccepted> RetirementAccepted { get; private set; } = null!;
+    public Event<RetirementRefused> RetirementRefused { get; private set; } = null!;
+    public Event<DeviceQuarantined> DeviceQuarantined { get; private set; } = null!;
+    public Event<QuarantineRefused> QuarantineRefused { get; private set; } = null!;
+    public Event<ErasureVerified> ErasureVerified { get; private set; } = null!;
+    public Event<ErasureRejected> ErasureRejected { get; private set; } = null!;
+    public Event<IdentityRevoked> IdentityRevoked { get; private set; } = null!;
+    public Event<DisposalCertificateIssued> CertificateIssued { get; private set; } = null!;
+    public Event<RetirementDeadlineReached> DeadlineReached { get; private set; } = null!;
+    public Event<CancelRetirement> Cancel { get; private set; } = null!;
+    public Event<RetryRetirement> Retry { get; private set; } = null!;
+    public Event<RecordPhysicalDestruction> RecordDestruction { get; private set; } = null!;
+
+    /// <summary>The states a device's retirement is over in; any other state holds the device.</summary>
+    public static readonly string[] ClosedStates = [nameof(Completed), nameof(Refused), nameof(Cancelled)];
+
+    private DateTimeOffset Now => _clock.GetUtcNow();
+
+    // The sweeper may fire early, late, or for a deadline that has since moved: act only on the current, due one.
+    private bool IsDue(BehaviorContext<Retirement, RetirementDeadlineReached> context) =>
+        context.Saga.Deadline is { } deadline && deadline == context.Message.Deadline && deadline <= Now;
+
+    private void StartErase(Retirement saga)
+    {
+        saga.EraseCommandId = NewId.NextGuid();
+        saga.EraseAttempts = 0;
+        saga.EraseExpiresAt = Now + _settings.EraseDeadline;
+        saga.SanitizationType = Purge;
+    }
+
+    private void AcceptEvidence(Retirement saga, Contracts.ErasureVerified verified)
+    {
+        saga.Evidence = verified.Evidence;
+        saga.SanitizationType = Purge;
+        ClearFailure(saga);
+    }
+
+    private static void Fail(Retirement saga, string reason, string detail)
+    {
+        saga.FailureReason = reason;
+        saga.FailureDetail = detail;
+        saga.FailedIn = saga.CurrentState;
+        saga.Deadline = null;
+    }
+
+    private static void ClearFailure(Retirement saga)
+    {
+        saga.FailureReason = null;
+        saga.FailureDetail = null;
+        saga.Redrives = 0;
+    }
+
+    private Contracts.RetirementFailed Failure(Retirement saga) => new()
+    {
+        RetirementId = saga.CorrelationId,
+        DeviceId = saga.DeviceId,
+        Reason = saga.FailureReason ?? "",
+        Detail = saga.FailureDetail ?? "",
+        FailedIn = saga.FailedIn ?? "",
+        FailedAt = Now,
+    };
+
+    private RetirementCancelled Cancellation(BehaviorContext<Retirement, CancelRetirement> context) => new()
+    {
+        RetirementId = context.Saga.CorrelationId,
+        DeviceId = context.Saga.DeviceId,
+        RequestedBy = context.Message.RequestedBy,
+        Reason = context.Message.Reason,
+        CancelledAt = Now,
+    };
+
+    private static RetirementRetried Retried(BehaviorContext<Retirement, RetryRetirement> context) => new()
+    {
+        RetirementId = context.Saga.CorrelationId,
+        DeviceId = context.Saga.DeviceId,
+        RequestedBy = context.Message.RequestedBy,
+        ResumedIn = context.Saga.CurrentState,
+    };
+
+    private static RetirementSubmitted Submitted(Retirement saga, bool alreadyActive) => new()
+    {
+        RetirementId = saga.CorrelationId,
+        DeviceId = saga.DeviceId,
+        AlreadyActive = alreadyActive,
+        State = saga.CurrentState,
+    };
+
+    private static RetirementCommandRefused Refusal<T>(BehaviorContext<Retirement, T> context, string reason)
+        where T : class => new()
+    {
+        RetirementId = context.Saga.CorrelationId,
+        Command = typeof(T).Name,
+        State = context.Saga.CurrentState,
+        Reason = reason,
+    };
+
+    private static async Task<string> ActiveRetirementState(BehaviorContext<Retirement, Contracts.RetireDevice> context)
+    {
+        var database = context.GetServiceOrCreateInstance<Persistence.OrchestratorDatabase>();
+        return await Persistence.RetirementQueries.StateOf(database, context.Saga.ActiveRetirementOfDevice!.Value) ?? "";
+    }
+}
