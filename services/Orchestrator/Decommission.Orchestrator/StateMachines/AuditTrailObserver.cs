@@ -9,8 +9,8 @@ internal sealed class AuditTrailObserver(TimeProvider clock) : IStateObserver<Re
 {
     public Task StateChanged(BehaviorContext<Retirement> context, State currentState, State? previousState)
     {
-        // Finalize is only used to drop a duplicate request before it is ever saved.
-        if (currentState.Name == "Final")
+        // Entering Initial is the instance being created; Finalize only drops a duplicate request before it is saved.
+        if (currentState.Name is "Initial" or "Final")
             return Task.CompletedTask;
 
         context.Saga.PendingAudit.Add(new AuditEntry

@@ -25,7 +25,12 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
         endpointConfigurator.UseInMemoryOutbox(context);
 
         var partition = endpointConfigurator.CreatePartitioner(Math.Max(1, ConcurrentMessageLimit ?? 1));
-        sagaConfigurator.Message<RetireDevice>(x => x.UsePartitioner(partition, m => RetirementIds.For(m)));
+        sagaConfigurator.Message<RetireDevice>(x =>
+        {
+            // Before the saga, so the _error queue shows the validation message itself.
+            x.UseExecute(context => RetireDeviceValidation.EnsureValid(context.Message));
+            x.UsePartitioner(partition, m => RetirementIds.For(m));
+        });
         sagaConfigurator.Message<RetirementAccepted>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<RetirementRefused>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<DeviceQuarantined>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));

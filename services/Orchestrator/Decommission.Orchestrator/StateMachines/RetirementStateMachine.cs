@@ -70,7 +70,6 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
 
         Initially(
             When(RetireDevice)
-                .Then(context => RetireDeviceValidation.EnsureValid(context.Message))
                 .Activity(x => x.OfType<FindActiveRetirementActivity>())
                 .IfElse(context => context.Saga.ActiveRetirementOfDevice.HasValue,
                     duplicate => duplicate
@@ -269,7 +268,9 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
 
     // The sweeper may fire early, late, or for a deadline that has since moved: act only on the current, due one.
     private bool IsDue(BehaviorContext<Retirement, RetirementDeadlineReached> context) =>
-        context.Saga.Deadline is { } deadline && deadline == context.Message.Deadline && deadline <= Now;
+        context.Saga.Deadline is { } deadline
+        && deadline.ToUnixTimeMilliseconds() == context.Message.Deadline.ToUnixTimeMilliseconds()
+        && deadline <= Now;
 
     private void StartErase(Retirement saga)
     {
