@@ -1,0 +1,105 @@
+using System.Text;
+using System.Text.Json;
+using Decommission.Contracts;
+using MassTransit;
+using RabbitMQ.Client;
+
+namespace Decommission.Orchestrator.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RabbitMqCollection
+{
+    public const string Name = "RabbitMQ";
+}
+
+/// <summary>The orchestrator on the real RabbitMQ node that ops/test.sh starts.</summary>
+[Collection(RabbitMqCollection.Name)]
+public sealed class RabbitMqRetirementTests
+{
+    private const string ErrorQueue = QueueNames.RetireDevice + "_error";
+
+    [Fact]
+    public async Task A_retirement_runs_from_request_to_completed_over_rabbitmq()
+    {
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register);
+        var id = await new Scenario(host).Retire("rmq-dev-1");
+
+        var completed = await host.WaitForState(id, "Completed", seconds: 30);
+
+        Assert.Equal($"cert-{id:N}", completed.CertificateId);
+        var status = await host.Bus.CreateRequestClient<GetRetirementStatus>(new Uri($"queue:{QueueNames.RetirementStatus}"))
+            .GetResponse<RetirementStatus>(new GetRetirementStatus { DeviceId = "rmq-dev-1" });
+        Assert.Equal("Completed", status.Message.State);
+        Assert.Equal(["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"],
+            status.Message.History.Select(h => h.ToState));
+    }
+
+    [Fact]
+    public async Task A_device_under_legal_hold_is_refused_with_the_reason_over_rabbitmq()
+    {
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register);
+
+        var id = await new Scenario(host).Retire("held-rmq-1");
+
+        var refused = await host.WaitForState(id, "Refused", seconds: 30);
+        Assert.Equal((RefusalReasons.LegalHold, "litigation hold #12"), (refused.FailureReason, refused.FailureDetail));
+    }
+
+    [Fact]
+    public async Task Malformed_messages_land_in_the_error_queue_with_the_reason_and_the_orchestrator_keeps_working()
+    {
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register);
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        // Declared as MassTransit declares it, so it can be emptied before it has ever held a fault.
+        await channel.QueueDeclareAsync(ErrorQueue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueuePurgeAsync(ErrorQueue);
+
+        // Any AMQP client can talk to the queue: one sends garbage, one sends a well-formed request with no device.
+        var garbageId = Guid.NewGuid().ToString();
+        await PublishRaw(channel, garbageId, "{ this is not json"u8.ToArray());
+        var emptyId = Guid.NewGuid().ToString();
+        await PublishRaw(channel, emptyId, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            messageId = emptyId,
+            messageType = new[] { "urn:message:Decommission.Contracts:RetireDevice" },
+            message = new { deviceId = "", reason = "eol", requestedBy = "script", requestedAt = DateTimeOffset.UtcNow },
+        })));
+
+        var errors = await ReadErrorQueue(channel, expected: 2);
+        Assert.Contains(garbageId, errors.Keys);
+        Assert.Contains(emptyId, errors.Keys);
+        Assert.Contains("DeviceId is required", errors[emptyId]);
+        Assert.False(string.IsNullOrWhiteSpace(errors[garbageId]));
+
+        var id = await new Scenario(host).Retire("rmq-after-garbage");
+        await host.WaitForState(id, "Completed", seconds: 30);
+    }
+
+    private static async Task PublishRaw(IChannel channel, string messageId, byte[] body)
+    {
+        var properties = new BasicProperties { MessageId = messageId, ContentType = "application/vnd.masstransit+json", Persistent = true };
+        await channel.BasicPublishAsync("", QueueNames.RetireDevice, mandatory: true, basicProperties: properties, body: body);
+    }
+
+    /// <summary>The error queue's messages by message id, each with the fault reason MassTransit wrote in its headers.</summary>
+    private static async Task<Dictionary<string, string>> ReadErrorQueue(IChannel channel, int expected)
+    {
+        var found = new Dictionary<string, string>();
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (found.Count < expected && DateTime.UtcNow < until)
+        {
+            var message = await channel.BasicGetAsync(ErrorQueue, autoAck: true);
+            if (message is null)
+            {
+                await Task.Delay(100);
+                continue;
+            }
+            var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
+            var reason = headers.TryGetValue("MT-Fault-Message", out var value) && value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
+            found[message.BasicProperties.MessageId ?? ""] = reason;
+        }
+        return found;
+    }
+}
