@@ -97,22 +97,28 @@ public sealed class RetirementStateMachineTests
     }
 
     [Fact]
-    public async Task Racing_requests_for_one_device_start_exactly_one_retirement()
+    public async Task Racing_requests_for_one_device_start_exactly_one_retirement_and_all_are_answered_with_it()
     {
         var s = await Start();
         await using var _ = s.Host;
 
         var ids = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => s.Retire("dev-race")));
 
-        await s.Host.WaitForRetirement(ids[0], _ => true, "stored", seconds: 15).ContinueWith(_ => { });
-        var database = s.Host.Services.GetRequiredService<OrchestratorDatabase>();
-        await Task.Delay(500);
-        var open = await RetirementQueries.OpenRetirementOfDevice(database, "dev-race");
-        Assert.NotNull(open);
-        var stored = 0;
-        foreach (var id in ids)
-            stored += await s.Host.Store.LoadAsync(id) is null ? 0 : 1;
-        Assert.Equal(1, stored);
+        // Requests sent without a response address are answered by publishing RetirementSubmitted.
+        var until = DateTime.UtcNow.AddSeconds(15);
+        List<RetirementSubmitted> answers;
+        do
+        {
+            await Task.Delay(50);
+            answers = s.Host.Harness.Published.Select<RetirementSubmitted>().Select(m => m.Context.Message).ToList();
+        } while (answers.Count < ids.Length && DateTime.UtcNow < until);
+
+        Assert.Equal(ids.Length, answers.Count);
+        var winner = Assert.Single(answers.Select(a => a.RetirementId).Distinct());
+        Assert.Contains(winner, ids);
+        Assert.Equal(ids.Length - 1, answers.Count(a => a.AlreadyActive));
+        foreach (var loser in ids.Where(id => id != winner))
+            Assert.Null(await s.Host.Store.LoadAsync(loser));
         Assert.Single(s.Host.Harness.Published.Select<RetirementRequested>());
     }
 
