@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# Throwaway RabbitMQ node for tests and local runs. Source this file, then:
+#
+#   rmq_node_start   start a private node; sets RMQ_NODE, RMQ_PORT, RMQ_URI, RMQ_DIR
+#   rmq_node_stop    stop exactly that node (and its epmd), remove its directory
+#
+# The node never touches the system-wide RabbitMQ installation: its own node name,
+# data/log/config directory (mktemp), Erlang cookie, AMQP port, distribution port
+# and epmd instance, everything bound to 127.0.0.1. The default guest/guest user
+# works from loopback.
+#
+# Overrides (env): DECOM_RABBITMQ_PORT (AMQP port; otherwise a free one near 5682),
+# DECOM_RABBITMQ_START_TIMEOUT (seconds, default 60).
+
+RMQ_BIN=/usr/lib/rabbitmq/bin   # the real scripts, not Debian's su-wrappers in /usr/sbin
+# shellcheck disable=SC2034  # RMQ_URI and friends are read by the sourcing script
+RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
+RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
+RMQ_ENV=() RMQ_ARGV=()
+
+_rmq_log() { echo "${RMQ_LOG_PREFIX:-rabbitmq-node}: $*" >&2; }
+
+# A port counts as free when nothing listens on it on any address (the
+# distribution listener would otherwise collide with a wildcard bind).
+_rmq_port_free() {
+  if command -v ss >/dev/null 2>&1; then
+    [ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] || return 1
+  fi
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# First free port at or after $1 (random offsets keep parallel runs apart).
+_rmq_free_port() {
+  local p=$1 end=$(($1 + 500))
+  while [ "$p" -lt "$end" ]; do
+    _rmq_port_free "$p" && { echo "$p"; return 0; }
+    p=$((p + 1))
+  done
+  return 1
+}
+
+# Command line (in RMQ_ARGV) to run a RabbitMQ tool ($1) against our node. As
+# root, it runs as the "rabbitmq" user (like the packaged service) with HOME
+# pointing at our dir, so server and CLI share the node's own cookie instead of
+# /var/lib/rabbitmq's. Callers run "${RMQ_ARGV[@]}" themselves so that a
+# background job's $! is the real process, not a subshell.
+_rmq_argv() {
+  local tool=$1; shift
+  RMQ_ARGV=(env -C "$RMQ_DIR" "${RMQ_ENV[@]}" "$RMQ_BIN/$tool" "$@")
+  if [ "$(id -u)" = 0 ]; then RMQ_ARGV=(runuser -u rabbitmq -- "${RMQ_ARGV[@]}"); fi
+}
+
+_rmq_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+_rmq_beam_pid() { [ -s "$RMQ_PIDFILE" ] && tr -dc '0-9' <"$RMQ_PIDFILE"; }
+
+_rmq_show_logs() {
+  local f
+  for f in "$RMQ_DIR"/log/*.log; do
+    [ -s "$f" ] || continue
+    _rmq_log "---- tail of $f ----"
+    tail -n 30 "$f" >&2
+  done
+}
+
+rmq_node_start() {
+  local -; set +e   # safe to call from `set -e` scripts; options restored on return
+  if [ ! -x "$RMQ_BIN/rabbitmq-server" ]; then
+    _rmq_log "RabbitMQ is not installed ($RMQ_BIN/rabbitmq-server missing)"
+    return 1
+  fi
+  local timeout=${DECOM_RABBITMQ_START_TIMEOUT:-60} rc
+  # Ports are probed before the node binds them, so a parallel run can win the
+  # race and our node dies at once (rc 2); then try again with fresh ports.
+  for _ in 1 2 3; do
+    rc=0
+    _rmq_start_once "$timeout" || rc=$?
+    [ "$rc" = 0 ] && return 0
+    rmq_node_stop
+    if [ "$rc" != 2 ] || [ -n "${DECOM_RABBITMQ_PORT:-}" ]; then break; fi
+    _rmq_log "retrying with other ports"
+  done
+  return 1
+}
+
+_rmq_start_once() {
+  local -; set +e
+  local timeout=$1 off=$((RANDOM % 400))
+  RMQ_NODE="decomtest-$$-$RANDOM@localhost"
+  RMQ_PORT=${DECOM_RABBITMQ_PORT:-$(_rmq_free_port $((5682 + off)))} || return 1
+  RMQ_DIST_PORT=$(_rmq_free_port $((25682 + off))) || return 1
+  RMQ_EPMD_PORT=$(_rmq_free_port $((14369 + off))) || return 1
+  if ! _rmq_port_free "$RMQ_PORT"; then
+    _rmq_log "AMQP port $RMQ_PORT is already in use"
+    return 1
+  fi
+
+  RMQ_DIR=$(mktemp -d "${TMPDIR:-/tmp}/decom-rabbitmq.XXXXXX")
+  RMQ_PIDFILE=$RMQ_DIR/node.pid
+  mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+  : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
+  echo '[].' >"$RMQ_DIR/enabled_plugins"     # no plugins
+  cat >"$RMQ_DIR/rabbitmq.conf" <<'EOF'
+# Throwaway node: listener address/port and all paths come from the environment.
+EOF
+  # Erlang refuses cookies readable by others.
+  (umask 077; od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f' >"$RMQ_DIR/.erlang.cookie")
+  if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi
+
+  local loopback_dist='-kernel inet_dist_use_interface {127,0,0,1}'
+  RMQ_ENV=(
+    HOME="$RMQ_DIR"
+    RABBITMQ_NODENAME="$RMQ_NODE"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$RMQ_PORT"
+    RABBITMQ_DIST_PORT="$RMQ_DIST_PORT"
+    ERL_EPMD_ADDRESS=127.0.0.1
+    ERL_EPMD_PORT="$RMQ_EPMD_PORT"
+    RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"
+    RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+    RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
+    RABBITMQ_LOG_BASE="$RMQ_DIR/log"
+    RABBITMQ_PID_FILE="$RMQ_PIDFILE"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$loopback_dist"
+    RABBITMQ_CTL_ERL_ARGS="$loopback_dist"
+  )
+  # shellcheck disable=SC2034
+  RMQ_URI="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
+
+  _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
+  # Own session: terminal signals don't reach the node; we stop it ourselves.
+  _rmq_argv rabbitmq-server
+  setsid -w "${RMQ_ARGV[@]}" >"$RMQ_DIR/log/startup.log" 2>&1 </dev/null &
+  RMQ_LAUNCHER_PID=$!
+
+  # `rabbitmqctl wait` alone would sit out its whole timeout if the node dies
+  # before writing its pid file, so also watch the launcher.
+  local started=$SECONDS rc=0
+  _rmq_argv rabbitmqctl -n "$RMQ_NODE" wait --timeout "$timeout" "$RMQ_PIDFILE"
+  "${RMQ_ARGV[@]}" >"$RMQ_DIR/log/wait.log" 2>&1 </dev/null &
+  RMQ_WAITER_PID=$!
+  while _rmq_alive "$RMQ_WAITER_PID"; do
+    if ! _rmq_alive "$RMQ_LAUNCHER_PID"; then
+      kill "$RMQ_WAITER_PID" 2>/dev/null
+      break
+    fi
+    sleep 0.2
+  done
+  wait "$RMQ_WAITER_PID" || rc=$?
+  RMQ_WAITER_PID=
+  if [ "$rc" -ne 0 ]; then
+    # A failed boot makes `wait` give up while the VM is still shutting down.
+    for _ in $(seq 1 50); do _rmq_alive "$RMQ_LAUNCHER_PID" || break; sleep 0.2; done
+  fi
+  if ! _rmq_alive "$RMQ_LAUNCHER_PID"; then
+    _rmq_log "node $RMQ_NODE exited during startup"
+    _rmq_show_logs
+    return 2
+  fi
+  if [ "$rc" -ne 0 ]; then
+    _rmq_log "node $RMQ_NODE did not come up within ${timeout}s (rabbitmqctl wait exit $rc)"
+    _rmq_show_logs
+    return 1
+  fi
+  _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s"
+}
+
+# $1 signal, $2 beam pid: the launcher's whole session, and the VM in case it left it.
+_rmq_kill_node() {
+  [ -n "$RMQ_LAUNCHER_PID" ] && kill -"$1" -- "-$RMQ_LAUNCHER_PID" 2>/dev/null
+  _rmq_alive "$2" && kill -"$1" "$2" 2>/dev/null
+  return 0
+}
+
+rmq_node_stop() {
+  local -; set +e
+  [ -n "$RMQ_DIR" ] || return 0
+  if _rmq_alive "$RMQ_WAITER_PID"; then kill "$RMQ_WAITER_PID" 2>/dev/null; wait "$RMQ_WAITER_PID" 2>/dev/null; fi
+  local beam t0=$SECONDS
+  beam=$(_rmq_beam_pid)
+  if _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID"; then
+    _rmq_log "stopping RabbitMQ node $RMQ_NODE"
+    # Graceful stop; waits until the node's OS process has exited.
+    _rmq_argv rabbitmqctl -n "$RMQ_NODE" stop --timeout 30 "$RMQ_PIDFILE"
+    "${RMQ_ARGV[@]}" >/dev/null 2>&1 </dev/null &
+    local stopper=$!
+    for _ in $(seq 1 150); do _rmq_alive "$stopper" || break; sleep 0.2; done
+    kill "$stopper" 2>/dev/null
+    wait "$stopper" 2>/dev/null
+  fi
+  # Fallback: kill only our own processes — the node's launcher session and its beam.
+  if _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID"; then
+    _rmq_log "node $RMQ_NODE did not stop cleanly; killing it"
+    _rmq_kill_node TERM "$beam"
+    for _ in $(seq 1 50); do
+      _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID" || break
+      sleep 0.2
+    done
+    _rmq_kill_node KILL "$beam"
+  fi
+  [ -n "$RMQ_LAUNCHER_PID" ] && wait "$RMQ_LAUNCHER_PID" 2>/dev/null
+  # The node started a private epmd on its own port; no other node uses it.
+  if [ -n "$RMQ_EPMD_PORT" ] && ! _rmq_port_free "$RMQ_EPMD_PORT"; then
+    ERL_EPMD_PORT=$RMQ_EPMD_PORT epmd -kill >/dev/null 2>&1 || true
+  fi
+  rm -rf "$RMQ_DIR"
+  _rmq_log "node $RMQ_NODE stopped ($((SECONDS - t0))s)"
+  RMQ_DIR='' RMQ_LAUNCHER_PID=''
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Runs the test suite against a throwaway RabbitMQ node (see ops/rabbitmq-node.sh).
+#
+#   ops/test.sh [dotnet test args...]      e.g. ops/test.sh --filter Name~Queue
+#   ops/test.sh tests/Some.Tests [args...]  a single test project instead of the solution
+#
+# Installs missing Debian packages first (fresh CI machines have none of them).
+# Env:
+#   DECOM_TEST_RABBITMQ_URI  exported to the tests (amqp://guest:guest@127.0.0.1:PORT/);
+#                            if already set, no node is started and that broker is used
+#   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
+#   DECOM_TEST_COMMAND       shell command run instead of `dotnet test Decommission.sln[x]`
+#                            (gets this script's args as "$@")
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck disable=SC2034  # used by rabbitmq-node.sh
+RMQ_LOG_PREFIX=ops/test.sh
+log() { echo "ops/test.sh: $*" >&2; }
+
+# --- Debian packages the tests need -------------------------------------------
+
+# "command package" pairs; a package is installed when its command is missing.
+REQUIRED=(
+  "rabbitmq-server rabbitmq-server"
+)
+
+MISSING_PKGS=()
+need_pkg() {
+  local cmd=$1 pkg=$2
+  if command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ]; then return 0; fi
+  if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then return 0; fi
+  MISSING_PKGS+=("$pkg")
+}
+
+POLICY_RC=/usr/sbin/policy-rc.d
+POLICY_RC_BACKUP=
+restore_policy_rc() {
+  [ -n "$POLICY_RC_BACKUP" ] || return 0
+  if [ "$POLICY_RC_BACKUP" = none ]; then rm -f "$POLICY_RC"; else mv -f "$POLICY_RC_BACKUP" "$POLICY_RC"; fi
+  POLICY_RC_BACKUP=
+}
+
+install_missing() {
+  [ "${#MISSING_PKGS[@]}" -gt 0 ] || return 0
+  log "installing Debian packages: ${MISSING_PKGS[*]}"
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  # Keep package scripts from starting system services (e.g. a system-wide
+  # rabbitmq on 5672): tests only ever use their own throwaway node.
+  if [ -e "$POLICY_RC" ]; then
+    POLICY_RC_BACKUP=$(mktemp) && "${sudo[@]}" cp -p "$POLICY_RC" "$POLICY_RC_BACKUP"
+  else
+    POLICY_RC_BACKUP=none
+  fi
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$POLICY_RC" >/dev/null
+  "${sudo[@]}" chmod 755 "$POLICY_RC"
+  local t0=$SECONDS apt_log apt_opts=(-q -y -o DPkg::Lock::Timeout=600)
+  apt_log=$(mktemp)
+  if ! { "${sudo[@]}" apt-get "${apt_opts[@]}" update &&
+         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install \
+           --no-install-recommends "${MISSING_PKGS[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    rm -f "$apt_log"
+    log "package installation failed"
+    return 1
+  fi
+  rm -f "$apt_log"
+  restore_policy_rc
+  log "installed in $((SECONDS - t0))s"
+}
+
+# --- cleanup --------------------------------------------------------------------
+
+# shellcheck source=ops/rabbitmq-node.sh
+. ops/rabbitmq-node.sh
+
+TEST_PID=
+# shellcheck disable=SC2317  # invoked via trap
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  set +e
+  if [ -n "$TEST_PID" ] && kill -0 "$TEST_PID" 2>/dev/null; then
+    log "stopping the tests"
+    kill -TERM -- "-$TEST_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$TEST_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$TEST_PID" 2>/dev/null
+    wait "$TEST_PID" 2>/dev/null
+  fi
+  restore_policy_rc
+  rmq_node_stop
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- main -------------------------------------------------------------------------
+
+for req in "${REQUIRED[@]}"; do
+  # shellcheck disable=SC2086
+  need_pkg $req
+done
+install_missing
+
+if [ -n "${DECOM_TEST_RABBITMQ_URI:-}" ]; then
+  log "using existing broker from DECOM_TEST_RABBITMQ_URI"
+else
+  rmq_node_start || { log "could not start RabbitMQ"; exit 1; }
+  export DECOM_TEST_RABBITMQ_URI=$RMQ_URI
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Leave no MSBuild worker nodes or build server running after the tests.
+export MSBUILDDISABLENODEREUSE=${MSBUILDDISABLENODEREUSE:-1}
+export DOTNET_CLI_USE_MSBUILD_SERVER=${DOTNET_CLI_USE_MSBUILD_SERVER:-0}
+if [ -n "${DECOM_TEST_COMMAND:-}" ]; then
+  cmd=(bash -c "$DECOM_TEST_COMMAND" ops/test.sh "$@")
+else
+  # Default to the solution (.NET 10's `dotnet new sln` writes .slnx) unless the
+  # first argument already names what to test, e.g. a test project's directory.
+  sln=()
+  if [ $# -eq 0 ] || [[ $1 == -* ]]; then
+    for f in Decommission.sln Decommission.slnx; do [ -e "$f" ] && sln=("$f") && break; done
+  fi
+  cmd=(dotnet test "${sln[@]}" "$@")
+fi
+log "running: ${cmd[*]}"
+# In the background and its own process group, so that a signal to this script
+# is handled at once (bash defers traps while a foreground child runs) and the
+# whole test process tree can be stopped with it.
+export TEST_LOG; TEST_LOG=$(mktemp)
+setsid bash -c '"$@" 2>&1 | tee "$TEST_LOG"; exit "${PIPESTATUS[0]}"' ops/test.sh "${cmd[@]}" &
+TEST_PID=$!
+rc=0
+wait "$TEST_PID" || rc=$?
+TEST_PID=
+# One plain closing line over every test assembly ("Passed!  - Failed: 0, Passed: 25, Skipped: 0, ...").
+awk '/(Passed|Failed)! +- +Failed:/ {
+       for (i = 1; i <= NF; i++) { v = $(i + 1); gsub(/,/, "", v)
+         if ($i == "Failed:") f += v; else if ($i == "Passed:") p += v; else if ($i == "Skipped:") s += v }
+       n++ }
+     END { if (n) printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$TEST_LOG"
+rm -f "$TEST_LOG"
+log "tests exited with code $rc"
+exit "$rc"
