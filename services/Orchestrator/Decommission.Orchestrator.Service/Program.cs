@@ -1,7 +1,8 @@
 using Decommission.Orchestrator;
 using Decommission.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json beside the binary, wherever the service is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
 builder.AddOrchestratorService();
 builder.AddMessageBus();
