@@ -1,14 +1,11 @@
-using System.Text.Json;
-using Dapper;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Persistence;
-using Decommission.Orchestrator.StateMachines;
 using MassTransit;
 
 namespace Decommission.Orchestrator.Consumers;
 
 /// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail.</summary>
-public sealed class RetirementStatusConsumer(OrchestratorDatabase database) : IConsumer<GetRetirementStatus>
+public sealed class RetirementStatusConsumer(OrchestratorDatabase database, RetirementSagaStore store) : IConsumer<GetRetirementStatus>
 {
     public async Task Consume(ConsumeContext<GetRetirementStatus> context)
     {
@@ -16,15 +13,7 @@ public sealed class RetirementStatusConsumer(OrchestratorDatabase database) : IC
         var id = query.RetirementId
             ?? (string.IsNullOrWhiteSpace(query.DeviceId) ? null : await RetirementQueries.LatestRetirementOfDevice(database, query.DeviceId));
 
-        Retirement? retirement = null;
-        if (id is { } retirementId)
-        {
-            await using var connection = await database.OpenAsync(context.CancellationToken);
-            var data = await connection.QuerySingleOrDefaultAsync<string>(
-                "SELECT data FROM retirements WHERE correlation_id = @Id;", new { Id = retirementId.ToString() });
-            retirement = data is null ? null : JsonSerializer.Deserialize<Retirement>(data);
-        }
-
+        var retirement = id is { } retirementId ? await store.LoadAsync(retirementId, context.CancellationToken) : null;
         if (retirement is null)
         {
             await context.RespondAsync(new RetirementNotFound { RetirementId = query.RetirementId, DeviceId = query.DeviceId });

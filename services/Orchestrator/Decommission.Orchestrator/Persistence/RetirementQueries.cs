@@ -6,23 +6,16 @@ namespace Decommission.Orchestrator.Persistence;
 /// <summary>Reads of stored retirements that do not go through the saga (status, duplicates, audit trail).</summary>
 public static class RetirementQueries
 {
-    public static async Task<string?> StateOf(OrchestratorDatabase database, Guid retirementId)
-    {
-        await using var connection = await database.OpenAsync();
-        return await connection.QuerySingleOrDefaultAsync<string>(
-            "SELECT current_state FROM retirements WHERE correlation_id = @Id;", new { Id = retirementId.ToString() });
-    }
-
     /// <summary>The device's retirement that is not yet Completed, Refused or Cancelled, if any.</summary>
-    public static async Task<Guid?> OpenRetirementOfDevice(OrchestratorDatabase database, string deviceId)
+    public static async Task<OpenRetirement?> OpenRetirementOfDevice(OrchestratorDatabase database, string deviceId)
     {
         await using var connection = await database.OpenAsync();
-        var id = await connection.QuerySingleOrDefaultAsync<string>(
+        var row = await connection.QuerySingleOrDefaultAsync<(string Id, string State)?>(
             """
-            SELECT correlation_id FROM retirements
+            SELECT correlation_id AS Id, current_state AS State FROM retirements
             WHERE device_id = @DeviceId AND current_state NOT IN ('Completed', 'Refused', 'Cancelled');
             """, new { DeviceId = deviceId });
-        return id is null ? null : Guid.Parse(id);
+        return row is { } r ? new OpenRetirement(Guid.Parse(r.Id), r.State) : null;
     }
 
     /// <summary>The device's most recent retirement, open or not.</summary>
@@ -56,3 +49,6 @@ public static class RetirementQueries
 
     private sealed record AuditRow(string FromState, string ToState, string Event, string Actor, string Detail, string At);
 }
+
+/// <summary>A retirement that still holds its device.</summary>
+public sealed record OpenRetirement(Guid Id, string State);

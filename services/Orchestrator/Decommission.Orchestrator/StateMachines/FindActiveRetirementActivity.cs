@@ -10,7 +10,7 @@ public sealed class FindActiveRetirementActivity(OrchestratorDatabase database) 
     public async Task Execute(BehaviorContext<Retirement, RetireDevice> context, IBehavior<Retirement, RetireDevice> next)
     {
         var open = await RetirementQueries.OpenRetirementOfDevice(database, context.Message.DeviceId);
-        context.Saga.ActiveRetirementOfDevice = open is { } id && id != context.Saga.CorrelationId ? id : null;
+        context.Saga.OtherOpenRetirement = open is not null && open.Id != context.Saga.CorrelationId ? open : null;
         await next.Execute(context);
     }
 

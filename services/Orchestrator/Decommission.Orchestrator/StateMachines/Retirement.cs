@@ -42,7 +42,7 @@ public class Retirement : SagaStateMachineInstance, ISagaVersion
 
     /// <summary>Another active retirement of the same device, found when this one was asked for; never persisted.</summary>
     [JsonIgnore]
-    public Guid? ActiveRetirementOfDevice { get; set; }
+    public Persistence.OpenRetirement? OtherOpenRetirement { get; set; }
 
     /// <summary>Audit entries written with the next save, in the same transaction.</summary>
     [JsonIgnore]

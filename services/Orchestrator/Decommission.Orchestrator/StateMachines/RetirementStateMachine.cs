@@ -71,14 +71,14 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         Initially(
             When(RetireDevice)
                 .Activity(x => x.OfType<FindActiveRetirementActivity>())
-                .IfElse(context => context.Saga.ActiveRetirementOfDevice.HasValue,
+                .IfElse(context => context.Saga.OtherOpenRetirement is not null,
                     duplicate => duplicate
-                        .RespondAsync(async context => new RetirementSubmitted
+                        .Respond(context => new RetirementSubmitted
                         {
-                            RetirementId = context.Saga.ActiveRetirementOfDevice!.Value,
+                            RetirementId = context.Saga.OtherOpenRetirement!.Id,
                             DeviceId = context.Message.DeviceId,
                             AlreadyActive = true,
-                            State = await ActiveRetirementState(context),
+                            State = context.Saga.OtherOpenRetirement.State,
                         })
                         .Finalize(),
                     fresh => fresh
@@ -345,10 +345,4 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         State = context.Saga.CurrentState,
         Reason = reason,
     };
-
-    private static async Task<string> ActiveRetirementState(BehaviorContext<Retirement, Contracts.RetireDevice> context)
-    {
-        var database = context.GetServiceOrCreateInstance<Persistence.OrchestratorDatabase>();
-        return await Persistence.RetirementQueries.StateOf(database, context.Saga.ActiveRetirementOfDevice!.Value) ?? "";
-    }
 }
