@@ -7,6 +7,7 @@ public static class QueueNames
     public const string RetirementStatus = "retirement-status";
     public const string QuarantineDevice = "quarantine-device";
     public const string EraseDevice = "erase-device";
+    public const string RegisterAttestationKey = "register-attestation-key";
     public const string RevokeIdentity = "revoke-identity";
     public const string IssueDisposalCertificate = "issue-disposal-certificate";
 }

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Decommission.DeviceGateway.Receipts;
+using Decommission.DeviceProtocol;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Decommission.DeviceGateway.Channel;
+
+/// <summary>
+/// The device channel over AMQP 0-9-1 (docs/device-protocol.md): commands go to a topic exchange routed by device id
+/// into each device's durable queue, where they wait while the device is offline; receipts come back through a queue.
+/// </summary>
+public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, ReceiptProcessor processor, TimeProvider clock,
+    ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IAsyncDisposable
+{
+    private readonly SemaphoreSlim _publishLock = new(1, 1);
+    private readonly ConcurrentDictionary<string, bool> _declaredDevices = new();
+    private IConnection? _connection;
+    private IChannel? _publishChannel;
+    private IChannel? _receiptChannel;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            Uri = options.Value.DeviceBrokerUri,
+            ClientProvidedName = "decommission-device-gateway",
+            AutomaticRecoveryEnabled = true,
+        };
+        _connection = await factory.CreateConnectionAsync(cancellationToken);
+        _publishChannel = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        await _publishChannel.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, cancellationToken: cancellationToken);
+
+        _receiptChannel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        await _receiptChannel.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, cancellationToken: cancellationToken);
+        await _receiptChannel.QueueDeclareAsync(DeviceChannelNames.ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        await _receiptChannel.QueueBindAsync(DeviceChannelNames.ReceiptQueue, DeviceChannelNames.ReceiptExchange, "", cancellationToken: cancellationToken);
+        await _receiptChannel.BasicQosAsync(0, 16, false, cancellationToken);
+
+        var consumer = new AsyncEventingBasicConsumer(_receiptChannel);
+        consumer.ReceivedAsync += OnReceipt;
+        await _receiptChannel.BasicConsumeAsync(DeviceChannelNames.ReceiptQueue, autoAck: false, consumer, cancellationToken);
+        logger.LogInformation("Device channel up: commands to {CommandExchange}, receipts from {ReceiptQueue}",
+            DeviceChannelNames.CommandExchange, DeviceChannelNames.ReceiptQueue);
+    }
+
+    public async Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken)
+    {
+        var channel = _publishChannel ?? throw new InvalidOperationException("The device channel has not started");
+        var ttl = Math.Max(1, (long)(deliverBy - clock.GetUtcNow()).TotalMilliseconds);
+        var properties = new BasicProperties
+        {
+            MessageId = command.CommandId,
+            ContentType = DeviceChannelNames.ContentType,
+            Persistent = true,
+            // A copy nobody took before the attempt ended is dropped; the next attempt sends a fresh copy.
+            Expiration = ttl.ToString(CultureInfo.InvariantCulture),
+        };
+
+        await _publishLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_declaredDevices.ContainsKey(command.DeviceId))
+            {
+                var queue = DeviceChannelNames.CommandQueue(command.DeviceId);
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+                await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
+                    cancellationToken: cancellationToken);
+                _declaredDevices[command.DeviceId] = true;
+            }
+            await channel.BasicPublishAsync(DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
+                mandatory: false, properties, Encoding.UTF8.GetBytes(Wire.Serialize(command)), cancellationToken);
+        }
+        finally
+        {
+            _publishLock.Release();
+        }
+    }
+
+    private async Task OnReceipt(object sender, BasicDeliverEventArgs delivery)
+    {
+        var channel = _receiptChannel!;
+        try
+        {
+            await processor.ProcessAsync(delivery.Body, delivery.CancellationToken);
+            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+        }
+        catch (Exception e)
+        {
+            // Verdicts are only lost if nobody records them: put the receipt back and try again shortly.
+            logger.LogError(e, "Could not process a receipt; it goes back on the queue");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var disposable in new IAsyncDisposable?[] { _receiptChannel, _publishChannel, _connection })
+            if (disposable is not null)
+                await disposable.DisposeAsync();
+        _receiptChannel = null;
+        _publishChannel = null;
+        _connection = null;
+    }
+}

@@ -1,0 +1,11 @@
+using Decommission.DeviceProtocol;
+
+namespace Decommission.DeviceGateway.Channel;
+
+/// <summary>How commands reach devices. AMQP through RabbitMQ here; an MQTT or in-process channel plugs in the same way.
+/// Receipts come back through <see cref="Receipts.ReceiptProcessor"/>.</summary>
+public interface IDeviceChannel
+{
+    /// <summary>Queues the command for its device; it is dropped if the device has not taken it by <paramref name="deliverBy"/>.</summary>
+    Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken);
+}

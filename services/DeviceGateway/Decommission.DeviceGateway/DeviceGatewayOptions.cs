@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Decommission.DeviceGateway;
+
+/// <summary>Bound from the "DeviceGateway" section.</summary>
+public sealed class DeviceGatewayOptions
+{
+    public const string Section = "DeviceGateway";
+
+    [Required]
+    public string DatabasePath { get; set; } = "data/device-gateway/device-gateway.db";
+
+    /// <summary>The command-signing private key (PKCS#8 PEM, owner-only); created on first start when absent.
+    /// Its public key is written beside it as <c>.pub.pem</c> for devices.</summary>
+    [Required]
+    public string SigningKeyPath { get; set; } = "data/device-gateway/command-signing.key.pem";
+
+    /// <summary>The broker devices connect to (the device channel); amqp://user:password@host:port/vhost.</summary>
+    [Required]
+    public Uri DeviceBrokerUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+
+    /// <summary>How far a device's clock may run ahead of ours when it stamps a receipt.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan AllowedClockSkew { get; set; } = TimeSpan.FromMinutes(2);
+}

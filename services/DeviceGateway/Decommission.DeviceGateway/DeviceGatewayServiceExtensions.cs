@@ -1,0 +1,46 @@
+using Decommission.Contracts;
+using Decommission.DeviceGateway.Channel;
+using Decommission.DeviceGateway.Commands;
+using Decommission.DeviceGateway.Receipts;
+using Decommission.ServiceDefaults;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.DeviceGateway;
+
+public static class DeviceGatewayServiceExtensions
+{
+    /// <summary>Everything the device gateway owns: its database, the command-signing key, the AMQP device channel, receipt verification.</summary>
+    public static IHostApplicationBuilder AddDeviceGatewayService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>().Value.DatabasePath));
+        builder.Services.AddHostedService<GatewayDatabaseMigrator>();
+        builder.Services.AddSingleton<CommandSigningKey>();
+        builder.Services.AddSingleton<ReceiptProcessor>();
+        builder.Services.AddSingleton<AmqpDeviceChannel>();
+        builder.Services.AddSingleton<IDeviceChannel>(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+
+        builder.AddBusRegistration(bus =>
+        {
+            bus.AddConsumer<EraseDeviceConsumer>().Endpoint(e => e.Name = QueueNames.EraseDevice);
+            bus.AddConsumer<RegisterAttestationKeyConsumer>(c => c.UseMessageRetry(r =>
+            {
+                r.Ignore<InvalidAttestationKeyException>();
+                r.Intervals(100, 500, 1000);
+            })).Endpoint(e => e.Name = QueueNames.RegisterAttestationKey);
+        });
+        return builder;
+    }
+}
+
+/// <summary>Applies the gateway's schema scripts at start-up.</summary>
+internal sealed class GatewayDatabaseMigrator(GatewayDatabase database) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,115 @@
+using Dapper;
+using Decommission.Contracts;
+using Decommission.DeviceProtocol;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.DeviceGateway.Receipts;
+
+/// <summary>
+/// Verifies each receipt a device sends, keeps it with its verdict, and tells the saga: ErasureVerified or
+/// ErasureRejected with the reason. A receipt redelivered after it verified is announced again (the saga ignores repeats).
+/// </summary>
+public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOptions<DeviceGatewayOptions> options, TimeProvider clock,
+    ILogger<ReceiptProcessor> logger)
+{
+    private readonly ReceiptVerifier _verifier = new(options.Value.AllowedClockSkew);
+
+    public async Task<ReceiptVerdict> ProcessAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var (receipt, sha256, problem) = ReceiptVerifier.Parse(body.Span);
+        await using var connection = await database.OpenAsync(cancellationToken);
+
+        var command = Guid.TryParse(receipt?.CommandId, out _) ? await CommandAsync(connection, "command_id = @Key", receipt!.CommandId) : null;
+        ReceiptVerdict verdict;
+        IssuedCommand? pending = null;
+        if (problem is not null)
+        {
+            verdict = ReceiptVerdict.Reject(ReceiptRejectionReasons.Malformed, problem);
+        }
+        else
+        {
+            var key = await connection.QuerySingleOrDefaultAsync<byte[]>(
+                "SELECT public_key FROM attestation_keys WHERE device_id = @DeviceId;", new { receipt!.DeviceId });
+            pending = await CommandAsync(connection, "device_id = @Key AND status = 'Pending' ORDER BY issued_at_ms DESC LIMIT 1", receipt.DeviceId);
+            verdict = _verifier.Verify(receipt, sha256, new ReceiptFacts(key, command, pending), now);
+        }
+
+        var about = command ?? pending;
+        await using (var transaction = connection.BeginTransaction(deferred: false))
+        {
+            if (verdict.IsVerified)
+            {
+                var claimed = await connection.ExecuteAsync(
+                    "UPDATE erase_commands SET status = 'Verified', receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
+                    new { Sha256 = sha256, Now = now.ToString("O"), Id = command!.CommandId }, transaction);
+                if (claimed == 0)
+                    verdict = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {command.CommandId} was already answered by another receipt");
+            }
+            await connection.ExecuteAsync("""
+                INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at)
+                VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now);
+                """, new
+            {
+                Sha256 = sha256, receipt?.CommandId, receipt?.DeviceId, RetirementId = about?.RetirementId.ToString(),
+                verdict.Verdict, verdict.Reason, verdict.Detail, Body = body.ToArray(), Now = now.ToString("O"),
+            }, transaction);
+            transaction.Commit();
+        }
+
+        if (verdict.Verdict is ReceiptVerdict.Verified or ReceiptVerdict.Duplicate)
+        {
+            await bus.Publish(new ErasureVerified
+            {
+                RetirementId = command!.RetirementId,
+                DeviceId = receipt!.DeviceId,
+                CommandId = Guid.Parse(command.CommandId),
+                VerifiedAt = now,
+                Evidence = new ErasureEvidence
+                {
+                    Method = receipt.Method,
+                    DestroyedKeyIds = receipt.DestroyedKeyIds,
+                    AreasCovered = receipt.AreasCovered,
+                    AreasNotCovered = receipt.AreasNotCovered,
+                    SelfCheckPassed = receipt.SelfCheckPassed,
+                    CompletedAt = ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out var completedAt) ? completedAt : now,
+                    ReceiptSha256 = sha256,
+                },
+            }, cancellationToken);
+            logger.LogInformation("Receipt {Sha256} verified command {CommandId} of {DeviceId}", sha256, command.CommandId, receipt.DeviceId);
+            return verdict;
+        }
+
+        logger.LogWarning("Receipt {Sha256} from {DeviceId} rejected: {Reason}: {Detail}", sha256, receipt?.DeviceId ?? "(unreadable)", verdict.Reason, verdict.Detail);
+        if (about is not null)
+        {
+            await bus.Publish(new ErasureRejected
+            {
+                RetirementId = about.RetirementId,
+                DeviceId = about.DeviceId,
+                CommandId = Guid.Parse(about.CommandId),
+                Reason = verdict.Reason,
+                Detail = verdict.Detail,
+                RejectedAt = now,
+            }, cancellationToken);
+        }
+        return verdict;
+    }
+
+    private static async Task<IssuedCommand?> CommandAsync(System.Data.Common.DbConnection connection, string where, string key)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<CommandRow>($"""
+            SELECT command_id AS CommandId, retirement_id AS RetirementId, device_id AS DeviceId, nonce AS Nonce,
+                   issued_at_ms AS IssuedAtMs, expires_at_ms AS ExpiresAtMs, status AS Status, receipt_sha256 AS ReceiptSha256
+            FROM erase_commands WHERE {where};
+            """, new { Key = key });
+        return row is null ? null : new IssuedCommand(row.CommandId, Guid.Parse(row.RetirementId), row.DeviceId, row.Nonce,
+            DateTimeOffset.FromUnixTimeMilliseconds(row.IssuedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(row.ExpiresAtMs),
+            row.Status == "Verified", row.ReceiptSha256);
+    }
+
+    private sealed record CommandRow(string CommandId, string RetirementId, string DeviceId, string Nonce, long IssuedAtMs, long ExpiresAtMs,
+        string Status, string? ReceiptSha256);
+}
