@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using Decommission.Orchestrator.Persistence;
 using Decommission.Orchestrator.StateMachines;
 using Decommission.ServiceDefaults;

@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using System.Text;
 using System.Text.Json;
 using Decommission.Contracts;

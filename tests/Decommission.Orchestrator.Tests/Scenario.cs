@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using Decommission.Contracts;
 using MassTransit;
 using MassTransit.Testing;
@@ -7,12 +8,6 @@ namespace Decommission.Orchestrator.Tests;
 /// <summary>Plays the operator and the other services (inventory, credentials, gateway, certificates) against an orchestrator host.</summary>
 public sealed class Scenario(OrchestratorHost host)
 {
-    public static readonly DeviceSnapshot Snapshot = new()
-    {
-        Manufacturer = "Acme", Model = "Sensor 3", SerialNumber = "SN-0001", AssetNumber = "A-17",
-        MediaType = "eMMC flash", Owner = "Plant ops", Site = "Lyon",
-    };
-
     public OrchestratorHost Host => host;
 
     public async Task<Guid> Retire(string deviceId, string by = "alice")
@@ -33,7 +28,7 @@ public sealed class Scenario(OrchestratorHost host)
     }
 
     public Task Accept(Guid id, string deviceId) =>
-        Publish(new RetirementAccepted { RetirementId = id, DeviceId = deviceId, Device = Snapshot });
+        Publish(new RetirementAccepted { RetirementId = id, DeviceId = deviceId, Device = PlayedServices.Snapshot });
 
     public Task Quarantined(Guid id, string deviceId) =>
         Publish(new DeviceQuarantined

@@ -1,4 +1,4 @@
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Testing;
 
 /// <summary>The throwaway RabbitMQ node ops/test.sh starts; tests that need it fail loudly when it is absent.</summary>
 public static class RabbitMqNode

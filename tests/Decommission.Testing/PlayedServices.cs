@@ -1,7 +1,7 @@
 using Decommission.Contracts;
 using MassTransit;
 
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Testing;
 
 /// <summary>
 /// The other services' answers, played by the test until those services exist: they consume the orchestrator's real
@@ -9,11 +9,24 @@ namespace Decommission.Orchestrator.Tests;
 /// </summary>
 public static class PlayedServices
 {
+    public static readonly DeviceSnapshot Snapshot = new()
+    {
+        Manufacturer = "Acme", Model = "Sensor 3", SerialNumber = "SN-0001", AssetNumber = "A-17",
+        MediaType = "eMMC flash", Owner = "Plant ops", Site = "Lyon",
+    };
+
+    /// <summary>Every service but the orchestrator.</summary>
     public static void Register(IBusRegistrationConfigurator bus)
+    {
+        RegisterAllButGateway(bus);
+        bus.AddConsumer<PlayedGateway>().Endpoint(e => e.Name = QueueNames.EraseDevice);
+    }
+
+    /// <summary>Inventory, credentials and certificates; the real device gateway runs beside them.</summary>
+    public static void RegisterAllButGateway(IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<PlayedInventory>().Endpoint(e => e.Name = "played-inventory");
         bus.AddConsumer<PlayedQuarantine>().Endpoint(e => e.Name = QueueNames.QuarantineDevice);
-        bus.AddConsumer<PlayedGateway>().Endpoint(e => e.Name = QueueNames.EraseDevice);
         bus.AddConsumer<PlayedIdentityRevocation>().Endpoint(e => e.Name = QueueNames.RevokeIdentity);
         bus.AddConsumer<PlayedCertificates>().Endpoint(e => e.Name = QueueNames.IssueDisposalCertificate);
     }
@@ -29,7 +42,7 @@ public static class PlayedServices
                 })
                 : context.Publish(new RetirementAccepted
                 {
-                    RetirementId = context.Message.RetirementId, DeviceId = context.Message.DeviceId, Device = Scenario.Snapshot,
+                    RetirementId = context.Message.RetirementId, DeviceId = context.Message.DeviceId, Device = Snapshot,
                 });
     }
 
