@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using Dapper;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Persistence;

@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Persistence;
 using MassTransit;

@@ -1,4 +1,4 @@
-using Decommission.Testing;
+using Decommission.Orchestrator;
 using Decommission.Orchestrator.Persistence;
 using Decommission.Orchestrator.StateMachines;
 using Decommission.ServiceDefaults;
@@ -8,7 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Testing;
 
 /// <summary>
 /// A real orchestrator (its registration, its SQLite store, its sweeper) in a host of its own, over MassTransit's
@@ -38,7 +38,8 @@ public sealed class OrchestratorHost : IAsyncDisposable
         StartAsync(databasePath, settings, builder => builder.Services.AddMassTransitTestHarness(bus => builder.ApplyBusRegistrations(bus)));
 
     /// <summary>Starts an orchestrator over the real RabbitMQ node ops/test.sh runs, with extra bus registrations (the played services).</summary>
-    public static Task<OrchestratorHost> StartOnRabbitMqAsync(Action<IBusRegistrationConfigurator> playedServices, Dictionary<string, string?>? settings = null)
+    public static Task<OrchestratorHost> StartOnRabbitMqAsync(Action<IBusRegistrationConfigurator> playedServices, Dictionary<string, string?>? settings = null,
+        Action<HostApplicationBuilder>? realServices = null)
     {
         var all = new Dictionary<string, string?>(settings ?? [])
         {
@@ -47,6 +48,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
         };
         return StartAsync(null, all, builder =>
         {
+            realServices?.Invoke(builder);
             builder.AddBusRegistration(playedServices);
             builder.AddMessageBus();
         });

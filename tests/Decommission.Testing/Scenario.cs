@@ -1,9 +1,8 @@
-using Decommission.Testing;
 using Decommission.Contracts;
 using MassTransit;
 using MassTransit.Testing;
 
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Testing;
 
 /// <summary>Plays the operator and the other services (inventory, credentials, gateway, certificates) against an orchestrator host.</summary>
 public sealed class Scenario(OrchestratorHost host)
