@@ -17,7 +17,7 @@ public static class DeviceGatewayServiceExtensions
     {
         builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>().Value.DatabasePath));
-        builder.Services.AddHostedService<GatewayDatabaseMigrator>();
+        builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<ReceiptProcessor>();
         builder.Services.AddSingleton<AmqpDeviceChannel>();
@@ -37,10 +37,14 @@ public static class DeviceGatewayServiceExtensions
     }
 }
 
-/// <summary>Applies the gateway's schema scripts at start-up.</summary>
-internal sealed class GatewayDatabaseMigrator(GatewayDatabase database) : IHostedService
+/// <summary>Applies the gateway's schema scripts and loads (or creates) the signing key at start-up, so a bad key stops the start.</summary>
+internal sealed class GatewayStartup(GatewayDatabase database, CommandSigningKey signingKey) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = signingKey.KeyId;
+        return database.MigrateAsync(cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

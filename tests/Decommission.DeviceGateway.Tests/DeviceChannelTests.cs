@@ -1,0 +1,184 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Decommission.Contracts;
+using Decommission.DeviceAgent;
+using Decommission.DeviceProtocol;
+using Decommission.Orchestrator.StateMachines;
+using Decommission.Testing;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using RabbitMQ.Client;
+using R = Decommission.Contracts.ReceiptRejectionReasons;
+
+namespace Decommission.DeviceGateway.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RabbitMqCollection
+{
+    public const string Name = "RabbitMQ";
+}
+
+/// <summary>
+/// The real orchestrator and device gateway on the RabbitMQ node ops/test.sh starts, with a simulated fleet that really
+/// erases; inventory, credentials and certificates are played. A wipe counts only when the device proves it.
+/// </summary>
+[Collection(RabbitMqCollection.Name)]
+public sealed class DeviceChannelTests : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    private OrchestratorHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterAllButGateway, new Dictionary<string, string?>
+        {
+            ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
+            ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
+            ["DeviceGateway:DeviceBrokerUri"] = RabbitMqNode.Uri.ToString(),
+            ["Retirement:EraseAttempts"] = "4",
+            ["Retirement:EraseAttemptTimeout"] = "00:00:01.500",
+            ["Retirement:EraseBackoffMultiplier"] = "1",
+        }, builder => builder.AddDeviceGatewayService());
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private async Task<DeviceFleet> StartFleet(params DeviceSpec[] specs)
+    {
+        using var gatewayKey = ECDsa.Create();
+        gatewayKey.ImportFromPem(await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "command-signing.pub.pem")));
+        var now = DateTimeOffset.UtcNow;
+        var fleet = new DeviceFleet(RabbitMqNode.Uri,
+            specs.Select(s => new SimulatedDevice(s, gatewayKey.ExportSubjectPublicKeyInfo(), now)), TimeProvider.System, NullLogger<DeviceFleet>.Instance);
+        await fleet.StartAsync(CancellationToken.None);
+
+        // Enrollment: each device's attestation public key is registered with the gateway.
+        var client = _host.Bus.CreateRequestClient<RegisterAttestationKey>(new Uri($"queue:{QueueNames.RegisterAttestationKey}"));
+        foreach (var device in fleet.Devices.Values)
+        {
+            var registered = await client.GetResponse<AttestationKeyRegistered>(new RegisterAttestationKey
+            {
+                DeviceId = device.Id, PublicKey = Convert.ToBase64String(device.AttestationPublicKey), RegisteredBy = "enrollment test",
+            });
+            Assert.Equal(device.AttestationKeyId, registered.Message.KeyId);
+        }
+        return fleet;
+    }
+
+    private DeviceSpec Device(DeviceBehaviour behaviour, DateTimeOffset? offlineUntil = null) =>
+        new() { Id = $"{behaviour.ToString().ToLowerInvariant()}-{_run}", Behaviour = behaviour, OfflineUntil = offlineUntil };
+
+    [Fact]
+    public async Task A_healthy_device_erases_and_its_verified_receipt_completes_the_retirement()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+        Assert.True(device.TryReadData(out var before));
+        Assert.NotEmpty(before);
+
+        var id = await new Scenario(_host).Retire(device.Id);
+        var completed = await _host.WaitForState(id, "Completed", seconds: 30);
+
+        Assert.False(device.TryReadData(out _));
+        Assert.True(device.IsErased);
+        Assert.Equal(RetirementStateMachine.Purge, completed.SanitizationType);
+        Assert.True(completed.Evidence!.SelfCheckPassed);
+        Assert.Contains(completed.Evidence.DestroyedKeyIds, k => k.StartsWith("media-key:", StringComparison.Ordinal));
+        Assert.NotEmpty(completed.Evidence.AreasNotCovered);
+        Assert.Equal(64, completed.Evidence.ReceiptSha256.Length);
+    }
+
+    [Theory]
+    [InlineData(DeviceBehaviour.EraseFails, R.DeviceReportedFailure)]
+    [InlineData(DeviceBehaviour.SignsWithWrongKey, R.UnregisteredKey)]
+    [InlineData(DeviceBehaviour.ReplaysOldReceipt, R.Replay)]
+    public async Task A_hostile_or_failing_device_is_rejected_with_its_own_reason_and_nothing_completes(DeviceBehaviour behaviour, string reason)
+    {
+        await using var fleet = await StartFleet(Device(behaviour));
+        var device = fleet.Devices.Values.Single();
+
+        var id = await new Scenario(_host).Retire(device.Id);
+        var failed = await _host.WaitForState(id, "Failed", seconds: 30);
+
+        Assert.Equal((reason, "Erasing"), (failed.FailureReason, failed.FailedIn));
+        await Task.Delay(1000);
+        var later = (await _host.Store.LoadAsync(id))!;
+        Assert.Equal("Failed", later.CurrentState);
+        Assert.Null(later.Evidence);
+        if (behaviour != DeviceBehaviour.SignsWithWrongKey)
+            Assert.True(device.TryReadData(out _), "a device that did not erase still holds readable data");
+    }
+
+    [Fact]
+    public async Task An_offline_device_that_returns_before_the_deadline_is_verified_on_a_later_attempt()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(2.5)));
+        var device = fleet.Devices.Values.Single();
+
+        var id = await new Scenario(_host).Retire(device.Id);
+        var completed = await _host.WaitForState(id, "Completed", seconds: 30);
+
+        Assert.True(completed.EraseAttempts >= 2, $"verified on attempt {completed.EraseAttempts}");
+        Assert.False(device.TryReadData(out _));
+    }
+
+    [Fact]
+    public async Task A_device_that_never_answers_ends_the_retirement_as_unreachable()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.NeverAnswers));
+
+        var id = await new Scenario(_host).Retire(fleet.Devices.Keys.Single());
+        var failed = await _host.WaitForState(id, "Failed", seconds: 30);
+
+        Assert.Equal(FailureReasons.DeviceUnreachable, failed.FailureReason);
+        Assert.Equal(4, failed.EraseAttempts);
+    }
+
+    [Fact]
+    public async Task Garbage_and_forged_receipts_are_kept_with_their_reason_and_the_gateway_keeps_verifying()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", Encoding.UTF8.GetBytes($"garbage {_run}"));
+        using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var forged = new WipeReceipt
+        {
+            ReceiptId = _run, CommandId = Guid.NewGuid().ToString(), DeviceId = device.Id, Nonce = "guess", Outcome = ErasureMethods.Succeeded,
+            Method = ErasureMethods.CryptographicErase, SelfCheckPassed = true, CompletedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow),
+            KeyId = ProtocolSigning.KeyId(forger),
+        };
+        forged = forged with { Signature = ProtocolSigning.Sign(forger, forged.SignedBytes()) };
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged));
+
+        var database = _host.Services.GetRequiredService<GatewayDatabase>();
+        var reasons = await WaitForReceipts(database, device.Id, garbageMarker: _run);
+        Assert.Contains(R.Malformed, reasons);
+        Assert.Contains(R.UnregisteredKey, reasons);
+
+        var id = await new Scenario(_host).Retire(device.Id);
+        await _host.WaitForState(id, "Completed", seconds: 30);
+    }
+
+    private static async Task<List<string>> WaitForReceipts(GatewayDatabase database, string deviceId, string garbageMarker)
+    {
+        var until = DateTime.UtcNow.AddSeconds(20);
+        var marker = Encoding.UTF8.GetBytes($"garbage {garbageMarker}");
+        while (true)
+        {
+            await using var connection = await database.OpenAsync();
+            var rows = (await connection.QueryAsync<(string Reason, byte[] Body, string? DeviceId)>(
+                "SELECT reason AS Reason, body AS Body, device_id AS DeviceId FROM receipts WHERE verdict = 'Rejected';")).ToList();
+            var mine = rows.Where(r => r.DeviceId == deviceId || r.Body.AsSpan().SequenceEqual(marker)).Select(r => r.Reason).ToList();
+            if (mine.Count >= 2 || DateTime.UtcNow > until)
+                return mine;
+            await Task.Delay(100);
+        }
+    }
+}
