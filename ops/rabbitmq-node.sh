@@ -174,6 +174,12 @@ _rmq_kill_node() {
   return 0
 }
 
+# Runs rabbitmqctl against our node, e.g. rmq_ctl add_vhost tests.
+rmq_ctl() {
+  _rmq_argv rabbitmqctl -n "$RMQ_NODE" "$@"
+  "${RMQ_ARGV[@]}"
+}
+
 rmq_node_stop() {
   local -; set +e
   [ -n "$RMQ_DIR" ] || return 0

@@ -110,6 +110,12 @@ if [ -n "${DECOM_TEST_RABBITMQ_URI:-}" ]; then
 else
   rmq_node_start || { log "could not start RabbitMQ"; exit 1; }
   export DECOM_TEST_RABBITMQ_URI=$RMQ_URI
+  # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet.
+  for project in tests/*.Tests; do
+    vhost=$(basename "$project")
+    rmq_ctl add_vhost "$vhost" >/dev/null && rmq_ctl set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null ||
+      { log "could not create virtual host $vhost"; exit 1; }
+  done
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

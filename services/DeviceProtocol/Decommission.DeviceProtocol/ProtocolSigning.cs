@@ -6,11 +6,15 @@ namespace Decommission.DeviceProtocol;
 /// <summary>ECDSA P-256 signing as the protocol fixes it, and the key ids and timestamps it uses.</summary>
 public static class ProtocolSigning
 {
+    private const string NistP256Oid = "1.2.840.10045.3.1.7";
+
     public static string Sign(ECDsa key, byte[] data) =>
         Convert.ToBase64String(key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
 
-    public static bool Verify(ECDsa key, byte[] data, string signature)
+    public static bool Verify(ECDsa key, byte[] data, string? signature)
     {
+        if (string.IsNullOrEmpty(signature))
+            return false;
         Span<byte> bytes = stackalloc byte[132];
         return Convert.TryFromBase64String(signature, bytes, out var written)
             && key.VerifyData(data, bytes[..written], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
@@ -25,8 +29,8 @@ public static class ProtocolSigning
     {
         var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out _);
-        if (key.KeySize != 256)
-            throw new CryptographicException("Attestation keys must be ECDSA P-256.");
+        if (key.ExportParameters(false).Curve.Oid.Value != NistP256Oid)
+            throw new CryptographicException("Protocol keys must be ECDSA P-256 (secp256r1).");
         return key;
     }
 

@@ -1,0 +1,20 @@
+namespace Decommission.DeviceAgent;
+
+/// <summary>How a simulated device answers erase commands: honest ones and the failures the gateway must catch.</summary>
+public enum DeviceBehaviour
+{
+    /// <summary>Erases and answers at once.</summary>
+    Healthy,
+    /// <summary>Erases at once, answers after <see cref="DeviceSpec.Delay"/>.</summary>
+    Slow,
+    /// <summary>Leaves its commands waiting in its durable queue until <see cref="DeviceSpec.OfflineUntil"/>, then is healthy.</summary>
+    OfflineUntil,
+    /// <summary>Never takes a command from its queue.</summary>
+    NeverAnswers,
+    /// <summary>Its secure element refuses the key destruction: answers a genuinely signed Failed receipt, data still readable.</summary>
+    EraseFails,
+    /// <summary>Erases, but signs the receipt with a key other than its registered attestation key.</summary>
+    SignsWithWrongKey,
+    /// <summary>Does not erase; answers with a receipt it signed a day earlier for another command.</summary>
+    ReplaysOldReceipt,
+}

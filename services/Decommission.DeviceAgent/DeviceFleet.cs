@@ -1,0 +1,207 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Decommission.DeviceProtocol;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
+
+namespace Decommission.DeviceAgent;
+
+/// <summary>
+/// Simulated devices on the device channel over one AMQP connection. Each device has its own durable command queue and
+/// its own channel with prefetch 1, so a slow device holds up only itself; receipts are published with confirms.
+/// </summary>
+public sealed class DeviceFleet : IAsyncDisposable
+{
+    // A command with a missing or null field is malformed, not a device crash.
+    private static readonly JsonSerializerOptions CommandJson = new() { RespectNullableAnnotations = true };
+    private const int DevicesConnectingAtOnce = 16;
+
+    private readonly Uri rabbitMqUri;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly List<IChannel> channels = [];
+    private readonly List<Task> comingOnline = [];
+    private IConnection? connection;
+
+    public DeviceFleet(Uri rabbitMqUri, IEnumerable<SimulatedDevice> devices, TimeProvider time, ILogger<DeviceFleet> logger)
+    {
+        this.rabbitMqUri = rabbitMqUri;
+        this.time = time;
+        this.logger = logger;
+        Devices = devices.ToDictionary(device => device.Id);
+    }
+
+    /// <summary>The fleet <paramref name="options"/> describe, each device trusting the gateway key at GatewayPublicKeyPath.</summary>
+    public static DeviceFleet Create(DeviceFleetOptions options, TimeProvider time, ILoggerFactory loggers)
+    {
+        using var gatewayKey = ECDsa.Create();
+        gatewayKey.ImportFromPem(File.ReadAllText(options.GatewayPublicKeyPath));
+        var gatewayPublicKey = gatewayKey.ExportSubjectPublicKeyInfo();
+        var now = time.GetUtcNow();
+        var deviceLogger = loggers.CreateLogger<SimulatedDevice>();
+        return new DeviceFleet(options.RabbitMqUri,
+            options.ResolveDevices(now).Select(spec => new SimulatedDevice(spec, gatewayPublicKey, now, deviceLogger)),
+            time, loggers.CreateLogger<DeviceFleet>());
+    }
+
+    public IReadOnlyDictionary<string, SimulatedDevice> Devices { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory { Uri = rabbitMqUri, ClientProvidedName = "decommission-device-agent" };
+        connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using (var setup = await connection.CreateChannelAsync(cancellationToken: cancellationToken))
+        {
+            await setup.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            await setup.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        }
+        await Parallel.ForEachAsync(Devices.Values,
+            new ParallelOptions { MaxDegreeOfParallelism = DevicesConnectingAtOnce, CancellationToken = cancellationToken },
+            async (device, ct) => await ConnectAsync(connection, device, ct));
+        logger.LogInformation("Device fleet started: {Summary}",
+            string.Join(", ", Devices.Values.GroupBy(device => device.Behaviour).Select(group => $"{group.Count()} {group.Key}")));
+    }
+
+    /// <summary>Writes "deviceId,attestationPublicKey" rows (base64 SubjectPublicKeyInfo) under a header, for key registration.</summary>
+    public async Task WriteAttestationKeysCsvAsync(TextWriter writer)
+    {
+        await writer.WriteAsync("deviceId,attestationPublicKey\n");
+        foreach (var device in Devices.Values)
+            await writer.WriteAsync($"{device.Id},{Convert.ToBase64String(device.AttestationPublicKey)}\n");
+    }
+
+    /// <summary>Disconnects every device; a command being answered stays unacked and waits in its queue for the next start.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (stopping.IsCancellationRequested)
+            return;
+        await stopping.CancelAsync();
+        await Task.WhenAll(comingOnline);
+        if (connection is { IsOpen: true })
+            await connection.CloseAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        foreach (var channel in channels)
+            channel.Dispose();
+        connection?.Dispose();
+        foreach (var device in Devices.Values)
+            device.Dispose();
+        stopping.Dispose();
+    }
+
+    private async Task ConnectAsync(IConnection connection, SimulatedDevice device, CancellationToken cancellationToken)
+    {
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+        lock (channels)
+            channels.Add(channel);
+        var queue = DeviceChannelNames.CommandQueue(device.Id);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(device.Id), cancellationToken: cancellationToken);
+        await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: 1, global: false, cancellationToken);
+
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, delivery) => AnswerAsync(device, channel, delivery);
+        switch (device.Behaviour)
+        {
+            case DeviceBehaviour.NeverAnswers:
+                break;
+            case DeviceBehaviour.OfflineUntil:
+                lock (comingOnline)
+                    comingOnline.Add(ComeOnlineAsync(device, channel, queue, consumer));
+                break;
+            default:
+                await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken);
+                break;
+        }
+    }
+
+    private async Task ComeOnlineAsync(SimulatedDevice device, IChannel channel, string queue, AsyncEventingBasicConsumer consumer)
+    {
+        try
+        {
+            var offlineFor = device.Spec.OfflineUntil.GetValueOrDefault() - time.GetUtcNow();
+            if (offlineFor > TimeSpan.Zero)
+                await Task.Delay(offlineFor, time, stopping.Token);
+            await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stopping.Token);
+            logger.LogInformation("Device {DeviceId} came online", device.Id);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Device {DeviceId} could not come online", device.Id);
+        }
+    }
+
+    private async Task AnswerAsync(SimulatedDevice device, IChannel channel, BasicDeliverEventArgs delivery)
+    {
+        try
+        {
+            if (ReadCommand(device, delivery) is { } command && device.Handle(command, time.GetUtcNow()) is { } receipt)
+            {
+                if (device.Spec.Delay is { } delay)
+                    await Task.Delay(delay, time, stopping.Token);
+                await PublishAsync(channel, device.Id, command.CommandId, receipt);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return; // unacked: the command waits in the device's queue for the next start
+        }
+        catch (PublishReturnException)
+        {
+            logger.LogError("Device {DeviceId}: no queue is bound to {Exchange}, the receipt went nowhere; a re-sent command gets it again",
+                device.Id, DeviceChannelNames.ReceiptExchange);
+        }
+        catch (Exception e)
+        {
+            // Acked all the same: the gateway re-sends an unanswered command, and the device answers it from its stored receipt.
+            logger.LogError(e, "Device {DeviceId} could not answer a command", device.Id);
+        }
+        try
+        {
+            await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None);
+        }
+        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException)
+        {
+            logger.LogWarning("Device {DeviceId} lost its channel before acking; the command will be delivered again", device.Id);
+        }
+    }
+
+    private EraseCommand? ReadCommand(SimulatedDevice device, BasicDeliverEventArgs delivery)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<EraseCommand>(delivery.Body.Span, CommandJson) ?? throw new JsonException("the body is null");
+        }
+        catch (JsonException e)
+        {
+            logger.LogWarning("Device {DeviceId} dropped a malformed command: {Error}", device.Id, e.Message);
+            return null;
+        }
+    }
+
+    private async Task PublishAsync(IChannel channel, string deviceId, string answeredCommandId, WipeReceipt receipt)
+    {
+        var properties = new BasicProperties
+        {
+            ContentType = DeviceChannelNames.ContentType,
+            DeliveryMode = DeliveryModes.Persistent,
+            Type = WipeReceipt.Type,
+            MessageId = receipt.ReceiptId,
+            // The command this answers, even when the body (a replayed receipt) names another: the gateway must catch that.
+            CorrelationId = answeredCommandId,
+            Timestamp = new AmqpTimestamp(time.GetUtcNow().ToUnixTimeSeconds()),
+        };
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, deviceId, mandatory: true, properties,
+            JsonSerializer.SerializeToUtf8Bytes(receipt), stopping.Token);
+    }
+}

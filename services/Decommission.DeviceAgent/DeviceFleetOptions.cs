@@ -1,0 +1,78 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+
+namespace Decommission.DeviceAgent;
+
+/// <summary>Bound from the "DeviceAgent" section: the broker, the gateway key devices trust, and which devices to simulate.</summary>
+public sealed partial class DeviceFleetOptions : IValidatableObject
+{
+    public const string Section = "DeviceAgent";
+
+    /// <summary>The device-channel broker; amqp://user:password@host:port/vhost.</summary>
+    [Required]
+    public Uri RabbitMqUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+
+    /// <summary>PEM "PUBLIC KEY" of the gateway's command-signing key; devices act only on commands it signed.</summary>
+    [Required]
+    public string GatewayPublicKeyPath { get; set; } = "";
+
+    /// <summary>Where the fleet's attestation public keys are written as CSV (deviceId,attestationPublicKey) for registration.</summary>
+    public string? AttestationKeysOut { get; set; }
+
+    /// <summary>Explicit devices; when empty, <see cref="DeviceCount"/> devices are generated from <see cref="Mix"/>.</summary>
+    public List<DeviceSpec> Devices { get; set; } = [];
+
+    [Range(0, 100_000)]
+    public int DeviceCount { get; set; }
+
+    /// <summary>How many generated devices behave each way; the rest are healthy.</summary>
+    public Dictionary<DeviceBehaviour, int> Mix { get; set; } = [];
+
+    /// <summary>Generated device ids are this prefix and a five-digit number.</summary>
+    [Required]
+    public string IdPrefix { get; set; } = "sim-";
+
+    /// <summary>How long slow devices take to answer, unless their spec says otherwise.</summary>
+    public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long offline devices stay offline after the fleet starts, unless their spec says otherwise.</summary>
+    public TimeSpan OfflineFor { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The devices to simulate, with every timing their behaviour needs filled in.</summary>
+    public IReadOnlyList<DeviceSpec> ResolveDevices(DateTimeOffset startedAt)
+    {
+        var specs = Devices.Count > 0 ? Devices : GeneratedDevices();
+        return [.. specs.Select(spec => new DeviceSpec
+        {
+            Id = spec.Id,
+            Behaviour = spec.Behaviour,
+            OfflineUntil = spec.Behaviour == DeviceBehaviour.OfflineUntil ? spec.OfflineUntil ?? startedAt + OfflineFor : null,
+            Delay = spec.Behaviour == DeviceBehaviour.Slow ? spec.Delay ?? SlowDelay : null,
+        })];
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Devices.Count == 0 && DeviceCount == 0)
+            yield return new ValidationResult("Give DeviceCount or a list of Devices.", [nameof(DeviceCount), nameof(Devices)]);
+        if (Devices.Count == 0 && MixedCount > DeviceCount)
+            yield return new ValidationResult($"Mix asks for {MixedCount} devices, more than DeviceCount ({DeviceCount}).", [nameof(Mix)]);
+        if (Devices.DistinctBy(spec => spec.Id).Count() != Devices.Count)
+            yield return new ValidationResult("Every device needs its own Id.", [nameof(Devices)]);
+        if (Devices.Select(spec => spec.Id).Append(IdPrefix + "0").FirstOrDefault(id => !DeviceIdPattern().IsMatch(id)) is { } badId)
+            yield return new ValidationResult($"Device id '{badId}' may hold only letters, digits, '.', '_', ':' and '-'.", [nameof(Devices), nameof(IdPrefix)]);
+    }
+
+    // Ids go into AMQP routing keys (a '*' or '#' would bind to other devices' commands) and into the keys CSV.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+    private static partial Regex DeviceIdPattern();
+
+    private int MixedCount => Mix.Values.Where(count => count > 0).Sum();
+
+    private IEnumerable<DeviceSpec> GeneratedDevices()
+    {
+        var behaviours = Mix.Where(m => m.Value > 0).SelectMany(m => Enumerable.Repeat(m.Key, m.Value));
+        return behaviours.Concat(Enumerable.Repeat(DeviceBehaviour.Healthy, Math.Max(0, DeviceCount - MixedCount)))
+            .Select((behaviour, i) => new DeviceSpec { Id = $"{IdPrefix}{i + 1:D5}", Behaviour = behaviour });
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.DeviceAgent;
+
+/// <summary>Runs the fleet in a host. The fleet is built at start, so a host that also runs the gateway has written its key by then.</summary>
+public sealed class DeviceFleetService(IOptions<DeviceFleetOptions> options, TimeProvider time, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+{
+    /// <summary>The running fleet; null before start.</summary>
+    public DeviceFleet? Fleet { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Fleet = DeviceFleet.Create(options.Value, time, loggers);
+        if (options.Value.AttestationKeysOut is { Length: > 0 } path)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            await using (var writer = new StreamWriter(path))
+                await Fleet.WriteAttestationKeysCsvAsync(writer);
+            loggers.CreateLogger<DeviceFleetService>().LogInformation("Attestation keys of {Count} devices written to {Path}", Fleet.Devices.Count, path);
+        }
+        await Fleet.StartAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Fleet?.StopAsync(cancellationToken) ?? Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => Fleet?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
