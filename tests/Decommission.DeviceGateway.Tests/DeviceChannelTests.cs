@@ -115,7 +115,7 @@ public sealed class DeviceChannelTests : IAsyncLifetime
     [Fact]
     public async Task An_offline_device_that_returns_before_the_deadline_is_verified_on_a_later_attempt()
     {
-        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(2.5)));
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(4)));
         var device = fleet.Devices.Values.Single();
 
         var id = await new Scenario(_host).Retire(device.Id);
@@ -123,6 +123,14 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 
         Assert.True(completed.EraseAttempts >= 2, $"verified on attempt {completed.EraseAttempts}");
         Assert.False(device.TryReadData(out _));
+        // Every attempt re-sent the one signed command: one row, one nonce, the device answered it.
+        await using var connection = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        var commands = (await connection.QueryAsync<(int Attempts, string Nonce, string Status)>(
+            "SELECT attempts AS Attempts, nonce AS Nonce, status AS Status FROM erase_commands WHERE device_id = @Id;", new { device.Id })).ToList();
+        var command = Assert.Single(commands);
+        Assert.True(command.Attempts >= 2);
+        Assert.Equal("Verified", command.Status);
+        Assert.Equal(command.Nonce, device.LastReceipt!.Nonce);
     }
 
     [Fact]
