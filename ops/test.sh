@@ -23,6 +23,7 @@ log() { echo "ops/test.sh: $*" >&2; }
 # "command package" pairs; a package is installed when its command is missing.
 REQUIRED=(
   "rabbitmq-server rabbitmq-server"
+  "openssl openssl"
 )
 
 MISSING_PKGS=()

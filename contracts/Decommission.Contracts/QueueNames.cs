@@ -9,5 +9,7 @@ public static class QueueNames
     public const string EraseDevice = "erase-device";
     public const string RegisterAttestationKey = "register-attestation-key";
     public const string RevokeIdentity = "revoke-identity";
+    public const string EnrollDevice = "enroll-device";
+    public const string CheckCredential = "check-credential";
     public const string IssueDisposalCertificate = "issue-disposal-certificate";
 }

@@ -1,0 +1,7 @@
+namespace Decommission.Contracts;
+
+/// <summary>Answers a CSV enrollment in which every row was valid: every device is enrolled.</summary>
+public record DevicesEnrolled
+{
+    public IReadOnlyList<DeviceEnrolled> Devices { get; init; } = [];
+}

@@ -1,0 +1,50 @@
+using Decommission.Contracts;
+using Decommission.Credentials.Enrollment;
+using Decommission.Credentials.Revocation;
+using Decommission.ServiceDefaults;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.Credentials;
+
+public static class CredentialsServiceExtensions
+{
+    /// <summary>Everything the credentials service owns: its database, the fleet CA, enrollment, quarantine, identity revocation and the CRL.</summary>
+    public static IHostApplicationBuilder AddCredentialsService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new CredentialsDatabase(sp.GetRequiredService<IOptions<CredentialsOptions>>().Value.DatabasePath));
+        builder.Services.AddSingleton<FleetCertificateAuthority>();
+        builder.Services.AddSingleton<CrlPublisher>();
+        builder.Services.AddSingleton<DeviceEnrollment>();
+        builder.Services.AddHostedService<CredentialsStartup>();
+
+        builder.AddBusRegistration(bus =>
+        {
+            bus.AddConsumer<EnrollmentConsumer>().Endpoint(e => e.Name = QueueNames.EnrollDevice);
+            bus.AddConsumer<CheckCredentialConsumer>().Endpoint(e => e.Name = QueueNames.CheckCredential);
+            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.QuarantineDevice);
+            bus.AddConsumer<RevokeIdentityConsumer>(c => c.UseMessageRetry(r =>
+            {
+                r.Ignore<UnknownDeviceException>();
+                r.Intervals(50, 200, 1000);
+            })).Endpoint(e => e.Name = QueueNames.RevokeIdentity);
+        });
+        return builder;
+    }
+}
+
+/// <summary>Schema, the CA (created or loaded, so a bad key stops the start) and a first CRL, before any message is consumed.</summary>
+internal sealed class CredentialsStartup(CredentialsDatabase database, FleetCertificateAuthority ca, CrlPublisher crls) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = ca.Certificate;
+        await database.MigrateAsync(cancellationToken);
+        await crls.EnsureCrlAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

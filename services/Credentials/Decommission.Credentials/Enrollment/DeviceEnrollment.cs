@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using CsvHelper;
+using CsvHelper.Configuration;
+using Dapper;
+using Decommission.Contracts;
+using Decommission.Credentials.Revocation;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.Credentials.Enrollment;
+
+/// <summary>
+/// Enrolls devices: an identity certificate over each attestation key, fresh operational secrets stored only as salted
+/// hashes, a network segment. A batch is all or nothing: every row is checked first and problems are reported by line.
+/// </summary>
+public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
+{
+    public const int MaxIdLength = 128;
+    private readonly SecretHasher _hasher = new(options.Value.KdfIterations);
+
+    public static readonly string[] CredentialKinds = ["CloudToken", "ApiKey", "AdminPassword"];
+
+    /// <summary>Reads deviceId,attestationPublicKey,networkSegment rows; line numbers count the header as line 1.</summary>
+    public static (List<(int Line, EnrollDevice Request)> Rows, List<LineProblem> Problems) ReadCsv(string csv, string requestedBy)
+    {
+        var rows = new List<(int, EnrollDevice)>();
+        var problems = new List<LineProblem>();
+        var configuration = new CsvConfiguration(CultureInfo.InvariantCulture) { TrimOptions = TrimOptions.Trim, MissingFieldFound = null, BadDataFound = null };
+        using var reader = new CsvReader(new StringReader(csv), configuration);
+        if (!reader.Read() || !reader.ReadHeader())
+            return (rows, [new LineProblem { Line = 1, Problem = "the file is empty; expected a header deviceId,attestationPublicKey,networkSegment" }]);
+        foreach (var column in new[] { "deviceId", "attestationPublicKey", "networkSegment" })
+            if (!reader.HeaderRecord!.Contains(column, StringComparer.OrdinalIgnoreCase))
+                problems.Add(new LineProblem { Line = 1, Problem = $"the header has no column {column}" });
+        if (problems.Count > 0)
+            return (rows, problems);
+
+        while (reader.Read())
+        {
+            var line = reader.Parser.RawRow;
+            rows.Add((line, new EnrollDevice
+            {
+                DeviceId = Field(reader, "deviceId"),
+                AttestationPublicKey = Field(reader, "attestationPublicKey"),
+                NetworkSegment = Field(reader, "networkSegment"),
+                RequestedBy = requestedBy,
+            }));
+        }
+        return (rows, problems);
+    }
+
+    /// <summary>Enrolls all the requests, or none of them when any is invalid.</summary>
+    public async Task<(IReadOnlyList<DeviceEnrolled> Enrolled, IReadOnlyList<LineProblem> Problems)> EnrollAsync(
+        IReadOnlyList<(int Line, EnrollDevice Request)> requests, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var problems = new List<LineProblem>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new Dictionary<int, byte[]>();
+        foreach (var (line, request) in requests)
+        {
+            var problem = Validate(request, out var key);
+            if (problem is null && !seen.Add(request.DeviceId))
+                problem = $"device {request.DeviceId} appears twice in this file";
+            if (problem is null && await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }) > 0)
+                problem = $"device {request.DeviceId} is already enrolled";
+            if (problem is not null)
+                problems.Add(new LineProblem { Line = line, Problem = problem });
+            else
+                keys[line] = key!;
+        }
+        if (problems.Count > 0 || requests.Count == 0)
+            return ([], problems.Count > 0 ? problems : [new LineProblem { Line = 0, Problem = "no devices to enroll" }]);
+
+        var now = clock.GetUtcNow();
+        var enrolled = new List<DeviceEnrolled>(requests.Count);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        foreach (var (line, request) in requests)
+        {
+            using var certificate = ca.IssueIdentity(request.DeviceId, keys[line], now);
+            await connection.ExecuteAsync("""
+                INSERT INTO devices (device_id, attestation_public_key, identity_serial, identity_certificate, network_segment,
+                                     enrolled_segment, enrolled_by, enrolled_at)
+                VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now);
+                """, new
+            {
+                request.DeviceId, Key = keys[line], Serial = certificate.SerialNumber, Certificate = certificate.RawData,
+                Segment = request.NetworkSegment, By = request.RequestedBy, Now = now.ToString("O"),
+            }, transaction);
+
+            var secrets = new DeviceSecrets
+            {
+                CloudToken = SecretHasher.NewSecret("ct_"),
+                ApiKey = SecretHasher.NewSecret("ak_"),
+                AdminPassword = SecretHasher.NewSecret(""),
+            };
+            foreach (var (kind, secret) in new[] { ("CloudToken", secrets.CloudToken), ("ApiKey", secrets.ApiKey), ("AdminPassword", secrets.AdminPassword) })
+            {
+                await connection.ExecuteAsync("""
+                    INSERT INTO credentials (credential_id, device_id, kind, hash, created_at)
+                    VALUES (@Id, @DeviceId, @Kind, @Hash, @Now);
+                    """, new { Id = $"{kind}:{request.DeviceId}:{Guid.NewGuid():N}", request.DeviceId, Kind = kind, Hash = _hasher.Hash(secret), Now = now.ToString("O") },
+                    transaction);
+            }
+            enrolled.Add(new DeviceEnrolled
+            {
+                DeviceId = request.DeviceId,
+                IdentityCertificateSerial = certificate.SerialNumber,
+                IdentityCertificate = certificate.ExportCertificatePem(),
+                Secrets = secrets,
+            });
+        }
+        transaction.Commit();
+        return (enrolled, []);
+    }
+
+    private static string? Validate(EnrollDevice request, out byte[]? key)
+    {
+        key = null;
+        if (string.IsNullOrWhiteSpace(request.DeviceId) || request.DeviceId.Length > MaxIdLength
+            || !request.DeviceId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
+            return "deviceId must be 1-128 letters, digits, '-', '_', '.' or ':'";
+        if (string.IsNullOrWhiteSpace(request.NetworkSegment))
+            return "networkSegment is required";
+        try
+        {
+            key = Convert.FromBase64String(request.AttestationPublicKey);
+            using var ecdsa = ECDsa.Create();
+            ecdsa.ImportSubjectPublicKeyInfo(key, out _);
+            if (ecdsa.ExportParameters(false).Curve.Oid.Value != "1.2.840.10045.3.1.7")
+                return "attestationPublicKey must be an ECDSA P-256 key";
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            return "attestationPublicKey is not a base64 SubjectPublicKeyInfo";
+        }
+        return null;
+    }
+
+    private static string Field(CsvReader reader, string name) =>
+        reader.HeaderRecord!.FirstOrDefault(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase)) is { } header
+            ? reader.GetField(header) ?? ""
+            : "";
+}

@@ -1,0 +1,50 @@
+using Decommission.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace Decommission.Credentials.Enrollment;
+
+/// <summary>
+/// Enrolls one device or a CSV of them and answers the caller with the secrets (the only time they exist in clear);
+/// each device's attestation key is registered with the device gateway so its wipe receipt can be verified.
+/// </summary>
+public sealed class EnrollmentConsumer(DeviceEnrollment enrollment, ILogger<EnrollmentConsumer> logger) :
+    IConsumer<EnrollDevice>, IConsumer<EnrollDevicesFromCsv>
+{
+    public async Task Consume(ConsumeContext<EnrollDevice> context)
+    {
+        var (enrolled, problems) = await enrollment.EnrollAsync([(0, context.Message)], context.CancellationToken);
+        if (problems.Count > 0)
+        {
+            await context.RespondAsync(new EnrollmentRejected { Problems = problems });
+            return;
+        }
+        await RegisterAttestationKeys(context, [context.Message]);
+        await context.RespondAsync(enrolled.Single());
+    }
+
+    public async Task Consume(ConsumeContext<EnrollDevicesFromCsv> context)
+    {
+        var (rows, csvProblems) = DeviceEnrollment.ReadCsv(context.Message.Csv, context.Message.RequestedBy);
+        var (enrolled, problems) = csvProblems.Count > 0 ? ([], csvProblems) : await enrollment.EnrollAsync(rows, context.CancellationToken);
+        if (problems.Count > 0)
+        {
+            logger.LogWarning("CSV enrollment by {RequestedBy} refused: {Count} problem(s), nothing enrolled", context.Message.RequestedBy, problems.Count);
+            await context.RespondAsync(new EnrollmentRejected { Problems = problems });
+            return;
+        }
+        await RegisterAttestationKeys(context, rows.Select(r => r.Request));
+        logger.LogInformation("Enrolled {Count} devices from CSV for {RequestedBy}", enrolled.Count, context.Message.RequestedBy);
+        await context.RespondAsync(new DevicesEnrolled { Devices = enrolled });
+    }
+
+    private static async Task RegisterAttestationKeys(ConsumeContext context, IEnumerable<EnrollDevice> devices)
+    {
+        var gateway = await context.GetSendEndpoint(new Uri($"queue:{QueueNames.RegisterAttestationKey}"));
+        foreach (var device in devices)
+            await gateway.Send(new RegisterAttestationKey
+            {
+                DeviceId = device.DeviceId, PublicKey = device.AttestationPublicKey, RegisteredBy = $"enrollment by {device.RequestedBy}",
+            }, context.CancellationToken);
+    }
+}

@@ -1,0 +1,27 @@
+using Decommission.Contracts;
+using MassTransit;
+
+namespace Decommission.Credentials.Revocation;
+
+/// <summary>After the verified wipe: the device's identity certificate goes on a new signed CRL.</summary>
+public sealed class RevokeIdentityConsumer(CrlPublisher crls) : IConsumer<RevokeIdentity>
+{
+    public async Task Consume(ConsumeContext<RevokeIdentity> context)
+    {
+        var order = context.Message;
+        if (await crls.RevokeAsync(order.DeviceId, order.RetirementId, context.CancellationToken) is not { } revocation)
+            throw new UnknownDeviceException($"Device {order.DeviceId} has no identity certificate to revoke: it was never enrolled.");
+
+        await context.Publish(new IdentityRevoked
+        {
+            RetirementId = order.RetirementId,
+            DeviceId = order.DeviceId,
+            CertificateSerial = revocation.Serial,
+            CrlNumber = revocation.CrlNumber,
+            RevokedAt = revocation.RevokedAt,
+        });
+    }
+}
+
+/// <summary>An order about a device this service does not know; no retry changes that.</summary>
+public sealed class UnknownDeviceException(string message) : Exception(message);
