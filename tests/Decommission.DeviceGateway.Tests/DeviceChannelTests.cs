@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Decommission.Contracts;
+using Decommission.Credentials;
 using Decommission.DeviceAgent;
 using Decommission.DeviceProtocol;
 using Decommission.Orchestrator.StateMachines;
@@ -29,19 +30,42 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    private readonly Dictionary<string, DeviceEnrolled> _secrets = [];
     private OrchestratorHost _host = null!;
+
+    private async Task WaitForAttestationKeys(IEnumerable<string> deviceIds)
+    {
+        var database = _host.Services.GetRequiredService<GatewayDatabase>();
+        var until = DateTime.UtcNow.AddSeconds(15);
+        foreach (var id in deviceIds)
+        {
+            await using var connection = await database.OpenAsync();
+            while (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM attestation_keys WHERE device_id = @Id;", new { Id = id }) == 0)
+            {
+                Assert.True(DateTime.UtcNow < until, $"the gateway never got {id}'s attestation key");
+                await Task.Delay(50);
+            }
+        }
+    }
 
     public async Task InitializeAsync()
     {
-        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterAllButGateway, new Dictionary<string, string?>
+        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterInventoryAndCertificates, new Dictionary<string, string?>
         {
+            ["Credentials:DatabasePath"] = Path.Combine(_dataDirectory, "credentials.db"),
+            ["Credentials:DataDirectory"] = _dataDirectory,
+            ["Credentials:KdfIterations"] = "1000",
             ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
             ["DeviceGateway:DeviceBrokerUri"] = RabbitMqNode.Uri.ToString(),
             ["Retirement:EraseAttempts"] = "4",
             ["Retirement:EraseAttemptTimeout"] = "00:00:01.500",
             ["Retirement:EraseBackoffMultiplier"] = "1",
-        }, builder => builder.AddDeviceGatewayService());
+        }, builder =>
+        {
+            builder.AddCredentialsService();
+            builder.AddDeviceGatewayService();
+        });
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
@@ -55,16 +79,17 @@ public sealed class DeviceChannelTests : IAsyncLifetime
             specs.Select(s => new SimulatedDevice(s, gatewayKey.ExportSubjectPublicKeyInfo(), now)), TimeProvider.System, NullLogger<DeviceFleet>.Instance);
         await fleet.StartAsync(CancellationToken.None);
 
-        // Enrollment: each device's attestation public key is registered with the gateway.
-        var client = _host.Bus.CreateRequestClient<RegisterAttestationKey>(new Uri($"queue:{QueueNames.RegisterAttestationKey}"));
+        // Enrollment with the credentials service, which registers each attestation key with the gateway.
+        var client = _host.Bus.CreateRequestClient<EnrollDevice>(new Uri($"queue:{QueueNames.EnrollDevice}"));
         foreach (var device in fleet.Devices.Values)
         {
-            var registered = await client.GetResponse<AttestationKeyRegistered>(new RegisterAttestationKey
+            var enrolled = await client.GetResponse<DeviceEnrolled>(new EnrollDevice
             {
-                DeviceId = device.Id, PublicKey = Convert.ToBase64String(device.AttestationPublicKey), RegisteredBy = "enrollment test",
+                DeviceId = device.Id, AttestationPublicKey = Convert.ToBase64String(device.AttestationPublicKey), NetworkSegment = "floor", RequestedBy = "test",
             });
-            Assert.Equal(device.AttestationKeyId, registered.Message.KeyId);
+            _secrets[device.Id] = enrolled.Message;
         }
+        await WaitForAttestationKeys(fleet.Devices.Keys);
         return fleet;
     }
 
@@ -89,6 +114,18 @@ public sealed class DeviceChannelTests : IAsyncLifetime
         Assert.Contains(completed.Evidence.DestroyedKeyIds, k => k.StartsWith("media-key:", StringComparison.Ordinal));
         Assert.NotEmpty(completed.Evidence.AreasNotCovered);
         Assert.Equal(64, completed.Evidence.ReceiptSha256.Length);
+
+        // Nothing usable is left in the fleet either: its secrets are dead and its identity is on the CRL.
+        Assert.Equal(3, completed.RevokedCredentials.Count);
+        var check = _host.Bus.CreateRequestClient<CheckCredential>(new Uri($"queue:{QueueNames.CheckCredential}"));
+        var secrets = _secrets[device.Id].Secrets;
+        foreach (var secret in new[] { secrets.CloudToken, secrets.ApiKey, secrets.AdminPassword })
+            Assert.False((await check.GetResponse<CredentialChecked>(new CheckCredential { DeviceId = device.Id, Secret = secret })).Message.Valid);
+        var crl = await _host.Services.GetRequiredService<Credentials.Revocation.CrlPublisher>().LatestAsync(CancellationToken.None);
+        var serial = _secrets[device.Id].IdentityCertificateSerial;
+        Assert.Equal(serial, completed.IdentityCertificateSerial);
+        System.Security.Cryptography.X509Certificates.CertificateRevocationListBuilder.Load(crl!, out _);
+        Assert.True(crl!.AsSpan().IndexOf(Convert.FromHexString(serial)) >= 0, "the CRL lists the device's identity certificate");
     }
 
     [Theory]
