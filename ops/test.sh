@@ -24,6 +24,8 @@ log() { echo "ops/test.sh: $*" >&2; }
 REQUIRED=(
   "rabbitmq-server rabbitmq-server"
   "openssl openssl"
+  "pdfsig poppler-utils"
+  "chromium chromium"
 )
 
 MISSING_PKGS=()

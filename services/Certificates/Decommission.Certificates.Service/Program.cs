@@ -1,0 +1,18 @@
+using Decommission.Certificates;
+using Decommission.Certificates.Apis;
+using Decommission.ServiceDefaults;
+
+// appsettings.json beside the binary, wherever the service is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddServiceDefaults();
+builder.AddCertificatesService();
+builder.AddMessageBus();
+
+var app = builder.Build();
+if (args is ["create-api-key", ..])
+    return await ApiKeyCommand.RunAsync(app, args);
+
+app.MapHealthChecks("/health");
+app.MapCertificatesApi();
+app.Run();
+return 0;

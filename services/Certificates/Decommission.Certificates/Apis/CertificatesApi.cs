@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Security.Claims;
+using Decommission.Certificates.Issuing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace Decommission.Certificates.Apis;
+
+public static class CertificatesApi
+{
+    public const int MaxPageSize = 200;
+    public const int MaxUploadBytes = 20 * 1024 * 1024;
+
+    /// <summary>The auditor API and its OpenAPI document (API key required), and the auditor page.</summary>
+    public static IEndpointRouteBuilder MapCertificatesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization(ApiRoles.ReadPolicy);
+        api.MapGet("/certificates", List).WithName("ListCertificates");
+        api.MapGet("/certificates/{id}", GetJson).WithName("GetCertificate");
+        api.MapGet("/certificates/{id}/pdf", GetPdf).WithName("DownloadCertificatePdf");
+        api.MapPost("/certificates/verify", Verify).RequireAuthorization(ApiRoles.AuditPolicy).DisableAntiforgery().WithName("VerifyCertificate");
+        api.MapGet("/access-log", GetAccessLog).RequireAuthorization(ApiRoles.AuditPolicy).WithName("GetAccessLog");
+
+        app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(ApiRoles.ReadPolicy);
+
+        // The page is a shell without data: it asks for an API key and calls the API with it.
+        app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        return app;
+    }
+
+    public sealed record CertificateSummary(string CertificateId, Guid RetirementId, string DeviceId, string SanitizationType, DateTimeOffset IssuedAt,
+        string PdfSha256);
+
+    public sealed record CertificatePage(IReadOnlyList<CertificateSummary> Items, string? NextCursor);
+
+    private static async Task<IResult> List(CertificatesDatabase database, string? deviceId, DateTimeOffset? from, DateTimeOffset? to, string? method,
+        string? cursor, int? limit, CancellationToken cancellationToken)
+    {
+        var size = Math.Clamp(limit ?? 50, 1, MaxPageSize);
+        long after = 0;
+        if (!string.IsNullOrEmpty(cursor) && !long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+            return Results.Problem("cursor is not one this API returned", statusCode: StatusCodes.Status400BadRequest);
+        if (method is not null and not ("Purge" or "Destroy"))
+            return Results.Problem("method must be Purge or Destroy", statusCode: StatusCodes.Status400BadRequest);
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await CertificateQueries.PageAsync(connection, deviceId, from, to, method, after, size + 1);
+        var items = rows.Take(size).Select(r => new CertificateSummary(r.CertificateId, r.RetirementId, r.DeviceId, r.SanitizationType, r.IssuedAt, r.PdfSha256)).ToList();
+        var next = rows.Count > size ? rows[size - 1].Seq.ToString(CultureInfo.InvariantCulture) : null;
+        return Results.Ok(new CertificatePage(items, next));
+    }
+
+    private static async Task<IResult> GetJson(string id, CertificatesDatabase database, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var record = await Find(database, id, cancellationToken);
+        await log.WriteAsync(user, "read-json", id, record is null ? "not found" : "ok", cancellationToken);
+        return record is null ? Results.NotFound() : Results.File(await File.ReadAllBytesAsync(record.JsonPath, cancellationToken), "application/json");
+    }
+
+    private static async Task<IResult> GetPdf(string id, CertificatesDatabase database, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var record = await Find(database, id, cancellationToken);
+        await log.WriteAsync(user, "download-pdf", id, record is null ? "not found" : "ok", cancellationToken);
+        return record is null
+            ? Results.NotFound()
+            : Results.File(await File.ReadAllBytesAsync(record.PdfPath, cancellationToken), "application/pdf", $"{record.CertificateId}.pdf");
+    }
+
+    /// <summary>Upload a PDF (multipart field "file", or the raw body as application/pdf).</summary>
+    private static async Task<IResult> Verify(HttpRequest request, CertificateVerification verification, AccessLog log, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        byte[] pdf;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(cancellationToken);
+            if (form.Files.GetFile("file") is not { } file)
+                return Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest);
+            if (file.Length > MaxUploadBytes)
+                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
+            using var buffer = new MemoryStream();
+            await file.CopyToAsync(buffer, cancellationToken);
+            pdf = buffer.ToArray();
+        }
+        else
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+            if (buffer.Length > MaxUploadBytes)
+                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
+            pdf = buffer.ToArray();
+        }
+
+        var result = await verification.VerifyAsync(pdf, cancellationToken);
+        await log.WriteAsync(user, "verify", result.CertificateId, result.Verdict, cancellationToken);
+        return Results.Ok(result);
+    }
+
+    private static async Task<IResult> GetAccessLog(AccessLog log, [FromQuery] int? limit, CancellationToken cancellationToken) =>
+        Results.Ok(await log.RecentAsync(Math.Clamp(limit ?? 100, 1, 1000), cancellationToken));
+
+    private static async Task<CertificateRecord?> Find(CertificatesDatabase database, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await CertificateQueries.FirstAsync(connection, "certificate_id = @Key", id);
+    }
+}

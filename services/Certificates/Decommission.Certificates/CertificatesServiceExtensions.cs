@@ -1,0 +1,51 @@
+using Decommission.Certificates.Apis;
+using Decommission.Certificates.Issuing;
+using Decommission.Certificates.Pdf;
+using Decommission.Contracts;
+using Decommission.ServiceDefaults;
+using MassTransit;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.Certificates;
+
+public static class CertificatesServiceExtensions
+{
+    /// <summary>Everything the certificates service owns: its database, the signing identity, issuing, verification, API keys and their policies.</summary>
+    public static IHostApplicationBuilder AddCertificatesService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CertificatesOptions>().BindConfiguration(CertificatesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new CertificatesDatabase(sp.GetRequiredService<IOptions<CertificatesOptions>>().Value.DatabasePath));
+        builder.Services.AddSingleton<SigningIdentity>();
+        builder.Services.AddSingleton<CertificatePdf>();
+        builder.Services.AddSingleton<CertificateIssuer>();
+        builder.Services.AddSingleton<CertificateVerification>();
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<AccessLog>();
+        builder.Services.AddHostedService<CertificatesStartup>();
+
+        builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ApiRoles.ReadPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator))
+            .AddPolicy(ApiRoles.AuditPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor));
+        builder.Services.AddOpenApi("certificates");
+
+        builder.AddBusRegistration(bus => bus.AddConsumer<IssueDisposalCertificateConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 2000)))
+            .Endpoint(e => e.Name = QueueNames.IssueDisposalCertificate));
+        return builder;
+    }
+}
+
+/// <summary>Schema and signing identity (created or loaded, so a bad key stops the start) before any order is consumed.</summary>
+internal sealed class CertificatesStartup(CertificatesDatabase database, SigningIdentity signing) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = signing.Certificate;
+        return database.MigrateAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

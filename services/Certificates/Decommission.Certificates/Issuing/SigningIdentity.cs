@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Decommission.ServiceDefaults;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Decommission.Certificates.Issuing;
+
+/// <summary>
+/// The certificate the service signs disposal certificates with, and the disposal-authority CA that vouches for it:
+/// a configured password-protected PFX, or both created on first start in DataDirectory/signing (keys owner-only).
+/// </summary>
+public sealed class SigningIdentity : IDisposable
+{
+    private readonly X509Certificate2Collection _anchors = [];
+
+    public SigningIdentity(IOptions<CertificatesOptions> options, ILogger<SigningIdentity> logger)
+    {
+        var settings = options.Value;
+        if (!string.IsNullOrEmpty(settings.SigningPfxPath))
+        {
+            var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(settings.SigningPfxPath, settings.SigningPfxPassword, X509KeyStorageFlags.EphemeralKeySet);
+            Certificate = all.FirstOrDefault(c => c.HasPrivateKey)
+                ?? throw new InvalidOperationException($"The signing PFX {settings.SigningPfxPath} holds no certificate with a private key.");
+            _anchors.AddRange(all.Where(c => c != Certificate).ToArray());
+            if (_anchors.Count == 0)
+                _anchors.Add(Certificate);
+            return;
+        }
+
+        var directory = Path.Combine(settings.DataDirectory, "signing");
+        var caPath = Path.Combine(directory, "disposal-authority-ca.pem");
+        var caKeyPath = Path.Combine(directory, "disposal-authority-ca.key.pem");
+        var certificatePath = Path.Combine(directory, "certificate-signing.pem");
+        var keyPath = Path.Combine(directory, "certificate-signing.key.pem");
+        if (!File.Exists(keyPath))
+        {
+            using var caKey = RSA.Create(3072);
+            using var ca = CreateAuthority(caKey, settings.Organisation);
+            using var signingKey = RSA.Create(3072);
+            using var signing = CreateSigningCertificate(ca, signingKey, settings.Organisation);
+            OwnerOnlyFile.Write(caKeyPath, caKey.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(caPath, ca.ExportCertificatePem());
+            OwnerOnlyFile.Write(keyPath, signingKey.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(certificatePath, signing.ExportCertificatePem());
+            logger.LogInformation("Created the disposal-authority CA and the certificate-signing certificate in {Directory}", directory);
+        }
+        foreach (var path in new[] { caKeyPath, keyPath })
+            if (!OwnerOnlyFile.IsOwnerOnly(path))
+                throw new InvalidOperationException($"The private key {path} is readable by others; make it owner-only (chmod 600).");
+
+        Certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        _anchors.Add(X509CertificateLoader.LoadCertificateFromFile(caPath));
+        AuthorityCertificatePath = caPath;
+    }
+
+    /// <summary>Signs disposal certificates (has its private key).</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The disposal-authority CA certificate (PEM) auditors can trust, when it was created here.</summary>
+    public string? AuthorityCertificatePath { get; }
+
+    /// <summary>Whether a PDF signer's certificate is ours: it chains to our disposal authority.</summary>
+    public bool IsOurs(X509Certificate2 signer)
+    {
+        if (signer.Thumbprint == Certificate.Thumbprint)
+            return true;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_anchors);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
+        return chain.Build(signer);
+    }
+
+    private static X509Certificate2 CreateAuthority(RSA key, string organisation)
+    {
+        var request = new CertificateRequest($"CN={organisation} Disposal Authority CA, O={organisation}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(20));
+    }
+
+    private static X509Certificate2 CreateSigningCertificate(X509Certificate2 ca, RSA key, string organisation)
+    {
+        var request = new CertificateRequest($"CN={organisation} Certificate Signing, O={organisation}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.NonRepudiation, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x01);
+        var now = DateTimeOffset.UtcNow;
+        using var issued = request.Create(ca, now.AddMinutes(-5), now.AddYears(10), serial);
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    public void Dispose() => Certificate.Dispose();
+}

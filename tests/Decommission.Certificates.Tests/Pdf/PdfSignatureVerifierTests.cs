@@ -1,0 +1,165 @@
+using System.Text;
+using Decommission.Certificates.Pdf;
+
+namespace Decommission.Certificates.Tests.Pdf;
+
+public sealed class PdfSignatureVerifierTests
+{
+    private static readonly CertificatePdf Pdf = new();
+
+    [Theory]
+    [InlineData("RSA-3072")]
+    [InlineData("ECDSA-P256")]
+    public void A_signed_certificate_verifies_and_names_its_signer(string keyType)
+    {
+        using var certificate = TestSigningCertificates.Create(keyType);
+
+        var check = PdfSignatureVerifier.Check(Pdf.Render(SampleCertificates.Purge(), certificate));
+
+        Assert.True(check.Signed);
+        Assert.True(check.SignatureValid, check.Problem);
+        Assert.Equal("", check.Problem);
+        Assert.Equal(certificate.Thumbprint, check.Signer?.Thumbprint);
+    }
+
+    [Fact]
+    public void The_signature_is_a_detached_cms_over_the_whole_file()
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Encoding.Latin1.GetString(Pdf.Render(SampleCertificates.Purge(), certificate));
+
+        Assert.Contains("/SubFilter /adbe.pkcs7.detached", pdf);
+        Assert.Contains("/Reason (Certificate of Sanitization)", pdf);
+    }
+
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    [InlineData(0.999)]
+    public void One_byte_changed_in_the_signed_range_breaks_the_signature(double where)
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
+        var position = SignedPositionNear(pdf, where);
+
+        pdf[position] ^= 0x01;
+        var check = PdfSignatureVerifier.Check(pdf);
+
+        Assert.True(check.Signed);
+        Assert.False(check.SignatureValid);
+        Assert.Equal("signature does not match the content", check.Problem);
+    }
+
+    [Fact]
+    public void A_changed_signature_value_does_not_verify()
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
+        var contents = Encoding.Latin1.GetString(pdf).LastIndexOf("/Contents <", StringComparison.Ordinal) + "/Contents <".Length;
+
+        // Near the end of the CMS message: inside the RSA signature value.
+        var hexEnd = contents;
+        while (pdf[hexEnd] != '>')
+            hexEnd++;
+        var lastNonPadding = Encoding.Latin1.GetString(pdf, contents, hexEnd - contents).TrimEnd('0').Length + contents;
+        pdf[lastNonPadding - 10] = (byte)(pdf[lastNonPadding - 10] == (byte)'A' ? 'B' : 'A');
+
+        var check = PdfSignatureVerifier.Check(pdf);
+
+        Assert.True(check.Signed);
+        Assert.False(check.SignatureValid);
+    }
+
+    [Fact]
+    public void An_unsigned_pdf_is_not_signed()
+    {
+        var check = PdfSignatureVerifier.Check(Pdf.Render(SampleCertificates.Purge()));
+
+        Assert.False(check.Signed);
+        Assert.False(check.SignatureValid);
+        Assert.Null(check.Signer);
+        Assert.Equal("no signature", check.Problem);
+    }
+
+    [Fact]
+    public void Bytes_appended_after_signing_are_not_covered()
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
+        // What an incremental update (e.g. an edited field) looks like to the byte range.
+        var updated = pdf.Concat(Encoding.ASCII.GetBytes("\n1 0 obj\n<< /Title (forged) >>\nendobj\n%%EOF\n")).ToArray();
+
+        var check = PdfSignatureVerifier.Check(updated);
+
+        Assert.True(check.Signed);
+        Assert.False(check.SignatureValid);
+        Assert.Equal("byte range does not cover the whole file", check.Problem);
+    }
+
+    [Fact]
+    public void A_byte_range_that_leaves_a_gap_other_than_the_signature_is_refused()
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
+        var text = Encoding.Latin1.GetString(pdf);
+        var at = text.LastIndexOf("/ByteRange", StringComparison.Ordinal);
+        var open = text.IndexOf('[', at);
+        var close = text.IndexOf(']', open);
+        var numbers = text[(open + 1)..close].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
+        // Leave 10 more bytes before the signature unsigned, keeping the array the same length in the file.
+        var forged = $"[{numbers[0]} {numbers[1] - 10} {numbers[2]} {numbers[3]}]".PadRight(close - open + 1);
+        Encoding.ASCII.GetBytes(forged).CopyTo(pdf, open);
+
+        var check = PdfSignatureVerifier.Check(pdf);
+
+        Assert.False(check.SignatureValid);
+        Assert.Equal("byte range does not exclude exactly the signature's /Contents", check.Problem);
+    }
+
+    [Theory]
+    [InlineData("/ByteRange[0 10 20 5]", "byte range does not cover the whole file")]
+    [InlineData("/ByteRange [ 0 x 20 5 ]", "the signature's byte range cannot be read")]
+    [InlineData("/ByteRanges [0 1 2 3]", "no signature")]
+    [InlineData("%PDF-1.7 nothing here", "no signature")]
+    public void Malformed_signatures_are_reported_not_thrown(string content, string problem)
+    {
+        var check = PdfSignatureVerifier.Check(Encoding.ASCII.GetBytes(content));
+
+        Assert.False(check.SignatureValid);
+        Assert.Equal(problem, check.Problem);
+    }
+
+    [Fact]
+    public void Whitespace_variants_of_the_byte_range_are_read()
+    {
+        using var certificate = TestSigningCertificates.Rsa3072();
+        var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
+        var text = Encoding.Latin1.GetString(pdf);
+        var at = text.LastIndexOf("/ByteRange", StringComparison.Ordinal) + "/ByteRange".Length;
+        var close = text.IndexOf(']', at);
+        var numbers = text[(text.IndexOf('[', at) + 1)..close].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // Same bytes count: "/ByteRange" directly followed by "[", numbers separated by newlines and tabs.
+        var respaced = $"[\n{numbers[0]}\t{numbers[1]}\r\n{numbers[2]}\n{numbers[3]}\n]".PadRight(close - at + 1);
+        if (respaced.Length != close - at + 1)
+            throw new InvalidOperationException("test setup: respaced byte range must keep its length");
+        Encoding.ASCII.GetBytes(respaced).CopyTo(pdf, at);
+
+        // The byte range is part of the signed bytes, so the signature no longer matches — but it is read, not refused.
+        var check = PdfSignatureVerifier.Check(pdf);
+
+        Assert.True(check.Signed);
+        Assert.Equal("signature does not match the content", check.Problem);
+    }
+
+    /// <summary>A position inside the signed bytes (outside the /Contents hex string) near the given fraction of the file.</summary>
+    private static int SignedPositionNear(byte[] pdf, double fraction)
+    {
+        var text = Encoding.Latin1.GetString(pdf);
+        var contentsStart = text.LastIndexOf("/Contents <", StringComparison.Ordinal) + "/Contents ".Length;
+        var contentsEnd = text.IndexOf('>', contentsStart) + 1;
+        var position = (int)(pdf.Length * fraction);
+        if (position >= contentsStart && position < contentsEnd)
+            position = contentsEnd + 1;
+        return Math.Min(position, pdf.Length - 1);
+    }
+}
