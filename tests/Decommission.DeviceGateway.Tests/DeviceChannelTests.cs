@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Decommission.Contracts;
+using Decommission.Certificates;
 using Decommission.Credentials;
 using Decommission.DeviceAgent;
 using Decommission.DeviceProtocol;
@@ -50,11 +51,13 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterInventoryAndCertificates, new Dictionary<string, string?>
+        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterInventory, new Dictionary<string, string?>
         {
             ["Credentials:DatabasePath"] = Path.Combine(_dataDirectory, "credentials.db"),
             ["Credentials:DataDirectory"] = _dataDirectory,
             ["Credentials:KdfIterations"] = "1000",
+            ["Certificates:DatabasePath"] = Path.Combine(_dataDirectory, "certificates.db"),
+            ["Certificates:DataDirectory"] = _dataDirectory,
             ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
             ["DeviceGateway:DeviceBrokerUri"] = RabbitMqNode.Uri.ToString(),
@@ -65,6 +68,7 @@ public sealed class DeviceChannelTests : IAsyncLifetime
         {
             builder.AddCredentialsService();
             builder.AddDeviceGatewayService();
+            builder.AddCertificatesService();
         });
     }
 
@@ -126,6 +130,11 @@ public sealed class DeviceChannelTests : IAsyncLifetime
         Assert.Equal(serial, completed.IdentityCertificateSerial);
         System.Security.Cryptography.X509Certificates.CertificateRevocationListBuilder.Load(crl!, out _);
         Assert.True(crl!.AsSpan().IndexOf(Convert.FromHexString(serial)) >= 0, "the CRL lists the device's identity certificate");
+
+        // And the auditor's proof: a signed certificate, on record, that states the evidence.
+        var pdf = await File.ReadAllBytesAsync(Path.Combine(_dataDirectory, "certificates", completed.CertificateId + ".pdf"));
+        var verdict = await _host.Services.GetRequiredService<Certificates.Issuing.CertificateVerification>().VerifyAsync(pdf, CancellationToken.None);
+        Assert.Equal((Certificates.Issuing.VerificationResult.Valid, completed.CertificateId), (verdict.Verdict, verdict.CertificateId));
     }
 
     [Theory]

@@ -22,12 +22,9 @@ public static class PlayedServices
         bus.AddConsumer<PlayedGateway>().Endpoint(e => e.Name = QueueNames.EraseDevice);
     }
 
-    /// <summary>Inventory and certificates; the real credentials service and device gateway run beside them.</summary>
-    public static void RegisterInventoryAndCertificates(IBusRegistrationConfigurator bus)
-    {
+    /// <summary>The inventory only; every other service runs for real beside it.</summary>
+    public static void RegisterInventory(IBusRegistrationConfigurator bus) =>
         bus.AddConsumer<PlayedInventory>().Endpoint(e => e.Name = "played-inventory");
-        bus.AddConsumer<PlayedCertificates>().Endpoint(e => e.Name = QueueNames.IssueDisposalCertificate);
-    }
 
     /// <summary>Inventory, credentials and certificates; the real device gateway runs beside them.</summary>
     public static void RegisterAllButGateway(IBusRegistrationConfigurator bus)

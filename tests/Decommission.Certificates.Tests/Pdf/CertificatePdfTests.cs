@@ -139,7 +139,7 @@ public sealed class CertificatePdfTests
     [Fact]
     public void Document_properties_name_the_certificate()
     {
-        var document = SampleCertificates.Purge();
+        var document = SampleCertificates.Purge(auditEntries: 3);
         using var pdf = PdfDocument.Open(Pdf.Render(document));
 
         Assert.Equal($"Certificate of Sanitization {document.CertificateId}", pdf.Information.Title);

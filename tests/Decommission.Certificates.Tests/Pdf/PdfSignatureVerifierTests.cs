@@ -1,4 +1,6 @@
+using System.Security.Cryptography.Pkcs;
 using System.Text;
+using System.Text.RegularExpressions;
 using Decommission.Certificates.Pdf;
 
 namespace Decommission.Certificates.Tests.Pdf;
@@ -28,8 +30,8 @@ public sealed class PdfSignatureVerifierTests
         using var certificate = TestSigningCertificates.Rsa3072();
         var pdf = Encoding.Latin1.GetString(Pdf.Render(SampleCertificates.Purge(), certificate));
 
-        Assert.Contains("/SubFilter /adbe.pkcs7.detached", pdf);
-        Assert.Contains("/Reason (Certificate of Sanitization)", pdf);
+        Assert.Matches(@"/SubFilter\s*/adbe\.pkcs7\.detached", pdf);
+        Assert.Matches(@"/Reason\s*\(Certificate of Sanitization\)", pdf);
     }
 
     [Theory]
@@ -55,19 +57,19 @@ public sealed class PdfSignatureVerifierTests
     {
         using var certificate = TestSigningCertificates.Rsa3072();
         var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
-        var contents = Encoding.Latin1.GetString(pdf).LastIndexOf("/Contents <", StringComparison.Ordinal) + "/Contents <".Length;
+        var hexStart = ContentsHexStart(pdf);
+        var hex = Encoding.ASCII.GetString(pdf, hexStart, Array.IndexOf(pdf, (byte)'>', hexStart) - hexStart);
+        var cms = new SignedCms();
+        cms.Decode(Convert.FromHexString(hex.TrimEnd('0').PadRight(hex.TrimEnd('0').Length + hex.TrimEnd('0').Length % 2, '0')));
+        var signatureHex = Convert.ToHexString(cms.SignerInfos[0].GetSignature());
+        var at = hexStart + hex.IndexOf(signatureHex, StringComparison.Ordinal) + signatureHex.Length / 2;
 
-        // Near the end of the CMS message: inside the RSA signature value.
-        var hexEnd = contents;
-        while (pdf[hexEnd] != '>')
-            hexEnd++;
-        var lastNonPadding = Encoding.Latin1.GetString(pdf, contents, hexEnd - contents).TrimEnd('0').Length + contents;
-        pdf[lastNonPadding - 10] = (byte)(pdf[lastNonPadding - 10] == (byte)'A' ? 'B' : 'A');
-
+        pdf[at] = (byte)(pdf[at] == (byte)'A' ? 'B' : 'A');
         var check = PdfSignatureVerifier.Check(pdf);
 
         Assert.True(check.Signed);
         Assert.False(check.SignatureValid);
+        Assert.Equal("signature does not match the content", check.Problem);
     }
 
     [Fact]
@@ -137,12 +139,13 @@ public sealed class PdfSignatureVerifierTests
         var text = Encoding.Latin1.GetString(pdf);
         var at = text.LastIndexOf("/ByteRange", StringComparison.Ordinal) + "/ByteRange".Length;
         var close = text.IndexOf(']', at);
+        var end = close + 1;
+        while (text[end] == ' ')
+            end++; // PDFsharp pads the array with spaces to its placeholder's length
         var numbers = text[(text.IndexOf('[', at) + 1)..close].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // Same bytes count: "/ByteRange" directly followed by "[", numbers separated by newlines and tabs.
-        var respaced = $"[\n{numbers[0]}\t{numbers[1]}\r\n{numbers[2]}\n{numbers[3]}\n]".PadRight(close - at + 1);
-        if (respaced.Length != close - at + 1)
-            throw new InvalidOperationException("test setup: respaced byte range must keep its length");
-        Encoding.ASCII.GetBytes(respaced).CopyTo(pdf, at);
+        var respaced = $" [\n{numbers[0]}\t{numbers[1]}\r\n{numbers[2]}\f{numbers[3]} ]";
+        Assert.True(respaced.Length <= end - at, "test setup: the respaced byte range must fit where the old one was");
+        Encoding.ASCII.GetBytes(respaced.PadRight(end - at)).CopyTo(pdf, at);
 
         // The byte range is part of the signed bytes, so the signature no longer matches — but it is read, not refused.
         var check = PdfSignatureVerifier.Check(pdf);
@@ -151,15 +154,19 @@ public sealed class PdfSignatureVerifierTests
         Assert.Equal("signature does not match the content", check.Problem);
     }
 
+    /// <summary>Where the hex digits of the last signature's /Contents start.</summary>
+    private static int ContentsHexStart(byte[] pdf) =>
+        Regex.Matches(Encoding.Latin1.GetString(pdf), @"/Contents\s*<")[^1] is { } match ? match.Index + match.Length : -1;
+
     /// <summary>A position inside the signed bytes (outside the /Contents hex string) near the given fraction of the file.</summary>
     private static int SignedPositionNear(byte[] pdf, double fraction)
     {
-        var text = Encoding.Latin1.GetString(pdf);
-        var contentsStart = text.LastIndexOf("/Contents <", StringComparison.Ordinal) + "/Contents ".Length;
-        var contentsEnd = text.IndexOf('>', contentsStart) + 1;
+        var contentsStart = ContentsHexStart(pdf) - 1;
+        var contentsEnd = Array.IndexOf(pdf, (byte)'>', contentsStart) + 1;
         var position = (int)(pdf.Length * fraction);
-        if (position >= contentsStart && position < contentsEnd)
-            position = contentsEnd + 1;
+        // Keep clear of the signature dictionary itself: damaging its /ByteRange key makes the file read as unsigned.
+        if (position >= contentsStart - 512 && position < contentsEnd + 512)
+            position = contentsEnd + 512;
         return Math.Min(position, pdf.Length - 1);
     }
 }
