@@ -16,23 +16,26 @@ internal sealed class CertificatePageFlow : IDisposable
     private const double BottomMargin = 60; // leaves room for the footer
     private const double LabelWidth = 160;
     private const double ColumnGap = 12;
-    private const double RowGap = 3.5;
+    private const double RowGap = 2.5;
     private const double EntryIndent = 14;
 
     private static readonly XBrush TextBrush = XBrushes.Black;
-    private static readonly XBrush LabelBrush = new XSolidBrush(XColor.FromArgb(0x44, 0x44, 0x44));
-    private static readonly XBrush HeadingBrush = new XSolidBrush(XColor.FromArgb(0x1F, 0x3A, 0x5F));
-    private static readonly XPen RulePen = new(XColor.FromArgb(0xB0, 0xB8, 0xC4), 0.6);
+    // One embedded subset per face: the automatic encoding embeds DejaVu twice once text holds a character beyond WinAnsi ("→").
+    private static readonly XPdfFontOptions Unicode = new(PdfFontEncoding.Unicode);
 
     private readonly PdfDocument _document;
+    // Brushes and pens are mutable PDFsharp objects, so each document gets its own.
+    private readonly XBrush _labelBrush = new XSolidBrush(XColor.FromArgb(0x44, 0x44, 0x44));
+    private readonly XBrush _headingBrush = new XSolidBrush(XColor.FromArgb(0x1F, 0x3A, 0x5F));
+    private readonly XPen _rulePen = new(XColor.FromArgb(0xB0, 0xB8, 0xC4), 0.6);
     private readonly List<PdfPage> _pages = [];
-    private readonly XFont _title = new(CertificateFonts.Family, 18, XFontStyleEx.Bold);
-    private readonly XFont _note = new(CertificateFonts.Family, 8.5, XFontStyleEx.Regular);
-    private readonly XFont _heading = new(CertificateFonts.Family, 11, XFontStyleEx.Bold);
-    private readonly XFont _label = new(CertificateFonts.Family, 8.5, XFontStyleEx.Bold);
-    private readonly XFont _value = new(CertificateFonts.Family, 9, XFontStyleEx.Regular);
-    private readonly XFont _entry = new(CertificateFonts.Family, 7.5, XFontStyleEx.Regular);
-    private readonly XFont _footer = new(CertificateFonts.Family, 7.5, XFontStyleEx.Regular);
+    private readonly XFont _title = new(CertificateFonts.Family, 16, XFontStyleEx.Bold, Unicode);
+    private readonly XFont _note = new(CertificateFonts.Family, 8, XFontStyleEx.Regular, Unicode);
+    private readonly XFont _heading = new(CertificateFonts.Family, 10.5, XFontStyleEx.Bold, Unicode);
+    private readonly XFont _label = new(CertificateFonts.Family, 8, XFontStyleEx.Bold, Unicode);
+    private readonly XFont _value = new(CertificateFonts.Family, 8.5, XFontStyleEx.Regular, Unicode);
+    private readonly XFont _entry = new(CertificateFonts.Family, 7.5, XFontStyleEx.Regular, Unicode);
+    private readonly XFont _footer = new(CertificateFonts.Family, 7.5, XFontStyleEx.Regular, Unicode);
     private XGraphics _graphics;
     private double _y;
     private string? _pendingHeading;
@@ -51,21 +54,19 @@ internal sealed class CertificatePageFlow : IDisposable
     private double ValueWidth => PageWidth - Margin - ValueX;
     private double Bottom => PageHeight - BottomMargin;
     private double BodyHeight => Bottom - TopMargin;
-    private double HeadingHeight => _heading.GetHeight() + 8;
-
-    public int PageCount => _pages.Count;
+    private double HeadingHeight => _heading.GetHeight() + 7;
 
     public void Title(string title, params string[] notes)
     {
-        _graphics.DrawString(title, _title, HeadingBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
+        _graphics.DrawString(title, _title, _headingBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
         _y += _title.GetHeight() + 4;
         foreach (var note in notes)
             foreach (var line in Wrap(note, _note, ContentWidth))
             {
-                _graphics.DrawString(line, _note, LabelBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
+                _graphics.DrawString(line, _note, _labelBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
                 _y += _note.GetHeight();
             }
-        _y += 8;
+        _y += 6;
     }
 
     /// <summary>Starts a section; its heading is drawn with the first row so a heading never ends a page.</summary>
@@ -88,7 +89,7 @@ internal sealed class CertificatePageFlow : IDisposable
                 NewPage();
             DrawPendingHeading();
             for (var i = 0; i < labelLines.Count; i++)
-                DrawRowText(labelLines[i], _label, LabelBrush, Margin, _y + i * lineHeight);
+                DrawRowText(labelLines[i], _label, _labelBrush, Margin, _y + i * lineHeight);
             for (var i = 0; i < valueLines.Count; i++)
                 DrawRowText(valueLines[i], _value, TextBrush, ValueX, _y + i * lineHeight);
             _y += height;
@@ -103,7 +104,7 @@ internal sealed class CertificatePageFlow : IDisposable
             DrawPendingHeading();
             var labelText = i < labelLines.Count ? labelLines[i] : _y <= TopMargin ? $"{label} (continued)" : null;
             if (labelText is not null)
-                DrawRowText(labelText, _label, LabelBrush, Margin, _y);
+                DrawRowText(labelText, _label, _labelBrush, Margin, _y);
             DrawRowText(valueLines[i], _value, TextBrush, ValueX, _y);
             _y += lineHeight;
         }
@@ -149,8 +150,10 @@ internal sealed class CertificatePageFlow : IDisposable
 
         if (shown < wrapped.Count)
         {
+            if (_y + lineHeight > Bottom)
+                NewPage(); // only when the next entry is taller than a whole page
             var line = overflowLine(wrapped.Count - shown);
-            _graphics.DrawString(line, _entry, LabelBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
+            _graphics.DrawString(line, _entry, _labelBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
             _y += lineHeight;
         }
     }
@@ -164,9 +167,9 @@ internal sealed class CertificatePageFlow : IDisposable
         {
             using var graphics = XGraphics.FromPdfPage(_pages[i], XGraphicsPdfPageOptions.Append);
             var y = PageHeight - BottomMargin + 22;
-            graphics.DrawLine(RulePen, Margin, y - 4, PageWidth - Margin, y - 4);
-            graphics.DrawString(footer, _footer, LabelBrush, new XPoint(Margin, y), XStringFormats.TopLeft);
-            graphics.DrawString($"Page {i + 1} of {_pages.Count}", _footer, LabelBrush, new XPoint(PageWidth - Margin, y), XStringFormats.TopRight);
+            graphics.DrawLine(_rulePen, Margin, y - 4, PageWidth - Margin, y - 4);
+            graphics.DrawString(footer, _footer, _labelBrush, new XPoint(Margin, y), XStringFormats.TopLeft);
+            graphics.DrawString($"Page {i + 1} of {_pages.Count}", _footer, _labelBrush, new XPoint(PageWidth - Margin, y), XStringFormats.TopRight);
         }
     }
 
@@ -216,10 +219,10 @@ internal sealed class CertificatePageFlow : IDisposable
     {
         if (_pendingHeading is null)
             return;
-        _y += 4;
-        _graphics.DrawString(_pendingHeading, _heading, HeadingBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
+        _y += 3;
+        _graphics.DrawString(_pendingHeading, _heading, _headingBrush, new XPoint(Margin, _y), XStringFormats.TopLeft);
         _y += _heading.GetHeight() + 1;
-        _graphics.DrawLine(RulePen, Margin, _y, PageWidth - Margin, _y);
+        _graphics.DrawLine(_rulePen, Margin, _y, PageWidth - Margin, _y);
         _y += 3;
         _pendingHeading = null;
     }

@@ -13,7 +13,7 @@ namespace Decommission.Certificates.Pdf;
 /// </summary>
 public sealed class CertificatePdf
 {
-    public const string Reason = "Certificate of Sanitization";
+    private const string SignatureReason = "Certificate of Sanitization";
 
     /// <summary>The audit trail may continue onto this page, no further.</summary>
     private const int LastAuditPage = 2;
@@ -44,7 +44,7 @@ public sealed class CertificatePdf
         using (var flow = new CertificatePageFlow(pdf))
         {
             Compose(flow, document, signingCertificate);
-            flow.Finish($"Certificate of Sanitization {document.CertificateId} · retirement {document.RetirementId}");
+            flow.Finish($"Certificate of Sanitization {document.CertificateId}");
         }
 
         if (signingCertificate is not null)
@@ -54,7 +54,7 @@ public sealed class CertificatePdf
             {
                 ContactInfo = "Decommission disposal authority",
                 Location = "Decommission certificates service",
-                Reason = Reason,
+                Reason = SignatureReason,
                 AppName = "Decommission",
             });
         }
