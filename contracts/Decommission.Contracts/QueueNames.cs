@@ -5,6 +5,7 @@ public static class QueueNames
 {
     public const string RetireDevice = "retire-device";
     public const string RetirementStatus = "retirement-status";
+    public const string Inventory = "inventory";
     public const string QuarantineDevice = "quarantine-device";
     public const string EraseDevice = "erase-device";
     public const string RegisterAttestationKey = "register-attestation-key";

@@ -4,9 +4,15 @@ using MassTransit;
 
 namespace Decommission.Orchestrator.Consumers;
 
-/// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail.</summary>
-public sealed class RetirementStatusConsumer(OrchestratorDatabase database, RetirementSagaStore store) : IConsumer<GetRetirementStatus>
+/// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail, and lists retirements.</summary>
+public sealed class RetirementStatusConsumer(OrchestratorDatabase database, RetirementSagaStore store) : IConsumer<GetRetirementStatus>, IConsumer<ListRetirements>
 {
+    public async Task Consume(ConsumeContext<ListRetirements> context)
+    {
+        var limit = Math.Clamp(context.Message.Limit, 1, 10_000);
+        await context.RespondAsync(new RetirementList { Retirements = await RetirementQueries.ListAsync(database, context.Message.State, limit) });
+    }
+
     public async Task Consume(ConsumeContext<GetRetirementStatus> context)
     {
         var query = context.Message;

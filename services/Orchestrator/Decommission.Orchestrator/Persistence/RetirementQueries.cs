@@ -28,6 +28,24 @@ public static class RetirementQueries
         return id is null ? null : Guid.Parse(id);
     }
 
+    /// <summary>Retirements, most recently changed first, optionally in one state.</summary>
+    public static async Task<IReadOnlyList<RetirementSummary>> ListAsync(OrchestratorDatabase database, string? state, int limit)
+    {
+        await using var connection = await database.OpenAsync();
+        var rows = await connection.QueryAsync<string>("""
+            SELECT data FROM retirements WHERE (@State IS NULL OR current_state = @State) ORDER BY updated_at DESC LIMIT @Limit;
+            """, new { State = state, Limit = limit });
+        return rows.Select(data => System.Text.Json.JsonSerializer.Deserialize<StateMachines.Retirement>(data)!).Select(r => new RetirementSummary
+        {
+            RetirementId = r.CorrelationId,
+            DeviceId = r.DeviceId,
+            State = r.CurrentState,
+            EraseAttempts = r.EraseAttempts,
+            FailureReason = r.FailureReason,
+            UpdatedAt = r.UpdatedAt,
+        }).ToList();
+    }
+
     public static async Task<IReadOnlyList<AuditEntry>> AuditTrailOf(OrchestratorDatabase database, Guid retirementId)
     {
         await using var connection = await database.OpenAsync();

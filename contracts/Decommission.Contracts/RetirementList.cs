@@ -1,0 +1,7 @@
+namespace Decommission.Contracts;
+
+/// <summary>Answers ListRetirements.</summary>
+public record RetirementList
+{
+    public IReadOnlyList<RetirementSummary> Retirements { get; init; } = [];
+}
