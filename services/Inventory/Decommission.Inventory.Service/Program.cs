@@ -1,0 +1,12 @@
+using Decommission.Inventory;
+using Decommission.ServiceDefaults;
+
+// appsettings.json beside the binary, wherever the service is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddServiceDefaults();
+builder.AddInventoryService();
+builder.AddMessageBus();
+
+var app = builder.Build();
+app.MapHealthChecks("/health");
+app.Run();

@@ -1,0 +1,30 @@
+using Dapper;
+using Decommission.Contracts;
+using Decommission.Inventory.EndOfLife;
+using MassTransit;
+
+namespace Decommission.Inventory.Devices;
+
+/// <summary>Operators' requests to the inventory: import, legal hold, end-of-life preview.</summary>
+public sealed class InventoryRequestsConsumer(InventoryDatabase database, DeviceImport import, EndOfLifeScheduler scheduler, TimeProvider clock) :
+    IConsumer<ImportDevices>, IConsumer<SetLegalHold>, IConsumer<PreviewEndOfLife>
+{
+    public async Task Consume(ConsumeContext<ImportDevices> context) =>
+        await context.RespondAsync(await import.ImportAsync(context.Message.Csv, context.CancellationToken));
+
+    public async Task Consume(ConsumeContext<SetLegalHold> context)
+    {
+        var request = context.Message;
+        await using var connection = await database.OpenAsync(context.CancellationToken);
+        var changed = await connection.ExecuteAsync("""
+            UPDATE devices SET legal_hold = @Hold, hold_reason = @Reason, updated_at = @Now WHERE device_id = @DeviceId;
+            """, new { Hold = request.Hold ? 1 : 0, Reason = request.Hold ? $"{request.Reason} (by {request.RequestedBy})" : "", Now = clock.GetUtcNow().ToString("O"), request.DeviceId });
+        await context.RespondAsync(new LegalHoldSet
+        {
+            DeviceId = request.DeviceId, Found = changed > 0, Hold = changed > 0 && request.Hold, Reason = request.Hold ? request.Reason : "",
+        });
+    }
+
+    public async Task Consume(ConsumeContext<PreviewEndOfLife> context) =>
+        await context.RespondAsync(await scheduler.PreviewAsync(context.Message.Days, Math.Clamp(context.Message.Limit, 1, 100_000), context.CancellationToken));
+}

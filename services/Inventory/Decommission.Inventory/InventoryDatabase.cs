@@ -1,0 +1,6 @@
+using Decommission.ServiceDefaults;
+
+namespace Decommission.Inventory;
+
+/// <summary>The inventory's own SQLite file.</summary>
+public sealed class InventoryDatabase(string path) : SqliteDatabase(path, typeof(InventoryDatabase).Assembly);

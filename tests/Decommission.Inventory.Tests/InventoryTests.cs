@@ -1,0 +1,167 @@
+using Dapper;
+using Decommission.Contracts;
+using Decommission.Inventory.EndOfLife;
+using MassTransit;
+
+namespace Decommission.Inventory.Tests;
+
+public sealed class InventoryTests
+{
+    private static readonly DateOnly Today = DateOnly.FromDateTime(DateTime.UtcNow);
+
+    [Fact]
+    public async Task A_csv_import_reports_bad_rows_by_line_and_imports_only_the_good_ones()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        var csv = """
+            deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife
+            good-1,Acme,TH-200,SN1,A1,eMMC,Ops,Lyon,floor,2027-01-31
+            ,Acme,TH-200,SN2,A2,eMMC,Ops,Lyon,floor,
+            bad-date,Acme,TH-200,SN3,A3,eMMC,Ops,Lyon,floor,31/01/2027
+            good-2,Acme,TH-200,SN4,A4,eMMC,Ops,Lyon,floor,
+            good-1,Acme,TH-200,SN5,A5,eMMC,Ops,Lyon,floor,
+            no-serial,Acme,TH-200,,A6,eMMC,Ops,Lyon,floor,
+            """;
+
+        var result = await host.Import(csv);
+
+        Assert.Equal(2, result.Imported);
+        Assert.Equal([3, 4, 6, 7], result.Problems.Select(p => p.Line));
+        Assert.Contains("deviceId is required", result.Problems[0].Problem);
+        Assert.Contains("not a date", result.Problems[1].Problem);
+        Assert.Contains("appears twice", result.Problems[2].Problem);
+        Assert.Contains("serialNumber is required", result.Problems[3].Problem);
+        await using var connection = await host.Database.OpenAsync();
+        Assert.Equal(["good-1", "good-2"], await connection.QueryAsync<string>("SELECT device_id FROM devices ORDER BY device_id;"));
+    }
+
+    [Fact]
+    public async Task A_device_under_legal_hold_is_refused_with_the_reason_and_accepted_once_released()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        await host.Import(InventoryHost.Csv([("held-1", null)]));
+        var hold = await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(
+            new SetLegalHold { DeviceId = "held-1", Hold = true, Reason = "litigation 2026-114", RequestedBy = "legal" });
+        Assert.True(hold.Message.Found && hold.Message.Hold);
+
+        var first = NewId.NextGuid();
+        await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = first, DeviceId = "held-1", Reason = "eol", RequestedBy = "alice" });
+        var refused = await host.WaitForPublished<RetirementRefused>(m => m.RetirementId == first);
+        Assert.Equal(RefusalReasons.LegalHold, refused.Reason);
+        Assert.Contains("litigation 2026-114", refused.Detail);
+
+        await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = "held-1", Hold = false, RequestedBy = "legal" });
+        var second = NewId.NextGuid();
+        await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = second, DeviceId = "held-1", Reason = "eol", RequestedBy = "alice" });
+        var accepted = await host.WaitForPublished<RetirementAccepted>(m => m.RetirementId == second);
+        Assert.Equal(("SN-held-1", "Lyon", "Plant ops"), (accepted.Device.SerialNumber, accepted.Device.Site, accepted.Device.Owner));
+    }
+
+    [Fact]
+    public async Task Unknown_disposed_and_already_retiring_devices_are_refused_with_their_reasons()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        await host.Import(InventoryHost.Csv([("dev-a", null), ("dev-b", null)]));
+        var retiring = NewId.NextGuid();
+        await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = retiring, DeviceId = "dev-a", Reason = "eol", RequestedBy = "alice" });
+        await host.WaitForPublished<RetirementAccepted>(m => m.RetirementId == retiring);
+        var disposedRetirement = NewId.NextGuid();
+        await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = disposedRetirement, DeviceId = "dev-b", Reason = "eol", RequestedBy = "alice" });
+        await host.WaitForPublished<RetirementAccepted>(m => m.RetirementId == disposedRetirement);
+        await host.Harness.Bus.Publish(new DeviceDecommissioned { RetirementId = disposedRetirement, DeviceId = "dev-b", SanitizationType = "Purge" });
+        await using (var connection = await host.Database.OpenAsync())
+        {
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (await connection.ExecuteScalarAsync<string>("SELECT status FROM devices WHERE device_id = 'dev-b';") != "Disposed" && DateTime.UtcNow < until)
+                await Task.Delay(20);
+        }
+
+        var reasons = new List<string>();
+        foreach (var device in new[] { "nobody", "dev-b", "dev-a" })
+        {
+            var id = NewId.NextGuid();
+            await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = id, DeviceId = device, Reason = "eol", RequestedBy = "bob" });
+            reasons.Add((await host.WaitForPublished<RetirementRefused>(m => m.RetirementId == id)).Reason);
+        }
+
+        Assert.Equal([RefusalReasons.UnknownDevice, RefusalReasons.AlreadyDisposed, RefusalReasons.AlreadyRetiring], reasons);
+    }
+
+    [Fact]
+    public async Task The_preview_lists_what_would_retire_without_retiring_anything()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        await host.Import(InventoryHost.Csv([("past", Today.AddDays(-3)), ("soon", Today.AddDays(10)), ("later", Today.AddDays(60)), ("held", Today.AddDays(-1)), ("none", null)]));
+        await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = "held", Hold = true, Reason = "audit", RequestedBy = "legal" });
+
+        var preview = (await host.Harness.GetRequestClient<PreviewEndOfLife>().GetResponse<EndOfLifePreview>(new PreviewEndOfLife { Days = 30 })).Message;
+
+        Assert.Equal(["past", "soon"], preview.Devices.Select(d => d.DeviceId));
+        Assert.Equal(2, preview.Total);
+        Assert.Equal(Today.AddDays(-3), preview.Devices[0].EndOfLife);
+        await Task.Delay(300);
+        Assert.Empty(host.SentRetirements());
+        await using var connection = await host.Database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE eol_claimed_at IS NOT NULL;"));
+    }
+
+    [Fact]
+    public async Task The_scheduler_retires_each_due_device_exactly_once_with_two_instances_and_a_restart()
+    {
+        var path = InventoryHost.NewDatabasePath();
+        var first = await InventoryHost.StartAsync(path);
+        await using var second = await InventoryHost.StartAsync(path);
+        var due = Enumerable.Range(0, 300).Select(i => ($"due-{i}", (DateOnly?)Today.AddDays(-(i % 5)))).ToList();
+        await first.Import(InventoryHost.Csv([.. due, ("future", Today.AddDays(5)), ("held", Today.AddDays(-1))]));
+        await first.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = "held", Hold = true, Reason = "audit", RequestedBy = "legal" });
+
+        // Both instances scan at once, several times.
+        var scans = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).Scheduler.ScanOnceAsync())));
+        var sentBeforeRestart = first.SentRetirements().Concat(second.SentRetirements()).ToList();
+        await first.DisposeAsync();
+
+        await using var restarted = await InventoryHost.StartAsync(path);
+        Assert.Empty(await restarted.Scheduler.ScanOnceAsync());
+        await restarted.Import(InventoryHost.Csv([("late-arrival", Today)]));
+        Assert.Equal(["late-arrival"], await restarted.Scheduler.ScanOnceAsync());
+
+        Assert.Equal(300, scans.Sum(s => s.Count));
+        Assert.Equal(300, sentBeforeRestart.Count);
+        Assert.Equal(due.Select(d => d.Item1).Order(), sentBeforeRestart.Select(s => s.DeviceId).Order());
+        Assert.All(sentBeforeRestart, s => Assert.Equal(EndOfLifeScheduler.RequestIdFor(s.DeviceId, due.Single(d => d.Item1 == s.DeviceId).Item2!.Value), s.MessageId));
+        var retire = second.Harness.Sent.Select<RetireDevice>().First().Context.Message;
+        Assert.Equal("end-of-life scheduler", retire.RequestedBy);
+        Assert.StartsWith("EndOfLife", retire.Reason);
+    }
+
+    [Fact]
+    public async Task A_claim_left_unsent_by_a_crash_is_sent_again_with_the_same_request_id()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        await host.Import(InventoryHost.Csv([("crashy", Today.AddDays(-1))]));
+        await using (var connection = await host.Database.OpenAsync())
+            await connection.ExecuteAsync("UPDATE devices SET eol_claimed_at = @At, eol_claimed_by = 'dead instance' WHERE device_id = 'crashy';",
+                new { At = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O") });
+
+        var sent = await host.Scheduler.ScanOnceAsync();
+
+        Assert.Equal(["crashy"], sent);
+        Assert.Equal(EndOfLifeScheduler.RequestIdFor("crashy", Today.AddDays(-1)), host.SentRetirements().Single().MessageId);
+        Assert.Empty(await host.Scheduler.ScanOnceAsync());
+    }
+
+    [Fact]
+    public async Task The_end_of_life_scan_is_answered_from_its_index()
+    {
+        await using var host = await InventoryHost.StartAsync();
+        await using var connection = await host.Database.OpenAsync();
+
+        var detail = await connection.QueryAsync<(long Id, long Parent, long NotUsed, string Detail)>("""
+            EXPLAIN QUERY PLAN SELECT device_id FROM devices
+            WHERE status = 'Active' AND legal_hold = 0 AND eol_claimed_at IS NULL AND end_of_life IS NOT NULL AND end_of_life <= 740000
+            ORDER BY end_of_life LIMIT 1000;
+            """);
+
+        Assert.Contains(detail, row => row.Detail.Contains("ix_devices_end_of_life_due", StringComparison.Ordinal));
+    }
+}
