@@ -4,6 +4,7 @@ using Dapper;
 using Decommission.Contracts;
 using Decommission.Certificates;
 using Decommission.Credentials;
+using Decommission.Inventory;
 using Decommission.DeviceAgent;
 using Decommission.DeviceProtocol;
 using Decommission.Orchestrator.StateMachines;
@@ -23,8 +24,8 @@ public sealed class RabbitMqCollection
 }
 
 /// <summary>
-/// The real orchestrator and device gateway on the RabbitMQ node ops/test.sh starts, with a simulated fleet that really
-/// erases; inventory, credentials and certificates are played. A wipe counts only when the device proves it.
+/// Every service for real (orchestrator, inventory, credentials, device gateway, certificates) on the RabbitMQ node
+/// ops/test.sh starts, with a simulated fleet that really erases. A wipe counts only when the device proves it.
 /// </summary>
 [Collection(RabbitMqCollection.Name)]
 public sealed class DeviceChannelTests : IAsyncLifetime
@@ -51,12 +52,14 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.RegisterInventory, new Dictionary<string, string?>
+        _host = await OrchestratorHost.StartOnRabbitMqAsync(_ => { }, new Dictionary<string, string?>
         {
             ["Credentials:DatabasePath"] = Path.Combine(_dataDirectory, "credentials.db"),
             ["Credentials:DataDirectory"] = _dataDirectory,
             ["Credentials:KdfIterations"] = "1000",
             ["Certificates:DatabasePath"] = Path.Combine(_dataDirectory, "certificates.db"),
+            ["Inventory:DatabasePath"] = Path.Combine(_dataDirectory, "inventory.db"),
+            ["Inventory:EndOfLifeScanInterval"] = "00:00:00",
             ["Certificates:DataDirectory"] = _dataDirectory,
             ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
@@ -69,6 +72,7 @@ public sealed class DeviceChannelTests : IAsyncLifetime
             builder.AddCredentialsService();
             builder.AddDeviceGatewayService();
             builder.AddCertificatesService();
+            builder.AddInventoryService();
         });
     }
 
@@ -83,7 +87,14 @@ public sealed class DeviceChannelTests : IAsyncLifetime
             specs.Select(s => new SimulatedDevice(s, gatewayKey.ExportSubjectPublicKeyInfo(), now)), TimeProvider.System, NullLogger<DeviceFleet>.Instance);
         await fleet.StartAsync(CancellationToken.None);
 
-        // Enrollment with the credentials service, which registers each attestation key with the gateway.
+        // The devices are in the inventory...
+        var csv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
+            fleet.Devices.Keys.Select(id => $"{id},Acme,TH-200,SN-{id},A-{id},eMMC 8 GB,Plant ops,Lyon plant,floor,"));
+        var imported = await _host.Bus.CreateRequestClient<ImportDevices>(new Uri($"queue:{QueueNames.Inventory}"))
+            .GetResponse<DevicesImported>(new ImportDevices { Csv = csv, RequestedBy = "test" });
+        Assert.Empty(imported.Message.Problems);
+
+        // ... and enrolled with the credentials service, which registers each attestation key with the gateway.
         var client = _host.Bus.CreateRequestClient<EnrollDevice>(new Uri($"queue:{QueueNames.EnrollDevice}"));
         foreach (var device in fleet.Devices.Values)
         {
@@ -135,6 +146,13 @@ public sealed class DeviceChannelTests : IAsyncLifetime
         var pdf = await File.ReadAllBytesAsync(Path.Combine(_dataDirectory, "certificates", completed.CertificateId + ".pdf"));
         var verdict = await _host.Services.GetRequiredService<Certificates.Issuing.CertificateVerification>().VerifyAsync(pdf, CancellationToken.None);
         Assert.Equal((Certificates.Issuing.VerificationResult.Valid, completed.CertificateId), (verdict.Verdict, verdict.CertificateId));
+        await using var inventory = await _host.Services.GetRequiredService<InventoryDatabase>().OpenAsync();
+        var until = DateTime.UtcNow.AddSeconds(10);
+        string? status;
+        while ((status = await inventory.ExecuteScalarAsync<string>("SELECT status FROM devices WHERE device_id = @Id;", new { device.Id })) != "Disposed"
+               && DateTime.UtcNow < until)
+            await Task.Delay(50);
+        Assert.Equal("Disposed", status);
     }
 
     [Theory]
