@@ -4,6 +4,9 @@ using System.Security.Cryptography.X509Certificates;
 using PdfSharp.Pdf;
 using PdfSharp.Pdf.Signatures;
 
+// The benchmark renders with PdfSharpDefaultSigner for reference, through the internal constructor.
+[assembly: InternalsVisibleTo("Decommission.Bench.Certificates")]
+
 namespace Decommission.Certificates.Pdf;
 
 /// <summary>
@@ -18,10 +21,21 @@ public sealed class CertificatePdf
     /// <summary>The audit trail may continue onto this page, no further.</summary>
     private const int LastAuditPage = 2;
 
-    // PdfSharpDefaultSigner signs an empty stream once to size the signature; one signer per certificate pays that once.
-    private readonly ConditionalWeakTable<X509Certificate2, PdfSharpDefaultSigner> _signers = new();
+    // A signer sizes its signature once by signing a byte; one signer per certificate pays that once.
+    private readonly ConditionalWeakTable<X509Certificate2, IDigitalSigner> _signers = new();
+    private readonly Func<X509Certificate2, IDigitalSigner> _createSigner;
 
-    public CertificatePdf() => CertificateFonts.Install();
+    public CertificatePdf()
+        : this(certificate => new CertificateSigner(certificate))
+    {
+    }
+
+    /// <summary>Signs with another PDFsharp signer: ops/bench compares ours with PdfSharpDefaultSigner.</summary>
+    internal CertificatePdf(Func<X509Certificate2, IDigitalSigner> createSigner)
+    {
+        _createSigner = createSigner;
+        CertificateFonts.Install();
+    }
 
     /// <summary>The certificate without a signature (same layout).</summary>
     public byte[] Render(CertificateDocument document) => Render(document, null);
@@ -49,7 +63,7 @@ public sealed class CertificatePdf
 
         if (signingCertificate is not null)
         {
-            var signer = _signers.GetValue(signingCertificate, c => new PdfSharpDefaultSigner(c, PdfMessageDigestType.SHA256));
+            var signer = _signers.GetValue(signingCertificate, c => _createSigner(c));
             DigitalSignatureHandler.ForDocument(pdf, signer, new DigitalSignatureOptions
             {
                 ContactInfo = "Decommission disposal authority",

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+
+namespace Decommission.Cli;
+
+/// <summary>The certificates service's auditor API: download a certificate's PDF, verify a PDF.</summary>
+public sealed class CertificatesApiClient : IDisposable
+{
+    public const string ApiKeyHeader = "X-Api-Key";
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly HttpClient _http;
+    private readonly CliSettings _settings;
+
+    public CertificatesApiClient(CliSettings settings)
+    {
+        _settings = settings;
+        _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = ConnectTimeout })
+        {
+            BaseAddress = settings.Api,
+            Timeout = settings.Timeout,
+        };
+        if (!string.IsNullOrEmpty(settings.ApiKey))
+            _http.DefaultRequestHeaders.Add(ApiKeyHeader, settings.ApiKey);
+    }
+
+    public Task<byte[]> DownloadPdfAsync(string certificateId, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Get, $"api/certificates/{Uri.EscapeDataString(certificateId)}/pdf"),
+            async response =>
+            {
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                    throw new CliFailure(ExitCodes.Failed, $"no certificate {certificateId} at {Display}");
+                return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            }, cancellationToken);
+
+    public Task<VerificationResult> VerifyAsync(FileInfo pdf, CancellationToken cancellationToken) =>
+        SendAsync(() =>
+            {
+                var file = new StreamContent(pdf.OpenRead());
+                file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+                return new HttpRequestMessage(HttpMethod.Post, "api/certificates/verify") { Content = new MultipartFormDataContent { { file, "file", pdf.Name } } };
+            },
+            async response => await response.Content.ReadFromJsonAsync<VerificationResult>(cancellationToken)
+                ?? throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} answered an empty verification"),
+            cancellationToken);
+
+    public void Dispose() => _http.Dispose();
+
+    private string Display => CliSettings.Display(_settings.Api);
+
+    private async Task<T> SendAsync<T>(Func<HttpRequestMessage> create, Func<HttpResponseMessage, Task<T>> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = create();
+            using var response = await _http.SendAsync(request, cancellationToken);
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.Unauthorized:
+                    throw new CliFailure(ExitCodes.Failed, string.IsNullOrEmpty(_settings.ApiKey)
+                        ? $"the certificates API at {Display} needs an API key: give --api-key or set {CliSettings.ApiKeyVariable}"
+                        : $"the certificates API at {Display} refused the API key");
+                case HttpStatusCode.Forbidden:
+                    throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} does not allow this API key's role to do that");
+                case HttpStatusCode.NotFound:
+                case >= HttpStatusCode.OK and < HttpStatusCode.MultipleChoices:
+                    return await read(response);
+                default:
+                    throw new CliFailure(ExitCodes.Failed,
+                        $"the certificates API at {Display} answered {(int)response.StatusCode} {response.ReasonPhrase}{await ProblemDetail(response, cancellationToken)}");
+            }
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliFailure(ExitCodes.Unreachable, $"cannot reach the certificates API at {Display} ({Describe(e)})");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliFailure(ExitCodes.NoAnswer, $"no answer from the certificates API at {Display} within {_settings.Timeout.TotalSeconds:0}s");
+        }
+    }
+
+    private static string Describe(HttpRequestException failure) =>
+        failure.InnerException switch
+        {
+            SocketException { SocketErrorCode: SocketError.ConnectionRefused } => "connection refused",
+            SocketException { SocketErrorCode: SocketError.TimedOut } => "connection timed out",
+            SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData } => "host not found",
+            SocketException socket => socket.SocketErrorCode.ToString(),
+            _ when failure.HttpRequestError == HttpRequestError.NameResolutionError => "host not found",
+            _ when failure.HttpRequestError == HttpRequestError.SecureConnectionError => "TLS handshake failed",
+            _ => failure.Message,
+        };
+
+    private static async Task<string> ProblemDetail(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<Problem>(cancellationToken);
+            return string.IsNullOrWhiteSpace(problem?.Detail) ? "" : $": {problem.Detail}";
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException)
+        {
+            return "";
+        }
+    }
+
+    private sealed record Problem(string? Detail);
+}
+
+/// <summary>The API's answer to a verification: valid, signature-invalid or not-ours.</summary>
+public sealed record VerificationResult(string Verdict, string? CertificateId, string? Detail)
+{
+    public const string Valid = "valid";
+}

@@ -1,0 +1,3 @@
+using Decommission.Cli;
+
+return await DecomCli.RunAsync(args, Console.Out, Console.Error);
