@@ -20,9 +20,13 @@ public static class DeviceGatewayServiceExtensions
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<ReceiptProcessor>();
-        builder.Services.AddSingleton<AmqpDeviceChannel>();
-        builder.Services.AddSingleton<IDeviceChannel>(sp => sp.GetRequiredService<AmqpDeviceChannel>());
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+        // A host that brings its own device channel (the all-in-one host's in-process fleet) registers it first.
+        if (builder.Services.All(d => d.ServiceType != typeof(IDeviceChannel)))
+        {
+            builder.Services.AddSingleton<AmqpDeviceChannel>();
+            builder.Services.AddSingleton<IDeviceChannel>(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+        }
 
         builder.AddBusRegistration(bus =>
         {

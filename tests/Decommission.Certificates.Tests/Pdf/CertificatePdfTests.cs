@@ -165,12 +165,14 @@ public sealed class CertificatePdfTests
     [Fact]
     public void Many_certificates_render_at_once_each_with_its_own_facts()
     {
-        using var certificate = TestSigningCertificates.Rsa3072();
+        using var rsa = TestSigningCertificates.Rsa3072();
+        using var ecdsa = TestSigningCertificates.EcdsaP256();
         var ids = Enumerable.Range(0, 24).Select(_ => Guid.NewGuid()).ToList();
+        var signers = new[] { rsa, null, ecdsa, null };
 
         var rendered = new byte[ids.Count][];
         Parallel.For(0, ids.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 },
-            i => rendered[i] = Pdf.Render(SampleCertificates.Purge(auditEntries: 10 + i, retirementId: ids[i]), i % 2 == 0 ? certificate : null));
+            i => rendered[i] = Pdf.Render(SampleCertificates.Purge(auditEntries: 10 + i, retirementId: ids[i]), signers[i % signers.Length]));
 
         for (var i = 0; i < ids.Count; i++)
         {
@@ -179,6 +181,7 @@ public sealed class CertificatePdfTests
             Assert.Contains($"Audit trail ({10 + i} entries)", text.Lines);
             var check = PdfSignatureVerifier.Check(rendered[i]);
             Assert.Equal(i % 2 == 0, check.SignatureValid);
+            Assert.Equal(signers[i % signers.Length]?.Thumbprint, check.Signer?.Thumbprint);
         }
     }
 

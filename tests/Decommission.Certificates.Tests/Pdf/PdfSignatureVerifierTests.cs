@@ -24,10 +24,12 @@ public sealed class PdfSignatureVerifierTests
         Assert.Equal(certificate.Thumbprint, check.Signer?.Thumbprint);
     }
 
-    [Fact]
-    public void The_signature_is_a_detached_cms_over_the_whole_file()
+    [Theory]
+    [InlineData("RSA-3072")]
+    [InlineData("ECDSA-P256")]
+    public void The_signature_is_a_detached_cms_over_the_whole_file(string keyType)
     {
-        using var certificate = TestSigningCertificates.Rsa3072();
+        using var certificate = TestSigningCertificates.Create(keyType);
         var pdf = Encoding.Latin1.GetString(Pdf.Render(SampleCertificates.Purge(), certificate));
 
         Assert.Matches(@"/SubFilter\s*/adbe\.pkcs7\.detached", pdf);
@@ -35,12 +37,15 @@ public sealed class PdfSignatureVerifierTests
     }
 
     [Theory]
-    [InlineData(0.1)]
-    [InlineData(0.5)]
-    [InlineData(0.999)]
-    public void One_byte_changed_in_the_signed_range_breaks_the_signature(double where)
+    [InlineData("RSA-3072", 0.1)]
+    [InlineData("RSA-3072", 0.5)]
+    [InlineData("RSA-3072", 0.999)]
+    [InlineData("ECDSA-P256", 0.1)]
+    [InlineData("ECDSA-P256", 0.5)]
+    [InlineData("ECDSA-P256", 0.999)]
+    public void One_byte_changed_in_the_signed_range_breaks_the_signature(string keyType, double where)
     {
-        using var certificate = TestSigningCertificates.Rsa3072();
+        using var certificate = TestSigningCertificates.Create(keyType);
         var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
         var position = SignedPositionNear(pdf, where);
 
@@ -52,17 +57,20 @@ public sealed class PdfSignatureVerifierTests
         Assert.Equal("signature does not match the content", check.Problem);
     }
 
-    [Fact]
-    public void A_changed_signature_value_does_not_verify()
+    [Theory]
+    [InlineData("RSA-3072")]
+    [InlineData("ECDSA-P256")]
+    public void A_changed_signature_value_does_not_verify(string keyType)
     {
-        using var certificate = TestSigningCertificates.Rsa3072();
+        using var certificate = TestSigningCertificates.Create(keyType);
         var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
         var hexStart = ContentsHexStart(pdf);
         var hex = Encoding.ASCII.GetString(pdf, hexStart, Array.IndexOf(pdf, (byte)'>', hexStart) - hexStart);
         var cms = new SignedCms();
         cms.Decode(Convert.FromHexString(hex.TrimEnd('0').PadRight(hex.TrimEnd('0').Length + hex.TrimEnd('0').Length % 2, '0')));
         var signatureHex = Convert.ToHexString(cms.SignerInfos[0].GetSignature());
-        var at = hexStart + hex.IndexOf(signatureHex, StringComparison.Ordinal) + signatureHex.Length / 2;
+        // The value's last digit: part of the RSA signature or of ECDSA's s, never a DER header.
+        var at = hexStart + hex.IndexOf(signatureHex, StringComparison.Ordinal) + signatureHex.Length - 1;
 
         pdf[at] = (byte)(pdf[at] == (byte)'A' ? 'B' : 'A');
         var check = PdfSignatureVerifier.Check(pdf);

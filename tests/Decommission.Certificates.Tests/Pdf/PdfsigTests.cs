@@ -34,10 +34,12 @@ public sealed class PdfsigTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Pdfsig_reports_a_tampered_certificate_invalid()
+    [Theory]
+    [InlineData("RSA-3072")]
+    [InlineData("ECDSA-P256")]
+    public async Task Pdfsig_reports_a_tampered_certificate_invalid(string keyType)
     {
-        using var certificate = TestSigningCertificates.Rsa3072();
+        using var certificate = TestSigningCertificates.Create(keyType);
         var pdf = Pdf.Render(SampleCertificates.Purge(), certificate);
         pdf[pdf.Length / 3] ^= 0x01;
         var path = Path.Combine(Path.GetTempPath(), $"decommission-pdfsig-{Guid.NewGuid():N}.pdf");
