@@ -164,7 +164,7 @@ public sealed class Broker : IAsyncDisposable
 
         public Task Faulted(ReceiveEndpointFaulted faulted)
         {
-            fault.TrySetResult(faulted.Exception);
+            fault.TrySetResult(faulted.Exception ?? new InvalidOperationException("the connection failed"));
             return Task.CompletedTask;
         }
     }

@@ -25,6 +25,7 @@ public static class DecomCli
             DeviceCommands.EndOfLife(cli),
             CertificateCommands.Certificates(cli),
         };
+        root.HelpName = "decom";
         foreach (var option in cli.Options.All)
             root.Options.Add(option);
 

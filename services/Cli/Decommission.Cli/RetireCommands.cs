@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Decommission.Contracts;
+using MassTransit;
 
 namespace Decommission.Cli;
 
