@@ -44,9 +44,11 @@ start() { # name project-dir assembly env...
   local name=$1 dir=$2 assembly=$3; shift 3
   mkdir -p "$RUN/$name/data"
   # Secrets go through the environment of the process only, never onto its command line or into a log.
+  # The process records its own pid and then becomes the service (exec), so down.sh stops exactly it.
   ( cd "$RUN/$name" && umask 077 && env "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" Bus__Transport=RabbitMq \
-      setsid dotnet "$PWD/../../$dir/bin/Release/net10.0/$assembly.dll" >"$RUN/$name/service.log" 2>&1 </dev/null &
-    echo $! >"$RUN/$name/pid" )
+      setsid bash -c 'echo $$ > pid; exec dotnet "$0"' "$PWD/../../$dir/bin/Release/net10.0/$assembly.dll" \
+      >"$RUN/$name/service.log" 2>&1 </dev/null & )
+  for _ in $(seq 1 50); do [ -s "$RUN/$name/pid" ] && break; sleep 0.1; done
   log "$name: pid $(cat "$RUN/$name/pid"), http://127.0.0.1:$port, log .run/$name/service.log"
   port=$((port + 1))
 }
