@@ -4,6 +4,9 @@ using Decommission.ServiceDefaults;
 
 // appsettings.json beside the binary, wherever the service is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (HealthProbe.IsRequested(args))
+    return await HealthProbe.RunAsync(builder.Configuration);
+
 builder.AddServiceDefaults();
 builder.AddCertificatesService();
 builder.AddMessageBus();
@@ -12,7 +15,7 @@ var app = builder.Build();
 if (args is ["create-api-key", ..])
     return await ApiKeyCommand.RunAsync(app, args);
 
-app.MapHealthChecks("/health");
+app.MapHealthChecks(HealthProbe.Path);
 app.MapCertificatesApi();
 app.Run();
 return 0;

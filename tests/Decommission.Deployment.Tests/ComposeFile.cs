@@ -1,0 +1,149 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
+namespace Decommission.Deployment.Tests;
+
+/// <summary>docker-compose.yml as Compose reads it: services, their build, environment (interpolated), volumes,
+/// health check and dependencies, and the named volumes.</summary>
+public sealed partial class ComposeFile
+{
+    private ComposeFile(string directory, IReadOnlyDictionary<string, ComposeService> services, IReadOnlySet<string> namedVolumes)
+    {
+        Directory = directory;
+        Services = services;
+        NamedVolumes = namedVolumes;
+    }
+
+    /// <summary>Where relative paths in the file start (Compose's project directory).</summary>
+    public string Directory { get; }
+
+    public IReadOnlyDictionary<string, ComposeService> Services { get; }
+
+    /// <summary>The top-level <c>volumes:</c>.</summary>
+    public IReadOnlySet<string> NamedVolumes { get; }
+
+    /// <summary>The variables a user sets (docs/deployment.md) before <c>docker compose up</c>; everything else takes its default.</summary>
+    public static IReadOnlyDictionary<string, string> UserVariables { get; } = new Dictionary<string, string>
+    {
+        ["RABBITMQ_PASSWORD"] = "s3cretPassw0rd",
+    };
+
+    public static ComposeFile Load() => Load(Repository.ComposeFilePath, UserVariables);
+
+    public static ComposeFile Load(string path, IReadOnlyDictionary<string, string> variables)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(path))
+            stream.Load(reader);
+        var root = (YamlMappingNode)stream.Documents.Single().RootNode;
+
+        var services = Mapping(root, "services")?.Children.ToDictionary(
+            entry => Scalar(entry.Key),
+            entry => ComposeService.From(Scalar(entry.Key), (YamlMappingNode)entry.Value, value => Interpolate(value, variables)))
+            ?? [];
+        var volumes = Mapping(root, "volumes")?.Children.Keys.Select(Scalar).ToHashSet() ?? [];
+        return new ComposeFile(Path.GetDirectoryName(Path.GetFullPath(path))!, services, volumes);
+    }
+
+    /// <summary>Compose's variable substitution: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, $VAR.</summary>
+    public static string Interpolate(string value, IReadOnlyDictionary<string, string> variables) =>
+        Variable().Replace(value, match =>
+        {
+            if (match.Value == "$$")
+                return "$";
+            var name = match.Groups["name"].Success ? match.Groups["name"].Value : match.Groups["bare"].Value;
+            var set = variables.TryGetValue(name, out var given);
+            var op = match.Groups["op"].Value;
+            var argument = match.Groups["arg"].Value;
+            var usable = op.StartsWith(':') ? !string.IsNullOrEmpty(given) : set;
+            return op switch
+            {
+                ":-" or "-" => usable ? given! : argument,
+                ":?" or "?" => usable ? given! : throw new InvalidOperationException($"Compose refuses to start: ${{{name}}}: {argument}"),
+                _ => given ?? "",
+            };
+        });
+
+    internal static YamlMappingNode? Mapping(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (YamlMappingNode)value : null;
+
+    internal static YamlNode? Child(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+    internal static string Scalar(YamlNode node) => ((YamlScalarNode)node).Value ?? "";
+
+    [GeneratedRegex(@"\$\$|\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?<op>:?[-?])(?<arg>[^}]*))?\}|\$(?<bare>[A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex Variable();
+}
+
+public sealed record VolumeMount(string Source, string Target);
+
+public sealed record ComposeService(
+    string Name,
+    string? Image,
+    string? BuildContext,
+    string? Dockerfile,
+    IReadOnlyDictionary<string, string> BuildArgs,
+    IReadOnlyDictionary<string, string> Environment,
+    IReadOnlyList<VolumeMount> Volumes,
+    IReadOnlyList<string> HealthcheckTest,
+    IReadOnlyDictionary<string, string> DependsOn)
+{
+    internal static ComposeService From(string name, YamlMappingNode node, Func<string, string> interpolate)
+    {
+        string? context = null, dockerfile = null;
+        var args = new Dictionary<string, string>();
+        switch (ComposeFile.Child(node, "build"))
+        {
+            case YamlScalarNode shortBuild:
+                context = interpolate(shortBuild.Value ?? "");
+                break;
+            case YamlMappingNode build:
+                context = ComposeFile.Child(build, "context") is { } c ? interpolate(ComposeFile.Scalar(c)) : ".";
+                dockerfile = ComposeFile.Child(build, "dockerfile") is { } d ? interpolate(ComposeFile.Scalar(d)) : null;
+                args = KeyValues(ComposeFile.Child(build, "args"), interpolate);
+                break;
+        }
+
+        var volumes = (ComposeFile.Child(node, "volumes") as YamlSequenceNode)?.Children.Select(volume => volume switch
+        {
+            YamlScalarNode shortSyntax => interpolate(shortSyntax.Value ?? "").Split(':') is [var source, var target, ..]
+                ? new VolumeMount(source, target)
+                : new VolumeMount("", interpolate(shortSyntax.Value ?? "")),
+            YamlMappingNode longSyntax => new VolumeMount(
+                ComposeFile.Child(longSyntax, "source") is { } s ? interpolate(ComposeFile.Scalar(s)) : "",
+                interpolate(ComposeFile.Scalar(ComposeFile.Child(longSyntax, "target")!))),
+            _ => throw new InvalidOperationException($"{name}: unreadable volume entry"),
+        }).ToList() ?? [];
+
+        var test = ComposeFile.Mapping(node, "healthcheck") is { } health && ComposeFile.Child(health, "test") is { } t
+            ? t switch
+            {
+                YamlSequenceNode words => words.Children.Select(ComposeFile.Scalar).ToList(),
+                YamlScalarNode shell => ["CMD-SHELL", ComposeFile.Scalar(shell)],
+                _ => [],
+            }
+            : [];
+
+        var dependsOn = ComposeFile.Child(node, "depends_on") switch
+        {
+            YamlSequenceNode names => names.Children.ToDictionary(ComposeFile.Scalar, _ => "service_started"),
+            YamlMappingNode conditions => conditions.Children.ToDictionary(
+                entry => ComposeFile.Scalar(entry.Key),
+                entry => ComposeFile.Child((YamlMappingNode)entry.Value, "condition") is { } condition ? ComposeFile.Scalar(condition) : "service_started"),
+            _ => [],
+        };
+
+        var image = ComposeFile.Child(node, "image") is { } i ? interpolate(ComposeFile.Scalar(i)) : null;
+        return new ComposeService(name, image, context, dockerfile, args, KeyValues(ComposeFile.Child(node, "environment"), interpolate), volumes, test, dependsOn);
+    }
+
+    // Both forms Compose takes: a mapping (KEY: value) or a list (- KEY=value).
+    private static Dictionary<string, string> KeyValues(YamlNode? node, Func<string, string> interpolate) => node switch
+    {
+        YamlMappingNode map => map.Children.ToDictionary(e => ComposeFile.Scalar(e.Key), e => interpolate(ComposeFile.Scalar(e.Value))),
+        YamlSequenceNode list => list.Children.Select(ComposeFile.Scalar).Select(item => item.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? interpolate(kv[1]) : ""),
+        _ => [],
+    };
+}
