@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stops exactly what ops/up.sh started: the service processes recorded in .run/*/pid and its RabbitMQ node.
+# Stops exactly what ops/up.sh started: the processes recorded in .run/*/pid and its RabbitMQ node.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RUN=$PWD/.run
+# shellcheck source=ops/services.sh
+. ops/services.sh
 RMQ_LOG_PREFIX=ops/down.sh
 log() { echo "ops/down.sh: $*" >&2; }
 
@@ -21,9 +22,9 @@ done
 if [ -s "$RUN/rabbitmq.state" ]; then
   # shellcheck source=ops/rabbitmq-node.sh
   . ops/rabbitmq-node.sh
-  # shellcheck disable=SC1091
+  # shellcheck disable=SC1090
   . "$RUN/rabbitmq.state"
   rmq_node_stop
   rm -f "$RUN/rabbitmq.state"
 fi
-log "down (data and logs stay in .run/)"
+log "down (data and logs stay in $RUN)"

@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
 # The distributed run: a loopback RabbitMQ node and every service as its own process, each with its own RabbitMQ user,
-# data directory and log under .run/. Stop it all with ops/down.sh.
+# data directory and log under .run/. Stop it all with ops/down.sh; restart a service with ops/restart.sh NAME;
+# see what runs and what waits in the queues with ops/status.sh.
 #
-#   ops/up.sh            build (Release) and start; prints where everything is
+#   ops/up.sh                 build (Release) and start the services
+#   ops/up.sh --fleet 200     also start a simulated fleet of 200 devices (the device agent) on the device channel;
+#                             its enrollment CSV is .run/device-agent/data/attestation-keys.csv
 #
-# Env: DECOM_RABBITMQ_PORT (AMQP port, default a free one near 5682), DECOM_HTTP_BASE (first HTTP port, default 5081).
+# Env: DECOM_RUN_DIR (default .run), DECOM_CONFIGURATION (default Release), DECOM_UP_BUILD=0 (run what is built),
+# DECOM_RABBITMQ_PORT (AMQP port, default a free one near 5682), DECOM_HTTP_BASE (first HTTP port tried, default 5081).
+# Any Section__Key variable in the environment reaches the services (e.g. Retirement__EraseDeadline=00:05:00).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RUN=$PWD/.run
+# shellcheck source=ops/services.sh
+. ops/services.sh
 RMQ_LOG_PREFIX=ops/up.sh
 log() { echo "ops/up.sh: $*" >&2; }
 
+fleet=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --fleet) fleet=${2:?--fleet needs a number of devices}; shift 2 ;;
+    *) echo "usage: ops/up.sh [--fleet N]" >&2; exit 2 ;;
+  esac
+done
+
 if [ -s "$RUN/rabbitmq.state" ]; then
-  log "already up (.run/rabbitmq.state exists); run ops/down.sh first"
+  log "already up ($RUN/rabbitmq.state exists); run ops/down.sh first"
   exit 1
 fi
 command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || {
   log "rabbitmq-server is not installed: run ops/test.sh once, or apt-get install rabbitmq-server"; exit 1; }
 
-log "building (Release)"
-dotnet build Decommission.sln -c Release -v q -nologo >/dev/null
+if [ "${DECOM_UP_BUILD:-1}" != 0 ]; then
+  log "building ($CONFIGURATION)"
+  dotnet build Decommission.sln -c "$CONFIGURATION" -v q -nologo >/dev/null
+fi
 
 # shellcheck source=ops/rabbitmq-node.sh
 . ops/rabbitmq-node.sh
@@ -27,7 +43,7 @@ mkdir -p "$RUN"
 rmq_node_start
 declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID >"$RUN/rabbitmq.state"
 
-# Each service's user may touch the message-type exchanges, its own queues, the queues it sends to, and its bus endpoint.
+# Each process's user may touch the message-type exchanges, its own queues, the queues it sends to, and its bus endpoint.
 # shellcheck source=ops/rabbitmq-users.sh
 . ops/rabbitmq-users.sh
 declare -A PASSWORD
@@ -40,46 +56,58 @@ rmq_ctl delete_user guest >/dev/null
 uri() { echo "amqp://$1:${PASSWORD[$1]}@127.0.0.1:$RMQ_PORT/"; }
 
 port=${DECOM_HTTP_BASE:-5081}
-start() { # name project-dir assembly env...
-  local name=$1 dir=$2 assembly=$3; shift 3
+declare -A URL
+# configure NAME Section__Key=value...: the service's directory and its owner-only settings file.
+configure() {
+  local name=$1; shift
   mkdir -p "$RUN/$name/data"
-  # Secrets go through the environment of the process only, never onto its command line or into a log.
-  # The process records its own pid and then becomes the service (exec), so down.sh stops exactly it.
-  ( cd "$RUN/$name" && umask 077 && env "$@" ASPNETCORE_URLS="http://127.0.0.1:$port" Bus__Transport=RabbitMq \
-      setsid bash -c 'echo $$ > pid; exec dotnet "$0"' "$PWD/../../$dir/bin/Release/net10.0/$assembly.dll" \
-      >"$RUN/$name/service.log" 2>&1 </dev/null & )
-  for _ in $(seq 1 50); do [ -s "$RUN/$name/pid" ] && break; sleep 0.1; done
-  log "$name: pid $(cat "$RUN/$name/pid"), http://127.0.0.1:$port, log .run/$name/service.log"
+  port=$(_rmq_free_port "$port")
+  URL[$name]=http://127.0.0.1:$port
+  (umask 077; printf '%s\n' "# settings of $name (ops/up.sh); secrets: keep this file owner-only" >"$RUN/$name/service.env"
+   for setting in "ASPNETCORE_URLS=${URL[$name]}" Bus__Transport=RabbitMq "$@"; do
+     printf '%s=%q\n' "${setting%%=*}" "${setting#*=}"
+   done >>"$RUN/$name/service.env")
   port=$((port + 1))
 }
 
-start orchestrator services/Orchestrator/Decommission.Orchestrator.Service Decommission.Orchestrator.Service \
-  Bus__RabbitMqUri="$(uri orchestrator)" Orchestrator__DatabasePath="$RUN/orchestrator/data/orchestrator.db"
-start inventory services/Inventory/Decommission.Inventory.Service Decommission.Inventory.Service \
-  Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath="$RUN/inventory/data/inventory.db"
-start credentials services/Credentials/Decommission.Credentials.Service Decommission.Credentials.Service \
-  Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$RUN/credentials/data/credentials.db" Credentials__DataDirectory="$RUN/credentials/data"
-start device-gateway services/DeviceGateway/Decommission.DeviceGateway.Service Decommission.DeviceGateway.Service \
-  Bus__RabbitMqUri="$(uri device-gateway)" DeviceGateway__DeviceBrokerUri="$(uri device-gateway)" \
-  DeviceGateway__DatabasePath="$RUN/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$RUN/device-gateway/data/command-signing.key.pem"
-start certificates services/Certificates/Decommission.Certificates.Service Decommission.Certificates.Service \
-  Bus__RabbitMqUri="$(uri certificates)" Certificates__DatabasePath="$RUN/certificates/data/certificates.db" Certificates__DataDirectory="$RUN/certificates/data"
+D=$RUN
+configure orchestrator Bus__RabbitMqUri="$(uri orchestrator)" Orchestrator__DatabasePath="$D/orchestrator/data/orchestrator.db"
+configure inventory Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath="$D/inventory/data/inventory.db"
+configure credentials Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$D/credentials/data/credentials.db" \
+  Credentials__DataDirectory="$D/credentials/data"
+configure device-gateway Bus__RabbitMqUri="$(uri device-gateway)" DeviceGateway__DeviceBrokerUri="$(uri device-gateway)" \
+  DeviceGateway__DatabasePath="$D/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$D/device-gateway/data/command-signing.key.pem"
+configure certificates Bus__RabbitMqUri="$(uri certificates)" Certificates__DatabasePath="$D/certificates/data/certificates.db" \
+  Certificates__DataDirectory="$D/certificates/data"
 
-for name in orchestrator inventory credentials device-gateway certificates; do
-  for _ in $(seq 1 120); do
-    grep -q "Application started" "$RUN/$name/service.log" 2>/dev/null && break
-    kill -0 "$(cat "$RUN/$name/pid")" 2>/dev/null || { log "$name died:"; tail -n 20 "$RUN/$name/service.log" >&2; exit 1; }
-    sleep 0.5
-  done
+for name in "${SERVICES[@]}"; do
+  svc_launch "$name"
+  log "$name: pid $(svc_pid "$name"), ${URL[$name]}, log $RUN/$name/service.log"
 done
+for name in "${SERVICES[@]}"; do svc_wait_started "$name"; done
 
-# What an operator and the fleet need, owner-only.
+# An auditor key for the operator's decom (certificates download/verify), shown nowhere else.
+api_key=$( (set -a; . "$RUN/certificates/service.env"; dotnet "$(svc_dll certificates)" create-api-key --name operator --role auditor 2>/dev/null) )
+
+if [ "$fleet" -gt 0 ]; then
+  configure device-agent DeviceAgent__RabbitMqUri="$(uri device-agent)" DeviceAgent__DeviceCount="$fleet" \
+    DeviceAgent__GatewayPublicKeyPath="$D/device-gateway/data/command-signing.pub.pem" \
+    DeviceAgent__AttestationKeysOut="$D/device-agent/data/attestation-keys.csv"
+  svc_launch device-agent
+  svc_wait_started device-agent
+  log "device-agent: pid $(svc_pid device-agent), $fleet devices; enroll them with: decom devices enroll $D/device-agent/data/attestation-keys.csv"
+fi
+
+# What an operator and a fleet need, owner-only.
 (umask 077
  {
    echo "DECOM_BROKER=$(uri operator)"
-   echo "DECOM_API=http://127.0.0.1:$((port - 1))"
+   echo "DECOM_API=${URL[certificates]}"
+   echo "DECOM_API_KEY=$api_key"
+   echo "DECOM_CRL=${URL[credentials]}/crl"
    echo "DECOM_DEVICE_BROKER=$(uri device-agent)"
-   echo "DECOM_GATEWAY_PUBLIC_KEY=$RUN/device-gateway/data/command-signing.pub.pem"
+   echo "DECOM_GATEWAY_PUBLIC_KEY=$D/device-gateway/data/command-signing.pub.pem"
+   echo "DECOM_SIGNING_CA=$D/certificates/data/signing/disposal-authority-ca.pem"
  } >"$RUN/operator.env")
-log "RabbitMQ: 127.0.0.1:$RMQ_PORT (node $RMQ_NODE); operator settings in .run/operator.env (source it for decom)"
+log "RabbitMQ: 127.0.0.1:$RMQ_PORT (node $RMQ_NODE); operator settings in $RUN/operator.env (set -a; . $RUN/operator.env)"
 log "up. Stop with ops/down.sh"

@@ -65,12 +65,15 @@ public sealed class DeviceFleet : IAsyncDisposable
             string.Join(", ", Devices.Values.GroupBy(device => device.Behaviour).Select(group => $"{group.Count()} {group.Key}")));
     }
 
-    /// <summary>Writes "deviceId,attestationPublicKey" rows (base64 SubjectPublicKeyInfo) under a header, for key registration.</summary>
-    public async Task WriteAttestationKeysCsvAsync(TextWriter writer)
+    /// <summary>
+    /// Writes the enrollment CSV of the fleet: "deviceId,attestationPublicKey,networkSegment" rows (the key as base64
+    /// SubjectPublicKeyInfo) under a header, ready for <c>decom devices enroll</c>.
+    /// </summary>
+    public async Task WriteAttestationKeysCsvAsync(TextWriter writer, string networkSegment)
     {
-        await writer.WriteAsync("deviceId,attestationPublicKey\n");
+        await writer.WriteAsync("deviceId,attestationPublicKey,networkSegment\n");
         foreach (var device in Devices.Values)
-            await writer.WriteAsync($"{device.Id},{Convert.ToBase64String(device.AttestationPublicKey)}\n");
+            await writer.WriteAsync($"{device.Id},{Convert.ToBase64String(device.AttestationPublicKey)},{networkSegment}\n");
     }
 
     /// <summary>Disconnects every device; a command being answered stays unacked and waits in its queue for the next start.</summary>

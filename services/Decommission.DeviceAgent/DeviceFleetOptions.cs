@@ -16,8 +16,12 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
     [Required]
     public string GatewayPublicKeyPath { get; set; } = "";
 
-    /// <summary>Where the fleet's attestation public keys are written as CSV (deviceId,attestationPublicKey) for registration.</summary>
+    /// <summary>Where the fleet's attestation public keys are written as an enrollment CSV (deviceId,attestationPublicKey,networkSegment).</summary>
     public string? AttestationKeysOut { get; set; }
+
+    /// <summary>The network segment the simulated devices sit on, written into the enrollment CSV.</summary>
+    [Required]
+    public string NetworkSegment { get; set; } = "simulated";
 
     /// <summary>Explicit devices; when empty, <see cref="DeviceCount"/> devices are generated from <see cref="Mix"/>.</summary>
     public List<DeviceSpec> Devices { get; set; } = [];
@@ -71,7 +75,8 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
 
     private IEnumerable<DeviceSpec> GeneratedDevices()
     {
-        var behaviours = Mix.Where(m => m.Value > 0).SelectMany(m => Enumerable.Repeat(m.Key, m.Value));
+        // In the order of the behaviours' declaration, whatever order configuration gave them in: a run is reproducible.
+        var behaviours = Mix.Where(m => m.Value > 0).OrderBy(m => m.Key).SelectMany(m => Enumerable.Repeat(m.Key, m.Value));
         return behaviours.Concat(Enumerable.Repeat(DeviceBehaviour.Healthy, Math.Max(0, DeviceCount - MixedCount)))
             .Select((behaviour, i) => new DeviceSpec { Id = $"{IdPrefix}{i + 1:D5}", Behaviour = behaviour });
     }

@@ -17,7 +17,7 @@ public sealed class DeviceFleetService(IOptions<DeviceFleetOptions> options, Tim
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             await using (var writer = new StreamWriter(path))
-                await Fleet.WriteAttestationKeysCsvAsync(writer);
+                await Fleet.WriteAttestationKeysCsvAsync(writer, options.Value.NetworkSegment);
             loggers.CreateLogger<DeviceFleetService>().LogInformation("Attestation keys of {Count} devices written to {Path}", Fleet.Devices.Count, path);
         }
         await Fleet.StartAsync(cancellationToken);

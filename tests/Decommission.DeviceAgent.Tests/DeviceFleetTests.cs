@@ -50,19 +50,39 @@ public sealed class DeviceFleetTests : IDisposable
     }
 
     [Fact]
-    public async Task Attestation_keys_csv_lists_every_device_with_its_public_key()
+    public async Task Attestation_keys_csv_is_an_enrollment_csv_of_every_device_with_its_public_key()
     {
         var options = Options(o => o.DeviceCount = 3);
         await using var fleet = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance);
         var csv = new StringWriter();
 
-        await fleet.WriteAttestationKeysCsvAsync(csv);
+        await fleet.WriteAttestationKeysCsvAsync(csv, "floor-b");
 
         var lines = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("deviceId,attestationPublicKey", lines[0]);
+        Assert.Equal("deviceId,attestationPublicKey,networkSegment", lines[0]);
         Assert.Equal(3, lines.Length - 1);
         foreach (var columns in lines.Skip(1).Select(line => line.Split(',')))
+        {
             Assert.Equal(fleet.Devices[columns[0]].AttestationKeyId, ProtocolSigning.KeyId(Convert.FromBase64String(columns[1])));
+            Assert.Equal("floor-b", columns[2]);
+        }
+    }
+
+    [Fact]
+    public void Generated_devices_get_their_behaviours_in_declaration_order_whatever_the_configuration_order()
+    {
+        var options = Options(o =>
+        {
+            o.DeviceCount = 5;
+            o.Mix = new() { [DeviceBehaviour.NeverAnswers] = 1, [DeviceBehaviour.Slow] = 2 };
+        });
+
+        var devices = options.ResolveDevices(GatewayKey.Now);
+
+        Assert.Equal(
+            [DeviceBehaviour.Slow, DeviceBehaviour.Slow, DeviceBehaviour.NeverAnswers, DeviceBehaviour.Healthy, DeviceBehaviour.Healthy],
+            devices.Select(d => d.Behaviour));
+        Assert.Equal("sim-00001", devices[0].Id);
     }
 
     [Theory]

@@ -1,14 +1,21 @@
 using System.CommandLine;
 using Decommission.Contracts;
+using MassTransit;
 using Spectre.Console;
 
 namespace Decommission.Cli;
 
-/// <summary><c>devices</c> (import, hold, release) and <c>eol preview</c>: requests to the inventory service on queue inventory.</summary>
+/// <summary>
+/// <c>devices</c> (import, hold, release: the inventory service on queue inventory; enroll: the credentials service on
+/// queue enroll-device) and <c>eol preview</c>.
+/// </summary>
 public static class DeviceCommands
 {
     public static Command Devices(CliContext cli) =>
-        new("devices", "Manage the inventory: import devices, put them under legal hold or release them.") { Import(cli), Hold(cli), Release(cli) };
+        new("devices", "Manage the inventory and the fleet: import devices, enroll them, put them under legal hold or release them.")
+        {
+            Import(cli), Enroll(cli), Hold(cli), Release(cli),
+        };
 
     public static Command EndOfLife(CliContext cli)
     {
@@ -65,16 +72,53 @@ public static class DeviceCommands
                 new ImportDevices { Csv = text, RequestedBy = parse.GetRequiredValue(by).Trim() }, cancellationToken);
 
             cli.Output.Line($"Imported {imported.Imported} devices from {csv.Name}.");
-            if (imported.Problems.Count == 0)
-                return ExitCodes.Success;
-            var table = CliOutput.Table("Line", "Problem");
-            table.Title = new TableTitle($"{imported.Problems.Count} rows not imported");
-            foreach (var problem in imported.Problems.OrderBy(p => p.Line))
-                CliOutput.Row(table, problem.Line.ToString(), problem.Problem);
-            cli.Output.Render(table);
-            return ExitCodes.Failed;
+            return Problems(cli, imported.Problems, "rows not imported");
         });
         return command;
+    }
+
+    private static Command Enroll(CliContext cli)
+    {
+        var file = new Argument<FileInfo>("file")
+        {
+            Description = "CSV with header deviceId,attestationPublicKey,networkSegment (the key: base64 SubjectPublicKeyInfo, ECDSA P-256)",
+        }.AcceptExistingOnly();
+        var by = RetireCommands.RequestedBy();
+        var command = new Command("enroll",
+            "Enroll devices from a CSV: identity certificates over their attestation keys, operational secrets, and the keys "
+            + "registered for receipt verification. All rows or none.") { file, by };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var csv = parse.GetRequiredValue(file);
+            var text = await File.ReadAllTextAsync(csv.FullName, cancellationToken);
+            await using var broker = await cli.ConnectAsync(parse, cancellationToken);
+            var answer = await broker.Request<EnrollDevicesFromCsv, DevicesEnrolled, EnrollmentRejected>(QueueNames.EnrollDevice,
+                new EnrollDevicesFromCsv { Csv = text, RequestedBy = parse.GetRequiredValue(by).Trim() }, cancellationToken);
+
+            if (answer.Is(out Response<DevicesEnrolled>? enrolled))
+            {
+                cli.Output.Line($"Enrolled {enrolled.Message.Devices.Count} devices from {csv.Name}.");
+                return ExitCodes.Success;
+            }
+            answer.Is(out Response<EnrollmentRejected>? rejected);
+            cli.Output.Line($"Nothing enrolled from {csv.Name}.");
+            return Problems(cli, rejected!.Message.Problems, "problems");
+        });
+        return command;
+    }
+
+    /// <summary>Success when there are no problems; otherwise a table of them by CSV line, and Failed.</summary>
+    private static int Problems(CliContext cli, IReadOnlyList<LineProblem> problems, string title)
+    {
+        if (problems.Count == 0)
+            return ExitCodes.Success;
+        var table = CliOutput.Table("Line", "Problem");
+        table.Title = new TableTitle($"{problems.Count} {title}");
+        foreach (var problem in problems.OrderBy(p => p.Line))
+            CliOutput.Row(table, problem.Line.ToString(), problem.Problem);
+        cli.Output.Render(table);
+        return ExitCodes.Failed;
     }
 
     private static Command Hold(CliContext cli)
