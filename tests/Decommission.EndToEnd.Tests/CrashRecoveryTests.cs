@@ -1,0 +1,229 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Decommission.Cli.Tests;
+using Decommission.Contracts;
+using Decommission.DeviceAgent;
+using RabbitMQ.Client;
+
+namespace Decommission.EndToEnd.Tests;
+
+/// <summary>
+/// Issue 7's run with crashes: ops/up.sh with a fleet of 200 simulated devices, enrolled and retired with decom;
+/// the orchestrator and the device gateway are each killed with SIGKILL mid-run and restarted. Every device must end
+/// as its behaviour dictates, with exactly one verifying certificate per disposed device, every disposed device's
+/// identity on the CRL, and nothing in an _error queue but the one hostile message this test sends.
+/// </summary>
+public sealed partial class CrashRecoveryTests
+{
+    private const int FleetSize = 200;
+
+    // The mix of the simulated fleet; the rest are healthy. Generated ids are sim-00001… in the order of DeviceBehaviour.
+    private static readonly Dictionary<DeviceBehaviour, int> Mix = new()
+    {
+        [DeviceBehaviour.Slow] = 10, [DeviceBehaviour.OfflineUntil] = 5, [DeviceBehaviour.NeverAnswers] = 2,
+        [DeviceBehaviour.EraseFails] = 2, [DeviceBehaviour.SignsWithWrongKey] = 1, [DeviceBehaviour.ReplaysOldReceipt] = 1,
+    };
+
+    // How each behaviour ends: Completed, or Failed with this in its failure.
+    private static readonly Dictionary<DeviceBehaviour, string?> ExpectedFailure = new()
+    {
+        [DeviceBehaviour.Healthy] = null, [DeviceBehaviour.Slow] = null, [DeviceBehaviour.OfflineUntil] = null,
+        [DeviceBehaviour.NeverAnswers] = FailureReasons.DeviceUnreachable,
+        [DeviceBehaviour.EraseFails] = ReceiptRejectionReasons.DeviceReportedFailure,
+        [DeviceBehaviour.SignsWithWrongKey] = ReceiptRejectionReasons.UnregisteredKey,
+        [DeviceBehaviour.ReplaysOldReceipt] = ReceiptRejectionReasons.Replay,
+    };
+
+    private static readonly Dictionary<string, string> Settings = new()
+    {
+        // Short timings so that unreachable devices fail within the test: 5 s per attempt, a minute in all.
+        ["Retirement__EraseAttempts"] = "12",
+        ["Retirement__EraseAttemptTimeout"] = "00:00:05",
+        ["Retirement__EraseBackoffMultiplier"] = "1",
+        ["Retirement__EraseDeadline"] = "00:01:00",
+        ["Retirement__RedriveInterval"] = "00:00:05",
+        ["Orchestrator__SweepInterval"] = "00:00:00.500",
+        ["DeviceAgent__OfflineFor"] = "00:00:20",
+        ["DeviceAgent__SlowDelay"] = "00:00:02",
+        ["DeviceAgent__IdPrefix"] = "sim-",
+        ["Logging__LogLevel__MassTransit"] = "Warning",
+    };
+
+    [Fact]
+    public async Task Two_hundred_devices_retire_through_crashes_of_the_orchestrator_and_the_gateway()
+    {
+        var fleet = new DeviceFleetOptions { DeviceCount = FleetSize, Mix = Mix, IdPrefix = "sim-" }.ResolveDevices(DateTimeOffset.UtcNow)
+            .ToDictionary(d => d.Id, d => d.Behaviour);
+        var settings = new Dictionary<string, string>(Settings) { ["DeviceAgent__DeviceCount"] = FleetSize.ToString() };
+        foreach (var (behaviour, count) in Mix)
+            settings[$"DeviceAgent__Mix__{behaviour}"] = count.ToString();
+
+        await using var run = await DistributedRun.UpAsync(FleetSize, settings);
+        var work = Directory.CreateDirectory(Path.Combine(run.RunDirectory, "e2e")).FullName;
+
+        // The inventory, then enrollment from the fleet's own CSV; an enrollment with a bad row enrolls nothing.
+        var inventory = Path.Combine(work, "inventory.csv");
+        await File.WriteAllLinesAsync(inventory, fleet.Keys.Order().Select((id, i) => $"{id},Acme,TH-200,SN-{i},A-{i},eMMC 8 GB,Plant ops,Lyon,simulated,")
+            .Prepend("deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife"));
+        Ok(await Decom(run, "devices", "import", inventory, "--by", "e2e"), $"Imported {FleetSize} devices");
+
+        var keys = Path.Combine(run.RunDirectory, "device-agent", "data", "attestation-keys.csv");
+        var badKeys = Path.Combine(work, "bad-keys.csv");
+        await File.WriteAllLinesAsync(badKeys, (await File.ReadAllLinesAsync(keys)).Take(3).Append("sim-99999,not-a-key,simulated"));
+        var refused = await Decom(run, "devices", "enroll", badKeys, "--by", "e2e");
+        Assert.True(refused.ExitCode == 1 && refused.Out.Contains("Nothing enrolled"), refused.ToString());
+        Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e"), $"Enrolled {FleetSize} devices");
+
+        // A deliberately hostile input: a body that is not a message at all, on the saga's queue.
+        await PublishGarbageAsync(new Uri(run.Operator["DECOM_BROKER"]), QueueNames.RetireDevice);
+
+        var retireCsv = Path.Combine(work, "retire.csv");
+        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Order().Prepend("deviceId"));
+        var retire = await Decom(run, "retire", "--csv", retireCsv, "--reason", "end of life", "--by", "e2e");
+        Assert.True(retire.ExitCode == 0, retire.ToString());
+        Assert.Equal(FleetSize, Tables.Count(retire.Out, "accepted (new retirements)"));
+
+        // Mid-run: kill -9 the orchestrator, restart it; later the gateway, restart it.
+        await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 40, TimeSpan.FromMinutes(2));
+        run.Crash("orchestrator");
+        await run.RestartAsync("orchestrator");
+        var atGatewayCrash = await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 120, TimeSpan.FromMinutes(2));
+        Assert.True(atGatewayCrash.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize, "the gateway must be killed mid-run");
+        run.Crash("device-gateway");
+        await run.RestartAsync("device-gateway");
+
+        var final = await WaitFor(run, states => states.Count(s => s.Value.State is "Completed" or "Failed") == FleetSize, TimeSpan.FromMinutes(4));
+
+        // Every device ends as its behaviour dictates.
+        foreach (var (deviceId, behaviour) in fleet)
+        {
+            var row = final[deviceId];
+            if (ExpectedFailure[behaviour] is not { } reason)
+            {
+                Assert.True(row.State == "Completed", $"{deviceId} ({behaviour}) is {row.State} {row.Failure}");
+                continue;
+            }
+            Assert.True(row.State == "Failed", $"{deviceId} ({behaviour}) is {row.State}, expected Failed with {reason}");
+            var status = await Decom(run, "status", deviceId);
+            Assert.Contains(reason, Tables.Fact(status.Out, "Failure") ?? "");
+        }
+        var disposed = fleet.Keys.Where(id => final[id].State == "Completed").ToHashSet();
+
+        // Exactly one certificate per disposed device, each one verifying; the CRL lists every disposed identity.
+        using var api = new HttpClient { BaseAddress = new Uri(run.Operator["DECOM_API"]) };
+        api.DefaultRequestHeaders.Add("X-Api-Key", run.Operator["DECOM_API_KEY"]);
+        var certificates = await ListCertificatesAsync(api);
+        Assert.Equal(disposed.Order(), certificates.Select(c => c.DeviceId).Order());
+        var serials = new Dictionary<string, string>();
+        foreach (var certificate in certificates)
+        {
+            var pdf = await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}/pdf");
+            using var body = new ByteArrayContent(pdf);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+            var verdict = await (await api.PostAsync("/api/certificates/verify", body)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(verdict.GetProperty("verdict").GetString() == "valid", $"{certificate.CertificateId}: {verdict}");
+            using var json = JsonDocument.Parse(await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}"));
+            serials[certificate.DeviceId] = Find(json.RootElement, "identityCertificateSerial")
+                ?? throw new InvalidOperationException($"{certificate.CertificateId} names no identity certificate");
+        }
+        var revoked = await RevokedSerialsAsync(run, work);
+        Assert.All(serials, s => Assert.True(revoked.Contains(Normalise(s.Value)), $"{s.Key}'s identity {s.Value} is not on the CRL"));
+
+        // Nothing in an _error queue but the hostile message; the device channel is drained.
+        var queues = await run.QueuesAsync();
+        var errors = queues.Where(q => q.Key.EndsWith("_error", StringComparison.Ordinal) && q.Value > 0).ToDictionary();
+        Assert.Equal(new Dictionary<string, int> { [$"{QueueNames.RetireDevice}_error"] = 1 }, errors);
+
+        run.Delete();
+    }
+
+    private sealed record Row(string State, string Failure);
+
+    private sealed record CertificateItem(string CertificateId, string DeviceId);
+
+    private sealed record CertificatePage(List<CertificateItem> Items, string? NextCursor);
+
+    private static Task<DecomRun> Decom(DistributedRun run, params string[] args) =>
+        Cli.Tests.Decom.Run(run.Operator, args);
+
+    private static void Ok(DecomRun run, string expected) =>
+        Assert.True(run.ExitCode == 0 && run.Out.Contains(expected), $"expected \"{expected}\":\n{run}");
+
+    /// <summary>Polls decom list until <paramref name="done"/> holds; the latest retirement per device.</summary>
+    private static async Task<Dictionary<string, Row>> WaitFor(DistributedRun run, Func<Dictionary<string, Row>, bool> done, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        var states = new Dictionary<string, Row>();
+        while (DateTime.UtcNow < until)
+        {
+            var list = await Decom(run, "list", "--limit", "1000");
+            if (list.ExitCode == 0)
+            {
+                // Most recently changed first: the first row of a device is its latest retirement.
+                states = Tables.Rows(list.Out).Where(r => r.Length == 6 && r[0] != "Retirement")
+                    .GroupBy(r => r[1]).ToDictionary(g => g.Key, g => new Row(g.First()[2], g.First()[4]));
+                if (done(states))
+                    return states;
+            }
+            await Task.Delay(1000);
+        }
+        throw new TimeoutException("the run did not get there in time; states: "
+            + string.Join(", ", states.Values.GroupBy(s => s.State).Select(g => $"{g.Count()} {g.Key}")));
+    }
+
+    private static async Task<List<CertificateItem>> ListCertificatesAsync(HttpClient api)
+    {
+        var all = new List<CertificateItem>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.GetFromJsonAsync<CertificatePage>($"/api/certificates?limit=200{(cursor is null ? "" : $"&cursor={cursor}")}",
+                new JsonSerializerOptions(JsonSerializerDefaults.Web));
+            all.AddRange(page!.Items);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return all;
+    }
+
+    /// <summary>The CRL as any relying party reads it: downloaded from the public endpoint, checked and listed with openssl.</summary>
+    private static async Task<HashSet<string>> RevokedSerialsAsync(DistributedRun run, string work)
+    {
+        using var http = new HttpClient();
+        var crl = Path.Combine(work, "fleet.crl");
+        await File.WriteAllBytesAsync(crl, await http.GetByteArrayAsync(run.Operator["DECOM_CRL"]));
+        var ca = Directory.GetFiles(Path.Combine(run.RunDirectory, "credentials", "data"), "*.pem", SearchOption.AllDirectories)
+            .Single(path => Path.GetFileName(path) == "fleet-ca.pem");
+        var text = await run.ScriptAsync(TimeSpan.FromSeconds(30), "openssl", "crl", "-inform", "DER", "-in", crl, "-CAfile", ca, "-text", "-noout");
+        return SerialPattern().Matches(text).Select(m => Normalise(m.Groups[1].Value)).ToHashSet();
+    }
+
+    private static string Normalise(string serial) => serial.Replace(":", "").TrimStart('0').ToUpperInvariant();
+
+    private static string? Find(JsonElement element, string name)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+            foreach (var property in element.EnumerateObject())
+                if ((property.NameEquals(name) ? property.Value.GetString() : Find(property.Value, name)) is { } found)
+                    return found;
+        return null;
+    }
+
+    private static async Task PublishGarbageAsync(Uri broker, string queue)
+    {
+        var factory = new ConnectionFactory { Uri = broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        // With confirms, a publish the operator's user may not make fails here instead of vanishing. MassTransit binds
+        // an exchange of the queue's name to it; the default exchange is not the operator's to write to.
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        await channel.BasicPublishAsync(queue, "", mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString() },
+            Encoding.UTF8.GetBytes("{ this is not a message"));
+    }
+
+    [GeneratedRegex(@"Serial Number:\s*([0-9A-Fa-f:]+)")]
+    private static partial Regex SerialPattern();
+}

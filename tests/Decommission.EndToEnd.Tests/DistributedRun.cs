@@ -1,0 +1,123 @@
+using System.Diagnostics;
+
+namespace Decommission.EndToEnd.Tests;
+
+/// <summary>
+/// The distributed run as an operator has it: ops/up.sh (a loopback RabbitMQ node, every service as its own process,
+/// a simulated fleet), driven through ops/restart.sh, ops/status.sh and ops/down.sh, with the services this test
+/// assembly was built with.
+/// </summary>
+public sealed class DistributedRun : IAsyncDisposable
+{
+    private DistributedRun(string runDirectory, IReadOnlyDictionary<string, string> environment)
+    {
+        RunDirectory = runDirectory;
+        Environment = environment;
+    }
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    public string RunDirectory { get; }
+
+    /// <summary>Settings of the run's processes (DECOM_RUN_DIR, the configuration, and the Section__Key overrides).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+
+    /// <summary>What ops/up.sh wrote to operator.env: DECOM_BROKER, DECOM_API, DECOM_API_KEY, DECOM_CRL, …</summary>
+    public IReadOnlyDictionary<string, string> Operator { get; private set; } = new Dictionary<string, string>();
+
+    public static async Task<DistributedRun> UpAsync(int fleet, IReadOnlyDictionary<string, string> settings)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "decommission-e2e", Guid.NewGuid().ToString("N")[..12]);
+        var environment = new Dictionary<string, string>(settings)
+        {
+            ["DECOM_RUN_DIR"] = directory,
+            ["DECOM_CONFIGURATION"] = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug",
+            ["DECOM_UP_BUILD"] = "0",
+            ["DECOM_HTTP_BASE"] = Random.Shared.Next(20_000, 40_000).ToString(),
+        };
+        var run = new DistributedRun(directory, environment);
+        try
+        {
+            await run.ScriptAsync(TimeSpan.FromMinutes(3), "ops/up.sh", "--fleet", fleet.ToString());
+            run.Operator = File.ReadAllLines(Path.Combine(directory, "operator.env"))
+                .Select(line => line.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
+    }
+
+    public int Pid(string service) => int.Parse(File.ReadAllText(Path.Combine(RunDirectory, service, "pid")).Trim());
+
+    /// <summary>kill -9: no shutdown, no flush, whatever was in flight is cut off.</summary>
+    public void Crash(string service)
+    {
+        using var process = Process.GetProcessById(Pid(service));
+        process.Kill();
+        process.WaitForExit(10_000);
+    }
+
+    public Task RestartAsync(string service) => ScriptAsync(TimeSpan.FromMinutes(2), "ops/restart.sh", service);
+
+    /// <summary>Every queue of the node with the number of messages in it (ops/status.sh --queues).</summary>
+    public async Task<IReadOnlyDictionary<string, int>> QueuesAsync() =>
+        (await ScriptAsync(TimeSpan.FromMinutes(1), "ops/status.sh", "--queues"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => int.Parse(parts[1]));
+
+    public string Log(string service) => File.ReadAllText(Path.Combine(RunDirectory, service, "service.log"));
+
+    public async ValueTask DisposeAsync()
+    {
+        await ScriptAsync(TimeSpan.FromMinutes(2), "ops/down.sh");
+        // Logs and data stay for a failed run to be read; a passing one leaves nothing behind.
+    }
+
+    public void Delete() => Directory.Delete(RunDirectory, recursive: true);
+
+    /// <summary>Runs a script of ops/ (or any program) from the repository root; its stdout, or an exception with both streams.</summary>
+    public async Task<string> ScriptAsync(TimeSpan timeout, string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program.StartsWith("ops/", StringComparison.Ordinal) ? "bash" : program)
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (program.StartsWith("ops/", StringComparison.Ordinal))
+            start.ArgumentList.Add(program);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        foreach (var (name, value) in Environment)
+            start.Environment[name] = value;
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {timeout}:\n{await error}");
+        }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}:\n{await output}\n{await error}");
+        return await output;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "Decommission.sln")))
+                return directory.FullName;
+        throw new InvalidOperationException($"no Decommission.sln above {AppContext.BaseDirectory}");
+    }
+}
