@@ -9,6 +9,8 @@ namespace Decommission.EndToEnd.Tests;
 /// </summary>
 public sealed class DistributedRun : IAsyncDisposable
 {
+    private bool passed;
+
     private DistributedRun(string runDirectory, IReadOnlyDictionary<string, string> environment)
     {
         RunDirectory = runDirectory;
@@ -71,13 +73,16 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public string Log(string service) => File.ReadAllText(Path.Combine(RunDirectory, service, "service.log"));
 
+    /// <summary>Stops every process of the run; its directory goes too once <see cref="Passed"/> was called.</summary>
     public async ValueTask DisposeAsync()
     {
         await ScriptAsync(TimeSpan.FromMinutes(2), "ops/down.sh");
         // Logs and data stay for a failed run to be read; a passing one leaves nothing behind.
+        if (passed)
+            Directory.Delete(RunDirectory, recursive: true);
     }
 
-    public void Delete() => Directory.Delete(RunDirectory, recursive: true);
+    public void Passed() => passed = true;
 
     /// <summary>Runs a script of ops/ (or any program) from the repository root; its stdout, or an exception with both streams.</summary>
     public async Task<string> ScriptAsync(TimeSpan timeout, string program, params string[] args)
