@@ -9,14 +9,16 @@ using RabbitMQ.Client.Exceptions;
 namespace Decommission.DeviceAgent;
 
 /// <summary>
-/// Simulated devices on the device channel over one AMQP connection. Each device has its own durable command queue and
-/// its own channel with prefetch 1, so a slow device holds up only itself; receipts are published with confirms.
+/// Simulated devices on the device channel. Each device has its own durable command queue and its own channel with
+/// prefetch 1, so a slow device holds up only itself; receipts are published with confirms. A connection carries at
+/// most <see cref="DevicesPerConnection"/> devices (RabbitMQ allows 2047 channels on one).
 /// </summary>
 public sealed class DeviceFleet : IAsyncDisposable
 {
     // A command with a missing or null field is malformed, not a device crash.
     private static readonly JsonSerializerOptions CommandJson = new() { RespectNullableAnnotations = true };
     private const int DevicesConnectingAtOnce = 16;
+    public const int DevicesPerConnection = 1000;
 
     private readonly Uri rabbitMqUri;
     private readonly TimeProvider time;
@@ -24,7 +26,7 @@ public sealed class DeviceFleet : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly List<IChannel> channels = [];
     private readonly List<Task> comingOnline = [];
-    private IConnection? connection;
+    private readonly List<IConnection> connections = [];
 
     public DeviceFleet(Uri rabbitMqUri, IEnumerable<SimulatedDevice> devices, TimeProvider time, ILogger<DeviceFleet> logger)
     {
@@ -52,15 +54,17 @@ public sealed class DeviceFleet : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var factory = new ConnectionFactory { Uri = rabbitMqUri, ClientProvidedName = "decommission-device-agent" };
-        connection = await factory.CreateConnectionAsync(cancellationToken);
-        await using (var setup = await connection.CreateChannelAsync(cancellationToken: cancellationToken))
+        var devices = Devices.Values.ToList();
+        for (var i = 0; i < Math.Max(1, (devices.Count + DevicesPerConnection - 1) / DevicesPerConnection); i++)
+            connections.Add(await factory.CreateConnectionAsync(cancellationToken));
+        await using (var setup = await connections[0].CreateChannelAsync(cancellationToken: cancellationToken))
         {
             await setup.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
             await setup.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         }
-        await Parallel.ForEachAsync(Devices.Values,
+        await Parallel.ForEachAsync(devices.Select((device, i) => (device, connection: connections[i / DevicesPerConnection])),
             new ParallelOptions { MaxDegreeOfParallelism = DevicesConnectingAtOnce, CancellationToken = cancellationToken },
-            async (device, ct) => await ConnectAsync(connection, device, ct));
+            async (pair, ct) => await ConnectAsync(pair.connection, pair.device, ct));
         logger.LogInformation("Device fleet started: {Summary}",
             string.Join(", ", Devices.Values.GroupBy(device => device.Behaviour).Select(group => $"{group.Count()} {group.Key}")));
     }
@@ -83,7 +87,7 @@ public sealed class DeviceFleet : IAsyncDisposable
             return;
         await stopping.CancelAsync();
         await Task.WhenAll(comingOnline);
-        if (connection is { IsOpen: true })
+        foreach (var connection in connections.Where(c => c.IsOpen))
             await connection.CloseAsync(cancellationToken);
     }
 
@@ -92,7 +96,8 @@ public sealed class DeviceFleet : IAsyncDisposable
         await StopAsync(CancellationToken.None);
         foreach (var channel in channels)
             channel.Dispose();
-        connection?.Dispose();
+        foreach (var connection in connections)
+            connection.Dispose();
         foreach (var device in Devices.Values)
             device.Dispose();
         stopping.Dispose();
