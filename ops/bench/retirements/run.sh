@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Issue 8's benchmark, everything in ONE run so that ratios hold on a noisy machine:
+#   the ceiling: raw MassTransit publish→consume messages/s on the run's own RabbitMQ node, and the certificate
+#   render+sign rate (ops/bench/certificates); then the distributed run (ops/up.sh: every service its own process)
+#   with a fleet of instantly answering devices: p50/p99 of single retirements on the idle system, and a bulk
+#   retirement of the rest at once (retirements/s and its ratio to min(ceiling ÷ messages per retirement,
+#   certificate rate)); peak RSS of each service over the run.
+# Prints a Markdown report and writes it to docs/BENCHMARKS.md.
+#
+#   ops/bench/retirements/run.sh [devices=5000] [ceiling-messages=20000]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
+devices=${1:-5000}
+ceiling=${2:-20000}
+export DECOM_RUN_DIR=${DECOM_RUN_DIR:-${TMPDIR:-/tmp}/decom-bench-$$} DECOM_CONFIGURATION=Release DECOM_UP_BUILD=0
+# Messages one retirement costs (MassTransit: RetireDevice, RetirementSubmitted, RetirementRequested, RetirementAccepted,
+# QuarantineDevice, DeviceQuarantined, EraseDevice, ErasureVerified, RevokeIdentity, IdentityRevoked,
+# IssueDisposalCertificate, DisposalCertificateIssued, DeviceDecommissioned; device channel: command, receipt).
+messages_per_retirement=15
+
+log() { echo "bench: $*" >&2; }
+log "building (Release)"
+dotnet build Decommission.sln -c Release -v q -nologo >/dev/null
+dotnet build ops/bench/retirements -c Release -v q -nologo >/dev/null
+
+log "certificate render+sign rate"
+certificates=$(ops/bench/certificates/run.sh 100 2>/dev/null)
+certificate_rate=$(echo "$certificates" | awk -F'|' '/ECDSA P-256, CertificateSigner/ { gsub(/ /, "", $7); print $7 }')
+
+# Devices that answer at once: no slow, offline, failing or hostile ones.
+for behaviour in Slow OfflineUntil NeverAnswers EraseFails SignsWithWrongKey ReplaysOldReceipt; do export "DeviceAgent__Mix__$behaviour=0"; done
+export DeviceAgent__IdPrefix=bench-
+trap 'ops/down.sh >/dev/null 2>&1 || true; rm -rf "$DECOM_RUN_DIR"' EXIT
+ops/up.sh --fleet "$devices" >&2
+
+# shellcheck source=ops/services.sh
+. ops/services.sh
+# shellcheck source=ops/rabbitmq-node.sh
+. ops/rabbitmq-node.sh
+# shellcheck disable=SC1091
+. "$RUN/rabbitmq.state"
+bench_password=$(od -An -N12 -tx1 /dev/urandom | tr -dc '0-9a-f')
+rmq_ctl add_user bench "$bench_password" >/dev/null
+rmq_ctl set_permissions -p / bench '^(bench-.*|Decommission\.Bench:.*|.*_bus_.*|MassTransit:.*)$' '^(bench-.*|Decommission\.Bench:.*|.*_bus_.*|MassTransit:.*)$' '^(bench-.*|Decommission\.Bench:.*|.*_bus_.*|MassTransit:.*)$' >/dev/null
+set -a; . "$RUN/operator.env"; set +a
+
+results=$(dotnet ops/bench/retirements/bin/Release/net10.0/Decommission.Bench.Retirements.dll "$DECOM_BROKER" \
+  "amqp://bench:$bench_password@127.0.0.1:$RMQ_PORT/" "$RUN/device-agent/data/attestation-keys.csv" "$devices" "$ceiling")
+value() { echo "$results" | awk -v k="$1" '$1 == k { print $2 }'; }
+rss() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$(svc_pid "$1")/status" 2>/dev/null || echo "?"; }
+
+ceiling_rate=$(value ceiling_messages_per_second)
+bulk_rate=$(value bulk_retirements_per_second)
+bound=$(awk -v c="$ceiling_rate" -v m="$messages_per_retirement" -v r="$certificate_rate" 'BEGIN { b = c / m; if (r < b) b = r; printf "%.1f", b }')
+ratio=$(awk -v a="$bulk_rate" -v b="$bound" 'BEGIN { printf "%.0f", 100 * a / b }')
+
+report=$(cat <<MD
+# Benchmarks
+
+Written by \`ops/bench/retirements/run.sh $devices $ceiling\` on $(date -u +%F). Everything below comes from one run.
+
+- Machine: $(nproc) logical cores, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(. /etc/os-release; echo "$PRETTY_NAME"); .NET $(dotnet --version); RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)
+- Services as separate processes (ops/up.sh, Release), each with its own RabbitMQ user; a fleet of $devices simulated devices answering at once.
+
+| Measure | Value | Target |
+|---|---:|---|
+| Ceiling: raw MassTransit publish→consume | $ceiling_rate msg/s | |
+| Ceiling: certificate render+sign (ECDSA P-256) | $certificate_rate cert/s | |
+| Messages per retirement | $messages_per_retirement | |
+| Bound: min(ceiling ÷ messages, certificate rate) | $bound retirements/s | |
+| Bulk retirement of $(value bulk_retirements) devices | $bulk_rate retirements/s ($(value bulk_seconds) s; $(value bulk_failed) failed) | |
+| Bulk ÷ bound | $ratio % | ≥ 50 % |
+| Peak retirements in flight | $(value bulk_peak_in_flight) | |
+| Single retirement on an idle system, p50 | $(value latency_p50_ms) ms | |
+| Single retirement on an idle system, p99 | $(value latency_p99_ms) ms | ≤ 100 ms |
+| Peak RSS: orchestrator | $(rss orchestrator) MB | ≤ 300 MB |
+| Peak RSS: inventory | $(rss inventory) MB | ≤ 300 MB |
+| Peak RSS: credentials | $(rss credentials) MB | ≤ 300 MB |
+| Peak RSS: device gateway | $(rss device-gateway) MB | ≤ 300 MB |
+| Peak RSS: certificates | $(rss certificates) MB | ≤ 300 MB |
+
+Not yet measured here: peak RSS with 10,000 retirements in flight, and the end-of-life scan over 100,000 devices.
+MD
+)
+echo "$report"
+echo "$report" >docs/BENCHMARKS.md
+log "written to docs/BENCHMARKS.md"
