@@ -184,7 +184,7 @@ public sealed class CredentialsTests
     }
 
     [Fact]
-    public async Task Two_hundred_concurrent_revocations_end_in_one_crl_with_all_two_hundred()
+    public async Task Two_hundred_concurrent_revocations_share_crls_and_end_in_one_crl_with_all_two_hundred()
     {
         await using var host = await CredentialsHost.StartAsync();
         var enrollment = host.Services.GetRequiredService<Enrollment.DeviceEnrollment>();
@@ -198,7 +198,10 @@ public sealed class CredentialsTests
         var publisher = host.Services.GetRequiredService<Revocation.CrlPublisher>();
         var results = await Task.WhenAll(enrolled.Select(d => Task.Run(() => publisher.RevokeAsync(d.DeviceId, Guid.NewGuid(), CancellationToken.None))));
 
-        Assert.Equal(200, results.Select(r => r!.Value.CrlNumber).Distinct().Count());
+        // Revocations that arrive together share a CRL; every revocation still names the CRL that first listed it.
+        var numbers = results.Select(r => r!.Value.CrlNumber).Distinct().ToList();
+        Assert.InRange(numbers.Count, 1, 199);
+        Assert.Equal(200, results.Select(r => r!.Value.Serial).Distinct().Count());
         var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-in", publisher.CrlPath, "-CAfile",
             Path.Combine(host.DataDirectory, "ca", "fleet-ca.pem"), "-noout", "-text");
         Assert.True(exit == 0, output);

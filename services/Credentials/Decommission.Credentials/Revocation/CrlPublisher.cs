@@ -4,51 +4,102 @@ using Microsoft.Extensions.Options;
 namespace Decommission.Credentials.Revocation;
 
 /// <summary>
-/// Revokes identity certificates. Each revocation issues a new CRL, numbered one above the last, that lists every
+/// Revokes identity certificates. Revocations issue a new CRL, numbered one above the last, that lists every
 /// revocation so far: CRLs are built one at a time inside the write transaction, so no CRL can drop an earlier entry.
+/// Revocations that arrive while a CRL is being issued share the next one (group commit): a fleet retired at once
+/// costs one CRL per batch, not one per device, each listing the whole fleet so far.
 /// </summary>
 public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly List<PendingRevocation> _waiting = [];
 
     public string CrlPath => Path.Combine(options.Value.DataDirectory, "crl", "fleet.crl");
 
     /// <summary>Revokes the device's identity for the retirement; a repeat answers the existing revocation. Null for an unknown device.</summary>
     public async Task<(string Serial, long CrlNumber, DateTimeOffset RevokedAt)?> RevokeAsync(string deviceId, Guid retirementId, CancellationToken cancellationToken)
     {
+        var request = new PendingRevocation(deviceId, retirementId);
+        lock (_waiting)
+            _waiting.Add(request);
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            var serial = await connection.QuerySingleOrDefaultAsync<string>(
-                "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { DeviceId = deviceId }, transaction);
-            if (serial is null)
-                return null;
-
-            var existing = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
-                "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
-            if (existing is { } done)
-                return (serial, done.CrlNumber, DateTimeOffset.Parse(done.RevokedAt, System.Globalization.CultureInfo.InvariantCulture));
-
-            var now = clock.GetUtcNow();
-            var number = await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
-            await connection.ExecuteAsync("""
-                INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
-                VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @Number);
-                """, new { Serial = serial, DeviceId = deviceId, RetirementId = retirementId.ToString(), RevokedAt = now.ToString("O"), Number = number }, transaction);
-
-            var der = await IssueCrlAsync(connection, transaction, number, now);
-            transaction.Commit();
-
-            // Another process may have issued a newer one meanwhile: the file always gets the newest.
-            await WriteFileAsync(await LatestAsync(cancellationToken) ?? der, cancellationToken);
-            return (serial, number, now);
+            // Whoever holds the lock revokes everything waiting, this request included unless an earlier holder did.
+            if (!request.Done.Task.IsCompleted)
+            {
+                List<PendingRevocation> batch;
+                lock (_waiting)
+                {
+                    batch = [.. _waiting];
+                    _waiting.Clear();
+                }
+                await RevokeBatchAsync(batch, cancellationToken);
+            }
         }
         finally
         {
             _oneAtATime.Release();
         }
+        return await request.Done.Task;
+    }
+
+    private async Task RevokeBatchAsync(List<PendingRevocation> batch, CancellationToken cancellationToken)
+    {
+        var results = new List<(PendingRevocation Request, (string, long, DateTimeOffset)? Result)>();
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var now = clock.GetUtcNow();
+            long? number = null;
+            foreach (var request in batch)
+            {
+                var serial = await connection.QuerySingleOrDefaultAsync<string>(
+                    "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }, transaction);
+                if (serial is null)
+                {
+                    results.Add((request, null));
+                    continue;
+                }
+                // A repeat (also one earlier in this batch) answers the existing revocation.
+                var existing = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
+                    "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
+                if (existing is { } done)
+                {
+                    results.Add((request, (serial, done.CrlNumber, DateTimeOffset.Parse(done.RevokedAt, System.Globalization.CultureInfo.InvariantCulture))));
+                    continue;
+                }
+                number ??= await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
+                await connection.ExecuteAsync("""
+                    INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
+                    VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @Number);
+                    """, new { Serial = serial, request.DeviceId, RetirementId = request.RetirementId.ToString(), RevokedAt = now.ToString("O"), Number = number },
+                    transaction);
+                results.Add((request, (serial, number.Value, now)));
+            }
+
+            var der = number is { } issued ? await IssueCrlAsync(connection, transaction, issued, now) : null;
+            transaction.Commit();
+            // Another process may have issued a newer one meanwhile: the file always gets the newest.
+            if (der is not null)
+                await WriteFileAsync(await LatestAsync(cancellationToken) ?? der, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // Nothing of the batch was committed: every request fails, and its message is retried.
+            foreach (var request in batch)
+                request.Done.TrySetException(e);
+            return;
+        }
+        foreach (var (request, result) in results)
+            request.Done.TrySetResult(result);
+    }
+
+    private sealed record PendingRevocation(string DeviceId, Guid RetirementId)
+    {
+        public TaskCompletionSource<(string Serial, long CrlNumber, DateTimeOffset RevokedAt)?> Done { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Issues an empty CRL number 1 when there is none yet, so relying parties can fetch one from the start.</summary>
