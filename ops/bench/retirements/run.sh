@@ -57,7 +57,7 @@ ratio=$(awk -v a="$bulk_rate" -v b="$bound" 'BEGIN { printf "%.0f", 100 * a / b 
 report=$(cat <<MD
 # Benchmarks
 
-Written by \`ops/bench/retirements/run.sh $devices $ceiling\` on $(date -u +%F). Everything below comes from one run.
+Written by \`ops/bench/retirements/run.sh $devices $ceiling\` on $(date -u +%F) at commit $(git rev-parse --short HEAD). Everything below comes from one run; single-retirement latencies after 5 warm-up retirements.
 
 - Machine: $(nproc) logical cores, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(. /etc/os-release; echo "$PRETTY_NAME"); .NET $(dotnet --version); RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)
 - Services as separate processes (ops/up.sh, Release), each with its own RabbitMQ user; a fleet of $devices simulated devices answering at once.
