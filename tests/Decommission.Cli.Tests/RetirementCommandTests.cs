@@ -49,6 +49,8 @@ public sealed class RetirementCommandTests
         Assert.Contains(Tables.Rows(listed.Out), r => r[0] == id.ToString() && r[1] == "dev-1" && r[2] == "Completed");
         var none = await Decom.Run("list", "--state", "Failed", "--broker", Broker);
         Assert.Contains("No retirements in state Failed.", none.Out);
+        var summary = await Decom.Run("summary", "--broker", Broker);
+        Assert.Equal((1, 1), (Tables.Count(summary.Out, "Completed"), Tables.Count(summary.Out, "Total")));
     }
 
     [Fact]
@@ -86,6 +88,18 @@ public sealed class RetirementCommandTests
 
         var reasons = await Decom.Run("status", "csv-01", "--broker", Broker);
         Assert.Equal("bob", Tables.Rows(reasons.Out).First(r => r.Length == 6 && r[0] != "At")[4]);
+
+        // With no gateway every accepted retirement ends up waiting in Erasing; summary counts them by state.
+        var summary = await Decom.Run("summary", "--broker", Broker);
+        for (var until = DateTime.UtcNow.AddSeconds(30); Tables.Rows(summary.Out).Any(r => r[0] is "Requested" or "Quarantining") && DateTime.UtcNow < until;)
+        {
+            await Task.Delay(200);
+            summary = await Decom.Run("summary", "--broker", Broker);
+        }
+        Assert.True(summary.ExitCode == 0, summary.ToString());
+        Assert.Equal(47, Tables.Count(summary.Out, "Erasing"));
+        Assert.Equal(47, Tables.Count(summary.Out, "Total"));
+        Assert.DoesNotContain(Tables.Rows(summary.Out), r => r[0] is "Completed" or "Failed");
     }
 
     [Fact]

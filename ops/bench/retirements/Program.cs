@@ -4,21 +4,31 @@ using Decommission.Bench;
 using Decommission.Contracts;
 using MassTransit;
 
-// Usage (run.sh does this): Program <operator-broker-uri> <bench-broker-uri> <enrollment-csv> <devices> <ceiling-messages>
+// Usage (run.sh does this): Program <operator-broker-uri> <bench-broker-uri> <enrollment-csv> <devices> <in-flight> <ceiling-messages>
+// with DECOM_BENCH_PIDS="name=pid …" (the processes whose CPU time and memory are measured) and DECOM_BENCH_CLK_TCK.
 // Prints "key value" lines for run.sh's table: the broker's publish→consume ceiling, the latency of single retirements
-// on an idle system, and the rate of a bulk retirement of every other device through the real services.
-if (args.Length != 5)
+// on an idle system, the rate of a bulk retirement of the rest of the first <devices> devices through the real services
+// with the CPU time each process spent per retirement, then the memory of each process while <in-flight> further
+// retirements are submitted at once.
+if (args.Length != 6)
 {
-    Console.Error.WriteLine("usage: <operator-broker-uri> <bench-broker-uri> <enrollment-csv> <devices> <ceiling-messages>");
+    Console.Error.WriteLine("usage: <operator-broker-uri> <bench-broker-uri> <enrollment-csv> <devices> <in-flight> <ceiling-messages>");
     return 2;
 }
 var operatorBroker = new Uri(args[0]);
 var benchBroker = new Uri(args[1]);
 var keysCsv = args[2];
 var devices = int.Parse(args[3], CultureInfo.InvariantCulture);
-var ceilingMessages = int.Parse(args[4], CultureInfo.InvariantCulture);
-const int LatencySamples = 50;
-const int WarmUp = 5; // the first retirements pay for JIT and connection set-up in every service
+var inFlight = int.Parse(args[4], CultureInfo.InvariantCulture);
+var ceilingMessages = int.Parse(args[5], CultureInfo.InvariantCulture);
+var processes = new Processes(Environment.GetEnvironmentVariable("DECOM_BENCH_PIDS") ?? "",
+    int.Parse(Environment.GetEnvironmentVariable("DECOM_BENCH_CLK_TCK") ?? "100", CultureInfo.InvariantCulture));
+const int LatencySamples = 100;
+// The first retirements after the services start run partly unoptimised code: .NET's tiered JIT recompiles a method
+// with full optimisation only after it has been called 30 times, and a retirement crosses hundreds of methods in seven
+// processes. Latency is measured after 200, and the first 50 are reported apart as the cold start.
+const int WarmUp = 200;
+const int Cold = 50;
 
 // 1. The ceiling: raw MassTransit publish → consume on the same node, same serializer, durable queue, default prefetch.
 {
@@ -51,7 +61,9 @@ var busControl = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(operatorBroker)
 await busControl.StartAsync();
 try
 {
-    var ids = (await File.ReadAllLinesAsync(keysCsv)).Skip(1).Select(line => line.Split(',')[0]).Take(devices).ToList();
+    var ids = (await File.ReadAllLinesAsync(keysCsv)).Skip(1).Select(line => line.Split(',')[0]).ToList();
+    if (ids.Count != devices + inFlight)
+        throw new InvalidOperationException($"the fleet has {ids.Count} devices, expected {devices} + {inFlight}");
 
     // The fleet into the inventory and enrolled.
     var inventory = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n"
@@ -68,10 +80,12 @@ try
 
     var retire = busControl.CreateRequestClient<RetireDevice>(new Uri($"queue:{QueueNames.RetireDevice}"), RequestTimeout.After(m: 2));
     var status = busControl.CreateRequestClient<GetRetirementStatus>(new Uri($"queue:{QueueNames.RetirementStatus}"), RequestTimeout.After(s: 30));
-    var list = busControl.CreateRequestClient<ListRetirements>(new Uri($"queue:{QueueNames.RetirementStatus}"), RequestTimeout.After(m: 1));
+    var count = busControl.CreateRequestClient<CountRetirements>(new Uri($"queue:{QueueNames.RetirementStatus}"), RequestTimeout.After(m: 1));
+    var send = await busControl.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
 
     // 2. Latency of one retirement on an idle system: request → Completed, one device at a time.
     var latencies = new List<double>();
+    var cold = new List<double>();
     foreach (var (id, i) in ids.Take(WarmUp + LatencySamples).Select((id, i) => (id, i)))
     {
         var started = Stopwatch.StartNew();
@@ -85,42 +99,83 @@ try
         }
         if (i >= WarmUp)
             latencies.Add(started.Elapsed.TotalMilliseconds);
+        else if (i < Cold)
+            cold.Add(started.Elapsed.TotalMilliseconds);
     }
     latencies.Sort();
+    cold.Sort();
+    Console.WriteLine($"latency_cold_p50_ms {Percentile(cold, 0.50):F0}");
+    Console.WriteLine($"latency_cold_p99_ms {Percentile(cold, 0.99):F0}");
     Console.WriteLine($"latency_p50_ms {Percentile(latencies, 0.50):F0}");
     Console.WriteLine($"latency_p99_ms {Percentile(latencies, 0.99):F0}");
 
-    // 3. Bulk: every other device at once, as an end-of-life date would; rate from the first request to the last completion.
-    var bulk = ids.Skip(WarmUp + LatencySamples).ToList();
+    // 3. Bulk: the rest of the first <devices> at once, as an end-of-life date would; rate from the first request to the
+    //    last completion, and the CPU time each process spent on it.
+    var bulk = ids.Take(devices).Skip(WarmUp + LatencySamples).ToList();
+    var cpuBefore = processes.CpuSeconds();
     clock.Restart();
-    var send = await busControl.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
     await Parallel.ForEachAsync(bulk, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) => await send.Send(Retire(id), ct));
     var sentIn = clock.Elapsed.TotalSeconds;
-    var done = 0;
-    var peakInFlight = 0;
-    while (done < ids.Count)
-    {
-        await Task.Delay(1000);
-        var rows = (await list.GetResponse<RetirementList>(new ListRetirements { Limit = 100_000 })).Message.Retirements;
-        done = rows.Count(r => r.State is "Completed" or "Failed");
-        peakInFlight = Math.Max(peakInFlight, rows.Count - done);
-        Console.Error.WriteLine($"bench: {clock.Elapsed.TotalSeconds:F0} s: {done}/{ids.Count} finished, {rows.Count - done} in flight");
-        if (clock.Elapsed > TimeSpan.FromMinutes(30))
-            throw new TimeoutException("the bulk retirement did not finish within 30 minutes");
-    }
-    var failed = (await list.GetResponse<RetirementList>(new ListRetirements { State = "Failed", Limit = 100_000 })).Message.Retirements.Count;
+    var (peakInFlight, _) = await WaitForAll(devices, "bulk");
+    var bulkSeconds = clock.Elapsed.TotalSeconds;
+    var cpuAfter = processes.CpuSeconds();
+    var failed = await Count(count, "Failed");
     Console.WriteLine($"bulk_retirements {bulk.Count}");
     Console.WriteLine($"bulk_failed {failed}");
     Console.WriteLine($"bulk_sent_seconds {sentIn:F1}");
-    Console.WriteLine($"bulk_seconds {clock.Elapsed.TotalSeconds:F1}");
-    Console.WriteLine($"bulk_retirements_per_second {bulk.Count / clock.Elapsed.TotalSeconds:F1}");
+    Console.WriteLine($"bulk_seconds {bulkSeconds:F1}");
+    Console.WriteLine($"bulk_retirements_per_second {bulk.Count / bulkSeconds:F1}");
     Console.WriteLine($"bulk_peak_in_flight {peakInFlight}");
+    foreach (var (name, seconds) in cpuAfter)
+        Console.WriteLine($"cpu_ms_per_retirement_{name} {1000 * (seconds - cpuBefore[name]) / bulk.Count:F2}");
+    Console.WriteLine($"cpu_busy_percent {100 * cpuAfter.Sum(c => c.Value - cpuBefore[c.Key]) / bulkSeconds / Environment.ProcessorCount:F0}");
+
+    // 4. Memory with <in-flight> retirements at once: every process's resident set sampled while they are in flight.
+    if (inFlight > 0)
+    {
+        clock.Restart();
+        await Parallel.ForEachAsync(ids.Skip(devices), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) => await send.Send(Retire(id), ct));
+        var (peak, rss) = await WaitForAll(ids.Count, "in flight");
+        Console.WriteLine($"inflight_retirements {inFlight}");
+        Console.WriteLine($"inflight_peak {peak}");
+        Console.WriteLine($"inflight_seconds {clock.Elapsed.TotalSeconds:F1}");
+        Console.WriteLine($"inflight_failed {await Count(count, "Failed") - failed}");
+        foreach (var (name, megabytes) in rss)
+            Console.WriteLine($"inflight_peak_rss_mb_{name} {megabytes:F0}");
+    }
+
+    // Polls the counts each second until <total> retirements have ended; the peak number in flight and each process's
+    // largest resident set seen meanwhile.
+    async Task<(int PeakInFlight, Dictionary<string, double> PeakRssMb)> WaitForAll(int total, string phase)
+    {
+        var peak = 0;
+        var rss = new Dictionary<string, double>();
+        var phaseClock = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var (name, megabytes) in processes.ResidentMegabytes())
+                rss[name] = Math.Max(rss.GetValueOrDefault(name), megabytes);
+            var byState = (await count.GetResponse<RetirementCounts>(new CountRetirements())).Message.ByState;
+            var ended = byState.GetValueOrDefault("Completed") + byState.GetValueOrDefault("Failed");
+            var open = byState.Values.Sum() - ended;
+            peak = Math.Max(peak, open);
+            Console.Error.WriteLine($"bench: {phase} {phaseClock.Elapsed.TotalSeconds:F0} s: {ended}/{total} finished, {open} in flight");
+            if (ended >= total)
+                return (peak, rss);
+            if (phaseClock.Elapsed > TimeSpan.FromMinutes(30))
+                throw new TimeoutException($"{phase}: the retirements did not finish within 30 minutes");
+            await Task.Delay(1000);
+        }
+    }
     return 0;
 }
 finally
 {
     await busControl.StopAsync();
 }
+
+static async Task<int> Count(IRequestClient<CountRetirements> count, string state) =>
+    (await count.GetResponse<RetirementCounts>(new CountRetirements())).Message.ByState.GetValueOrDefault(state);
 
 static RetireDevice Retire(string id) =>
     new() { DeviceId = id, Reason = "benchmark", RequestedBy = "bench", RequestedAt = DateTimeOffset.UtcNow };

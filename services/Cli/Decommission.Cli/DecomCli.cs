@@ -21,6 +21,7 @@ public static class DecomCli
             RetireCommands.Cancel(cli),
             StatusCommands.Status(cli),
             StatusCommands.List(cli),
+            StatusCommands.Summary(cli),
             DeviceCommands.Devices(cli),
             DeviceCommands.EndOfLife(cli),
             CertificateCommands.Certificates(cli),

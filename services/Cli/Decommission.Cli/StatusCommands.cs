@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Decommission.Cli;
 
-/// <summary><c>status</c> and <c>list</c>: queries answered by the orchestrator on queue retirement-status.</summary>
+/// <summary><c>status</c>, <c>list</c> and <c>summary</c>: queries answered by the orchestrator on queue retirement-status.</summary>
 public static class StatusCommands
 {
     public static Command Status(CliContext cli)
@@ -54,6 +54,32 @@ public static class StatusCommands
             var table = CliOutput.Table("Retirement", "Device", "State", "Erase attempts", "Failure", "Updated");
             foreach (var r in list.Retirements)
                 CliOutput.Row(table, r.RetirementId.ToString(), r.DeviceId, r.State, r.EraseAttempts.ToString(), r.FailureReason, CliOutput.Time(r.UpdatedAt));
+            cli.Output.Render(table);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    // The saga's states in the order a retirement passes through them; a state this CLI does not know is listed after them.
+    private static readonly string[] StateOrder = ["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed", "Failed", "Refused", "Cancelled"];
+
+    public static Command Summary(CliContext cli)
+    {
+        var command = new Command("summary", "Count retirements by state: how far a fleet retirement has got.");
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await using var broker = await cli.ConnectAsync(parse, cancellationToken);
+            var counts = (await broker.Request<CountRetirements, RetirementCounts>(QueueNames.RetirementStatus, new CountRetirements(), cancellationToken)).ByState;
+            if (counts.Count == 0)
+            {
+                cli.Output.Line("No retirements.");
+                return ExitCodes.Success;
+            }
+            var table = CliOutput.Table("State", "Retirements");
+            foreach (var (state, count) in counts.OrderBy(c => Array.IndexOf(StateOrder, c.Key) is var i and >= 0 ? i : StateOrder.Length).ThenBy(c => c.Key, StringComparer.Ordinal))
+                CliOutput.Row(table, state, count.ToString());
+            CliOutput.Row(table, "Total", counts.Values.Sum().ToString());
             cli.Output.Render(table);
             return ExitCodes.Success;
         });

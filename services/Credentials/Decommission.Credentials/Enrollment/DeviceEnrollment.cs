@@ -73,10 +73,23 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
         if (problems.Count > 0 || requests.Count == 0)
             return ([], problems.Count > 0 ? problems : [new LineProblem { Line = 0, Problem = "no devices to enroll" }]);
 
+        // The secrets' hashes are what costs (PBKDF2): computed on every core before the write transaction opens.
+        var secretsOf = new (DeviceSecrets Secrets, string[] Hashes)[requests.Count];
+        Parallel.For(0, requests.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            var secrets = new DeviceSecrets
+            {
+                CloudToken = SecretHasher.NewSecret("ct_"),
+                ApiKey = SecretHasher.NewSecret("ak_"),
+                AdminPassword = SecretHasher.NewSecret(""),
+            };
+            secretsOf[i] = (secrets, [_hasher.Hash(secrets.CloudToken), _hasher.Hash(secrets.ApiKey), _hasher.Hash(secrets.AdminPassword)]);
+        });
+
         var now = clock.GetUtcNow();
         var enrolled = new List<DeviceEnrolled>(requests.Count);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        foreach (var (line, request) in requests)
+        foreach (var ((line, request), (secrets, hashes)) in requests.Zip(secretsOf))
         {
             using var certificate = ca.IssueIdentity(request.DeviceId, keys[line], now);
             await connection.ExecuteAsync("""
@@ -89,18 +102,12 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
                 Segment = request.NetworkSegment, By = request.RequestedBy, Now = now.ToString("O"),
             }, transaction);
 
-            var secrets = new DeviceSecrets
-            {
-                CloudToken = SecretHasher.NewSecret("ct_"),
-                ApiKey = SecretHasher.NewSecret("ak_"),
-                AdminPassword = SecretHasher.NewSecret(""),
-            };
-            foreach (var (kind, secret) in new[] { ("CloudToken", secrets.CloudToken), ("ApiKey", secrets.ApiKey), ("AdminPassword", secrets.AdminPassword) })
+            foreach (var (kind, hash) in CredentialKinds.Zip(hashes))
             {
                 await connection.ExecuteAsync("""
                     INSERT INTO credentials (credential_id, device_id, kind, hash, created_at)
                     VALUES (@Id, @DeviceId, @Kind, @Hash, @Now);
-                    """, new { Id = $"{kind}:{request.DeviceId}:{Guid.NewGuid():N}", request.DeviceId, Kind = kind, Hash = _hasher.Hash(secret), Now = now.ToString("O") },
+                    """, new { Id = $"{kind}:{request.DeviceId}:{Guid.NewGuid():N}", request.DeviceId, Kind = kind, Hash = hash, Now = now.ToString("O") },
                     transaction);
             }
             enrolled.Add(new DeviceEnrolled

@@ -4,14 +4,17 @@ using MassTransit;
 
 namespace Decommission.Orchestrator.Consumers;
 
-/// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail, and lists retirements.</summary>
-public sealed class RetirementStatusConsumer(OrchestratorDatabase database, RetirementSagaStore store) : IConsumer<GetRetirementStatus>, IConsumer<ListRetirements>
+/// <summary>Answers status queries by retirement id or device id from the stored saga and its audit trail, lists retirements and counts them by state.</summary>
+public sealed class RetirementStatusConsumer(OrchestratorDatabase database, RetirementSagaStore store) : IConsumer<GetRetirementStatus>, IConsumer<ListRetirements>, IConsumer<CountRetirements>
 {
     public async Task Consume(ConsumeContext<ListRetirements> context)
     {
         var limit = Math.Clamp(context.Message.Limit, 1, 10_000);
         await context.RespondAsync(new RetirementList { Retirements = await RetirementQueries.ListAsync(database, context.Message.State, limit) });
     }
+
+    public async Task Consume(ConsumeContext<CountRetirements> context) =>
+        await context.RespondAsync(new RetirementCounts { ByState = await RetirementQueries.CountByStateAsync(database) });
 
     public async Task Consume(ConsumeContext<GetRetirementStatus> context)
     {

@@ -46,6 +46,15 @@ public static class RetirementQueries
         }).ToList();
     }
 
+    /// <summary>How many retirements are in each state (read from the state index, not the saga documents).</summary>
+    public static async Task<IReadOnlyDictionary<string, int>> CountByStateAsync(OrchestratorDatabase database)
+    {
+        await using var connection = await database.OpenAsync();
+        var rows = await connection.QueryAsync<(string State, int Count)>(
+            "SELECT current_state AS State, COUNT(*) AS Count FROM retirements GROUP BY current_state;");
+        return rows.ToDictionary(r => r.State, r => r.Count, StringComparer.Ordinal);
+    }
+
     public static async Task<IReadOnlyList<AuditEntry>> AuditTrailOf(OrchestratorDatabase database, Guid retirementId)
     {
         await using var connection = await database.OpenAsync();
