@@ -100,9 +100,9 @@ _rmq_start_once() {
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
   echo '[].' >"$RMQ_DIR/enabled_plugins"     # no plugins
-  cat >"$RMQ_DIR/rabbitmq.conf" <<'EOF'
-# Throwaway node: listener address/port and all paths come from the environment.
-EOF
+  # Throwaway node: listener address/port and all paths come from the environment; the broker settings are the
+  # product's own (ops/rabbitmq/, also mounted by docker-compose.yml).
+  cat "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/10-decommission.conf" >"$RMQ_DIR/rabbitmq.conf"
   # Erlang refuses cookies readable by others.
   (umask 077; od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f' >"$RMQ_DIR/.erlang.cookie")
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi

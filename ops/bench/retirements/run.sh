@@ -15,10 +15,11 @@ devices=${1:-5000}
 in_flight=${2:-10000}
 ceiling=${3:-20000}
 export DECOM_RUN_DIR=${DECOM_RUN_DIR:-${TMPDIR:-/tmp}/decom-bench-$$} DECOM_CONFIGURATION=Release DECOM_UP_BUILD=0
-# Messages one retirement costs (MassTransit: RetireDevice, RetirementSubmitted, RetirementRequested, RetirementAccepted,
-# QuarantineDevice, DeviceQuarantined, EraseDevice, ErasureVerified, RevokeIdentity, IdentityRevoked,
-# IssueDisposalCertificate, DisposalCertificateIssued, DeviceDecommissioned; device channel: command, receipt).
-messages_per_retirement=15
+# Messages one retirement costs (MassTransit: RetireDevice, RetirementRequested, RetirementAccepted, QuarantineDevice,
+# DeviceQuarantined, EraseDevice, ErasureVerified, RevokeIdentity, IdentityRevoked, IssueDisposalCertificate,
+# DisposalCertificateIssued, DeviceDecommissioned; device channel: command, receipt). A RetireDevice sent without a
+# response address, as here and by the end-of-life scheduler, is not answered.
+messages_per_retirement=14
 
 log() { echo "bench: $*" >&2; }
 log "building (Release)"

@@ -73,13 +73,13 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                 .Activity(x => x.OfType<FindActiveRetirementActivity>())
                 .IfElse(context => context.Saga.OtherOpenRetirement is not null,
                     duplicate => duplicate
-                        .Respond(context => new RetirementSubmitted
+                        .If(Asked, answer => answer.Respond(context => new RetirementSubmitted
                         {
                             RetirementId = context.Saga.OtherOpenRetirement!.Id,
                             DeviceId = context.Message.DeviceId,
                             AlreadyActive = true,
                             State = context.Saga.OtherOpenRetirement.State,
-                        })
+                        }))
                         .Finalize(),
                     fresh => fresh
                         .Then(context =>
@@ -91,7 +91,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                         })
                         .TransitionTo(Requested)
                         .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
-                        .RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: false)))));
+                        .If(Asked, answer => answer.RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: false))))));
 
         During(Requested,
             When(RetirementAccepted)
@@ -232,7 +232,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
 
         DuringAny(
             When(RetireDevice)
-                .RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: true))));
+                .If(Asked, answer => answer.RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: true)))));
 
         SetCompletedWhenFinalized();
     }
@@ -328,6 +328,10 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         RequestedBy = context.Message.RequestedBy,
         ResumedIn = context.Saga.CurrentState,
     };
+
+    // A RetireDevice sent without a response address (the end-of-life scheduler's, a bulk sender's) gets no answer:
+    // MassTransit would publish it to nobody, one more message per retirement for the broker.
+    private static bool Asked(BehaviorContext<Retirement, RetireDevice> context) => context.ResponseAddress is not null;
 
     private static RetirementSubmitted Submitted(Retirement saga, bool alreadyActive) => new()
     {
