@@ -22,6 +22,9 @@ public static class MessageBusExtensions
     /// <summary>Every registration the services added, for hosts (and test harnesses) that build the bus themselves.</summary>
     public static void ApplyBusRegistrations(this IHostApplicationBuilder builder, IBusRegistrationConfigurator bus)
     {
+        // MassTransit 8.4+ reports anonymous usage to its vendor over the internet unless told not to; our services talk
+        // to their broker and nothing else.
+        bus.ConfigureUsageTelemetryOptions(telemetry => telemetry.Enabled = false);
         foreach (var register in GetOrCreate(builder))
             register(bus);
     }

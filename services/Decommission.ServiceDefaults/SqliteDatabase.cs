@@ -37,9 +37,13 @@ public abstract class SqliteDatabase
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
         // Writers from several consumers and processes wait for each other instead of failing with SQLITE_BUSY.
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
+        // The settings belong to the native connection, which the pool hands out again: set them once per native connection.
+        if (Configured.TryAdd(connection.Handle!, true))
+            await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
         return connection;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
 
     /// <summary>Applies every schema script not applied yet, in number order; returns the versions applied.</summary>
     public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Decommission.Contracts;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 
 namespace Decommission.Orchestrator.Tests;
@@ -33,6 +34,8 @@ public sealed class RabbitMqRetirementTests
         Assert.Equal("Completed", status.Message.State);
         Assert.Equal(["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"],
             status.Message.History.Select(h => h.ToState));
+        // The bus talks to its broker only: MassTransit's usage report to its vendor is off.
+        Assert.False(host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<UsageTelemetryOptions>>().Value.Enabled);
     }
 
     [Fact]

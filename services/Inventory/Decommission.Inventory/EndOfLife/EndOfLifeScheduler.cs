@@ -68,23 +68,27 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
         if (claimed.Count == 0)
             return [];
 
+        // All sends in flight at once: the broker confirms them together instead of one round trip per device.
         var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
-        foreach (var device in claimed)
+        await Task.WhenAll(claimed.Select(device =>
         {
             var endOfLife = DateOnly.FromDayNumber((int)device.EndOfLife);
-            await endpoint.Send(new RetireDevice
+            return endpoint.Send(new RetireDevice
             {
                 DeviceId = device.DeviceId,
                 Reason = $"EndOfLife: end-of-life date {endOfLife:yyyy-MM-dd}",
                 RequestedBy = settings.SchedulerName,
                 RequestedAt = now,
             }, context => context.MessageId = RequestIdFor(device.DeviceId, endOfLife), cancellationToken);
-        }
+        }));
 
         await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var transaction = connection.BeginTransaction(deferred: false))
         {
+            var sentAt = clock.GetUtcNow().ToString("O");
             await connection.ExecuteAsync("UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
-                claimed.Select(d => new { Now = clock.GetUtcNow().ToString("O"), d.DeviceId }));
+                claimed.Select(d => new { Now = sentAt, d.DeviceId }), transaction);
+            transaction.Commit();
         }
         logger.LogInformation("End-of-life scan sent {Count} retirement request(s)", claimed.Count);
         return claimed.Select(d => d.DeviceId).ToList();
