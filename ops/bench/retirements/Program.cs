@@ -146,11 +146,14 @@ try
 
     // Polls the counts each second until <total> retirements have ended; the peak number in flight and each process's
     // largest resident set seen meanwhile.
+    // A phase that finishes nothing for two minutes has stalled: it is reported as such (with what finished) rather than
+    // waited out.
     async Task<(int PeakInFlight, Dictionary<string, double> PeakRssMb)> WaitForAll(int total, string phase)
     {
         var peak = 0;
         var rss = new Dictionary<string, double>();
         var phaseClock = Stopwatch.StartNew();
+        var (lastEnded, lastProgress) = (-1, Stopwatch.StartNew());
         while (true)
         {
             foreach (var (name, megabytes) in processes.ResidentMegabytes())
@@ -162,6 +165,13 @@ try
             Console.Error.WriteLine($"bench: {phase} {phaseClock.Elapsed.TotalSeconds:F0} s: {ended}/{total} finished, {open} in flight");
             if (ended >= total)
                 return (peak, rss);
+            if (ended != lastEnded)
+                (lastEnded, lastProgress) = (ended, Stopwatch.StartNew());
+            else if (lastProgress.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                Console.WriteLine($"{phase.Replace(' ', '_')}_stalled {ended}/{total}: {string.Join(", ", byState.Select(s => $"{s.Key} {s.Value}"))}");
+                return (peak, rss);
+            }
             if (phaseClock.Elapsed > TimeSpan.FromMinutes(30))
                 throw new TimeoutException($"{phase}: the retirements did not finish within 30 minutes");
             await Task.Delay(1000);
