@@ -58,6 +58,7 @@ results=$(DECOM_BENCH_PIDS=$measured DECOM_BENCH_CLK_TCK=$(getconf CLK_TCK) \
   dotnet ops/bench/retirements/bin/Release/net10.0/Decommission.Bench.Retirements.dll "$DECOM_BROKER" \
   "amqp://bench:$bench_password@127.0.0.1:$RMQ_PORT/" "$RUN/device-agent/data/attestation-keys.csv" "$devices" "$in_flight" "$ceiling")
 value() { echo "$results" | awk -v k="$1" '$1 == k { print $2 }'; }
+stalled() { local at; at=$(echo "$results" | sed -n "s/^$1_stalled //p"); [ -z "$at" ] || echo "; STALLED: nothing finished for 2 minutes at $at"; }
 hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$(svc_pid "$1")/status" 2>/dev/null || echo "?"; }
 cpu_rows=""
 for name in orchestrator inventory credentials device-gateway certificates device-agent rabbitmq; do
@@ -87,14 +88,14 @@ Written by \`ops/bench/retirements/run.sh $devices $in_flight $ceiling\` on $(da
 | Ceiling: certificate render+sign (ECDSA P-256) | $certificate_rate cert/s | |
 | Messages per retirement | $messages_per_retirement | |
 | Bound: min(ceiling ÷ messages, certificate rate) | $bound retirements/s | |
-| Bulk retirement of $(value bulk_retirements) devices | $bulk_rate retirements/s ($(value bulk_seconds) s; $(value bulk_failed) failed) | |
+| Bulk retirement of $(value bulk_retirements) devices | $bulk_rate retirements/s ($(value bulk_seconds) s; $(value bulk_failed) failed)$(stalled bulk) | |
 | Bulk ÷ bound | $ratio % | ≥ 50 % |
 | Peak retirements in flight | $(value bulk_peak_in_flight) | |
 ${cpu_rows}| CPU busy during the bulk retirement (all processes ÷ cores) | $(value cpu_busy_percent) % | |
 | Single retirement on an idle system, p50 | $(value latency_p50_ms) ms | |
 | Single retirement on an idle system, p99 | $(value latency_p99_ms) ms | ≤ 100 ms |
 | The first 50 retirements after the services start (cold), p50 / p99 | $(value latency_cold_p50_ms) / $(value latency_cold_p99_ms) ms | |
-| $(value inflight_retirements) retirements submitted at once | $(value inflight_seconds) s to finish; $(value inflight_failed) failed | |
+| $(value inflight_retirements) retirements submitted at once | $(value inflight_seconds) s to finish; $(value inflight_failed) failed$(stalled in_flight) | |
 ${rss_rows}| End-of-life scan, $(scan_value eol_inventory) devices: claim + send a batch of $(scan_value eol_scan_due_devices) due | $(scan_value eol_scan_due_ms) ms | ≤ 50 ms |
 | The same, first scan of the process (includes JIT) | $(scan_value eol_scan_first_ms) ms | |
 | End-of-life scan, $(scan_value eol_inventory) devices, none due (median of 20) | $(scan_value eol_scan_idle_ms) ms | ≤ 50 ms |

@@ -15,7 +15,7 @@ public sealed class OrchestratorOptions
 
     /// <summary>A deadline event that changed nothing (lost, or the saga was busy) is raised again after this.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
-    public TimeSpan ReraiseAfter { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan ReraiseAfter { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Parallel sagas on one orchestrator; each retirement's messages still run one at a time.</summary>
     [Range(1, 1024)]
