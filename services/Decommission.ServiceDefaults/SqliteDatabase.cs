@@ -38,8 +38,11 @@ public abstract class SqliteDatabase
         await connection.OpenAsync(cancellationToken);
         // Writers from several consumers and processes wait for each other instead of failing with SQLITE_BUSY.
         // The settings belong to the native connection, which the pool hands out again: set them once per native connection.
-        if (Configured.TryAdd(connection.Handle!, true))
+        if (!Configured.TryGetValue(connection.Handle!, out _))
+        {
             await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
+            Configured.AddOrUpdate(connection.Handle!, true);
+        }
         return connection;
     }
 
