@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Decommission.Testing;
 using System.Net;
 using System.Net.Sockets;
 using Decommission.ServiceDefaults;
@@ -78,30 +79,24 @@ public sealed class HealthProbeTests
             var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [host.BuiltAssemblyPath, HealthProbe.Command])
             {
                 WorkingDirectory = workingDirectory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
             };
             start.Environment["ASPNETCORE_URLS"] = urls;
             start.Environment["Bus__RabbitMqUri"] = $"amqp://guest:guest@127.0.0.1:{FreePort()}/";
 
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(QuickEnough);
+            ChildProcess.Result run;
             try
             {
-                await process.WaitForExitAsync(timeout.Token);
+                run = await ChildProcess.RunAsync(start, QuickEnough);
             }
-            catch (OperationCanceledException)
+            catch (TimeoutException e)
             {
-                process.Kill(entireProcessTree: true);
-                var log = await output + await error;
-                Assert.Fail($"{host.Name} {HealthProbe.Command} did not exit within {QuickEnough.TotalSeconds} s: it started the service?\n{log[..Math.Min(log.Length, 1500)]}");
+                Assert.Fail($"{host.Name} {HealthProbe.Command} did not exit within {QuickEnough.TotalSeconds} s: it started the service?\n{e.Message[..Math.Min(e.Message.Length, 1500)]}");
+                throw;
             }
 
             Assert.True(Directory.GetFileSystemEntries(workingDirectory).Length == 0,
                 $"{host.Name} {HealthProbe.Command} wrote {string.Join(", ", Directory.GetFileSystemEntries(workingDirectory))}: it started the service");
-            return process.ExitCode;
+            return run.ExitCode;
         }
         finally
         {

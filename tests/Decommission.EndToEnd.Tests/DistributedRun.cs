@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Decommission.Testing;
 
 namespace Decommission.EndToEnd.Tests;
 
@@ -87,12 +88,7 @@ public sealed class DistributedRun : IAsyncDisposable
     /// <summary>Runs a script of ops/ (or any program) from the repository root; its stdout, or an exception with both streams.</summary>
     public async Task<string> ScriptAsync(TimeSpan timeout, string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program.StartsWith("ops/", StringComparison.Ordinal) ? "bash" : program)
-        {
-            WorkingDirectory = RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = new ProcessStartInfo(program.StartsWith("ops/", StringComparison.Ordinal) ? "bash" : program) { WorkingDirectory = RepositoryRoot };
         if (program.StartsWith("ops/", StringComparison.Ordinal))
             start.ArgumentList.Add(program);
         foreach (var arg in args)
@@ -100,22 +96,10 @@ public sealed class DistributedRun : IAsyncDisposable
         foreach (var (name, value) in Environment)
             start.Environment[name] = value;
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {timeout}:\n{await error}");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}:\n{await output}\n{await error}");
-        return await output;
+        var run = await ChildProcess.RunAsync(start, timeout);
+        if (run.ExitCode != 0)
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {run.ExitCode}:\n{run.Output}\n{run.Error}");
+        return run.Output;
     }
 
     private static string FindRepositoryRoot()
