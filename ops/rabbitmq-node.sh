@@ -13,6 +13,7 @@
 # DECOM_RABBITMQ_START_TIMEOUT (seconds, default 60).
 
 RMQ_BIN=/usr/lib/rabbitmq/bin   # the real scripts, not Debian's su-wrappers in /usr/sbin
+RMQ_NOFILE=65536                 # the node's file descriptor limit (see _rmq_start_once)
 # shellcheck disable=SC2034  # RMQ_URI and friends are read by the sourcing script
 RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
 RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
@@ -47,7 +48,8 @@ _rmq_free_port() {
 _rmq_argv() {
   local tool=$1; shift
   RMQ_ARGV=(env -C "$RMQ_DIR" "${RMQ_ENV[@]}" "$RMQ_BIN/$tool" "$@")
-  if [ "$(id -u)" = 0 ]; then RMQ_ARGV=(runuser -u rabbitmq -- "${RMQ_ARGV[@]}"); fi
+  # setpriv, not runuser: runuser's PAM session (pam_limits) would put the descriptor limit back to the system's.
+  if [ "$(id -u)" = 0 ]; then RMQ_ARGV=(setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- "${RMQ_ARGV[@]}"); fi
 }
 
 _rmq_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
@@ -132,7 +134,12 @@ _rmq_start_once() {
   _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
   # Own session: terminal signals don't reach the node; we stop it ourselves.
   _rmq_argv rabbitmq-server
-  setsid -w "${RMQ_ARGV[@]}" >"$RMQ_DIR/log/startup.log" 2>&1 </dev/null &
+  # RabbitMQ hands out file handles (sockets, queue files) from a budget of the process's descriptor limit. A shell's
+  # usual 1024 ("Limiting to approx 927 file handles") runs out with a fleet's thousands of durable device queues, and
+  # then the broker blocks: new connections hang before the handshake, publishes wait for confirms that never come.
+  # Packaged brokers run with 65536 (RabbitMQ's production advice); so does this one, or as many as we may have.
+  (ulimit -n "$RMQ_NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+   exec setsid -w "${RMQ_ARGV[@]}" >"$RMQ_DIR/log/startup.log" 2>&1 </dev/null) &
   RMQ_LAUNCHER_PID=$!
 
   # `rabbitmqctl wait` alone would sit out its whole timeout if the node dies
@@ -164,7 +171,9 @@ _rmq_start_once() {
     _rmq_show_logs
     return 1
   fi
-  _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s"
+  local beam nofile='?'
+  beam=$(_rmq_beam_pid) && nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$beam/limits" 2>/dev/null)
+  _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s ($nofile file descriptors)"
 }
 
 # $1 signal, $2 beam pid: the launcher's whole session, and the VM in case it left it.
