@@ -78,14 +78,18 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private async Task<DeviceFleet> StartFleet(params DeviceSpec[] specs)
+    private Task<DeviceFleet> StartFleet(params DeviceSpec[] specs) => EnrollFleet(connect: true, specs);
+
+    /// <summary>The devices in the inventory and enrolled; <paramref name="connect"/>: also on the device channel.</summary>
+    private async Task<DeviceFleet> EnrollFleet(bool connect, params DeviceSpec[] specs)
     {
         using var gatewayKey = ECDsa.Create();
         gatewayKey.ImportFromPem(await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "command-signing.pub.pem")));
         var now = DateTimeOffset.UtcNow;
         var fleet = new DeviceFleet(RabbitMqNode.Uri,
             specs.Select(s => new SimulatedDevice(s, gatewayKey.ExportSubjectPublicKeyInfo(), now)), TimeProvider.System, NullLogger<DeviceFleet>.Instance);
-        await fleet.StartAsync(CancellationToken.None);
+        if (connect)
+            await fleet.StartAsync(CancellationToken.None);
 
         // The devices are in the inventory...
         var csv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
@@ -195,6 +199,38 @@ public sealed class DeviceChannelTests : IAsyncLifetime
         Assert.True(command.Attempts >= 2);
         Assert.Equal("Verified", command.Status);
         Assert.Equal(command.Nonce, device.LastReceipt!.Nonce);
+    }
+
+    [Fact]
+    public async Task A_device_that_has_never_connected_finds_its_erase_command_waiting_in_its_own_queue()
+    {
+        await using var fleet = await EnrollFleet(connect: false, Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+
+        var id = await new Scenario(_host).Retire(device.Id);
+
+        // Nothing has declared the device's queue: the gateway's command comes back unroutable, and the gateway creates
+        // the durable queue and puts the command in it (a lost command would show as an empty queue until the next attempt).
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        var waiting = 0u;
+        for (var until = DateTime.UtcNow.AddSeconds(15); waiting == 0; await Task.Delay(20))
+        {
+            Assert.True(DateTime.UtcNow < until, $"no erase command waited in {device.Id}'s queue");
+            await using var channel = await connection.CreateChannelAsync();
+            try
+            {
+                waiting = (await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(device.Id))).MessageCount;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                // Not declared yet.
+            }
+        }
+
+        await fleet.StartAsync(CancellationToken.None);
+        await _host.WaitForState(id, "Completed", seconds: 30);
+        Assert.False(device.TryReadData(out _));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Decommission.DeviceGateway.Receipts;
@@ -8,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Decommission.DeviceGateway.Channel;
 
@@ -18,8 +18,7 @@ namespace Decommission.DeviceGateway.Channel;
 public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, ReceiptProcessor processor, TimeProvider clock,
     ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IAsyncDisposable
 {
-    private readonly SemaphoreSlim _publishLock = new(1, 1);
-    private readonly ConcurrentDictionary<string, bool> _declaredDevices = new();
+    private const ushort ReceiptsInParallel = 16;
     private IConnection? _connection;
     private IChannel? _publishChannel;
     private IChannel? _receiptChannel;
@@ -37,11 +36,14 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
         await _publishChannel.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, cancellationToken: cancellationToken);
 
-        _receiptChannel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        // Receipts are verified concurrently, as many as are fetched ahead (each claims its command in its own transaction).
+        _receiptChannel = await _connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
+                consumerDispatchConcurrency: ReceiptsInParallel), cancellationToken);
         await _receiptChannel.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, cancellationToken: cancellationToken);
         await _receiptChannel.QueueDeclareAsync(DeviceChannelNames.ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
         await _receiptChannel.QueueBindAsync(DeviceChannelNames.ReceiptQueue, DeviceChannelNames.ReceiptExchange, "", cancellationToken: cancellationToken);
-        await _receiptChannel.BasicQosAsync(0, 16, false, cancellationToken);
+        await _receiptChannel.BasicQosAsync(0, ReceiptsInParallel, false, cancellationToken);
 
         var consumer = new AsyncEventingBasicConsumer(_receiptChannel);
         consumer.ReceivedAsync += OnReceipt;
@@ -63,25 +65,28 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
             Expiration = ttl.ToString(CultureInfo.InvariantCulture),
         };
 
-        await _publishLock.WaitAsync(cancellationToken);
+        var body = Encoding.UTF8.GetBytes(Wire.Serialize(command));
         try
         {
-            if (!_declaredDevices.ContainsKey(command.DeviceId))
-            {
-                var queue = DeviceChannelNames.CommandQueue(command.DeviceId);
-                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-                await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
-                    cancellationToken: cancellationToken);
-                _declaredDevices[command.DeviceId] = true;
-            }
-            await channel.BasicPublishAsync(DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
-                mandatory: false, properties, Encoding.UTF8.GetBytes(Wire.Serialize(command)), cancellationToken);
+            // Mandatory: a device's queue normally exists (the device declares it when it first connects; see below),
+            // and a command that would route nowhere comes back instead of being dropped.
+            await Publish(channel, command.DeviceId, properties, body, cancellationToken);
         }
-        finally
+        catch (PublishException returned) when (returned.IsReturn)
         {
-            _publishLock.Release();
+            // The device has never connected: give it its durable queue, where the command waits until it does.
+            var queue = DeviceChannelNames.CommandQueue(command.DeviceId);
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
+                cancellationToken: cancellationToken);
+            await Publish(channel, command.DeviceId, properties, body, cancellationToken);
         }
     }
+
+    // Publishes concurrently on one channel; each call returns once the broker has confirmed its message.
+    private static async Task Publish(IChannel channel, string deviceId, BasicProperties properties, byte[] body, CancellationToken cancellationToken) =>
+        await channel.BasicPublishAsync(DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId),
+            mandatory: true, properties, body, cancellationToken);
 
     private async Task OnReceipt(object sender, BasicDeliverEventArgs delivery)
     {
