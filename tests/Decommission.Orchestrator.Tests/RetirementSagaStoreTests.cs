@@ -54,6 +54,37 @@ public sealed class RetirementSagaStoreTests
     }
 
     [Fact]
+    public async Task Saves_that_arrive_together_all_land_with_their_audit_trail_and_a_refused_one_fails_alone()
+    {
+        var database = new OrchestratorDatabase(OrchestratorHost.NewDatabasePath());
+        await database.MigrateAsync();
+        var store = new RetirementSagaStore(database, TimeProvider.System);
+        Assert.True(await store.InsertAsync(new Retirement { CorrelationId = NewId.NextGuid(), CurrentState = "Erasing", DeviceId = "dev-busy" }));
+
+        Retirement New(string device)
+        {
+            var retirement = new Retirement { CorrelationId = NewId.NextGuid(), CurrentState = "Requested", DeviceId = device };
+            retirement.PendingAudit.Add(new AuditEntry { At = DateTimeOffset.UtcNow, FromState = "Initial", ToState = "Requested", Event = "RetireDevice", Actor = "test" });
+            return retirement;
+        }
+        var fleet = Enumerable.Range(0, 60).Select(i => New($"dev-{i:D2}")).ToList();
+        var refused = New("dev-busy"); // the device already has an open retirement
+
+        var saves = fleet.Select(r => Task.Run(() => store.InsertAsync(r))).ToList();
+        var refusal = Task.Run(() => store.InsertAsync(refused));
+        var landed = await Task.WhenAll(saves);
+
+        await Assert.ThrowsAsync<ConcurrencyException>(() => refusal);
+        Assert.All(landed, Assert.True);
+        Assert.All(fleet, r => Assert.Empty(r.PendingAudit));
+        Assert.Single(refused.PendingAudit);
+        await using var connection = await database.OpenAsync();
+        Assert.Equal(61, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM retirements;"));
+        Assert.Equal(60, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_trail WHERE event = 'RetireDevice';"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM retirements WHERE correlation_id = @Id;", new { Id = refused.CorrelationId.ToString() }));
+    }
+
+    [Fact]
     public async Task The_same_answer_delivered_to_two_orchestrators_at_once_moves_the_retirement_once()
     {
         var path = OrchestratorHost.NewDatabasePath();

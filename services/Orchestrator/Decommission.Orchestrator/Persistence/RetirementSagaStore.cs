@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Decommission.Orchestrator.StateMachines;
+using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Data.Sqlite;
 
@@ -14,6 +15,7 @@ namespace Decommission.Orchestrator.Persistence;
 public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvider clock)
 {
     private const int SqliteConstraint = 19;
+    private readonly SqliteGroupCommit _writes = new(database);
 
     public async Task<Retirement?> LoadAsync(Guid correlationId, CancellationToken cancellationToken = default)
     {
@@ -71,13 +73,12 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
             throw new ConcurrencyException($"Retirement {retirement.CorrelationId} changed before it could be deleted", typeof(Retirement), retirement.CorrelationId);
     }
 
+    // The saga's writes share transactions (group commit): a fleet's retirements move through their steps at once.
     private async Task<int> WriteAsync(Retirement retirement, string sql, CancellationToken cancellationToken, int loadedAt = 0)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         retirement.UpdatedAt = clock.GetUtcNow();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // BEGIN IMMEDIATE: take the write lock up front instead of failing to upgrade a read lock under contention.
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        var rows = await connection.ExecuteAsync(sql, new
+        var row = new
         {
             Id = retirement.CorrelationId.ToString(),
             State = retirement.CurrentState,
@@ -87,28 +88,31 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
             UpdatedAt = retirement.UpdatedAt.UtcDateTime.ToString("O"),
             Data = JsonSerializer.Serialize(retirement),
             LoadedAt = loadedAt,
-        }, transaction);
-
-        if (rows > 0 && retirement.PendingAudit.Count > 0)
+        };
+        var audit = retirement.PendingAudit.Select(e => new
         {
-            await connection.ExecuteAsync("""
-                INSERT INTO audit_trail (retirement_id, device_id, from_state, to_state, event, actor, detail, at)
-                VALUES (@RetirementId, @DeviceId, @FromState, @ToState, @Event, @Actor, @Detail, @At);
-                """,
-                retirement.PendingAudit.Select(e => new
-                {
-                    RetirementId = retirement.CorrelationId.ToString(),
-                    retirement.DeviceId,
-                    e.FromState,
-                    e.ToState,
-                    e.Event,
-                    e.Actor,
-                    e.Detail,
-                    At = e.At.UtcDateTime.ToString("O"),
-                }), transaction);
-        }
+            RetirementId = row.Id,
+            retirement.DeviceId,
+            e.FromState,
+            e.ToState,
+            e.Event,
+            e.Actor,
+            e.Detail,
+            At = e.At.UtcDateTime.ToString("O"),
+        }).ToList();
 
-        await transaction.CommitAsync(cancellationToken);
+        var rows = await _writes.WriteAsync(async (connection, transaction) =>
+        {
+            var changed = await connection.ExecuteAsync(sql, row, transaction);
+            if (changed > 0 && audit.Count > 0)
+            {
+                await connection.ExecuteAsync("""
+                    INSERT INTO audit_trail (retirement_id, device_id, from_state, to_state, event, actor, detail, at)
+                    VALUES (@RetirementId, @DeviceId, @FromState, @ToState, @Event, @Actor, @Detail, @At);
+                    """, audit, transaction);
+            }
+            return changed;
+        });
         if (rows > 0)
             retirement.PendingAudit.Clear();
         return rows;
