@@ -26,9 +26,13 @@ public abstract class SqliteDatabase
             DefaultTimeout = 30,
         }.ToString();
         _schemaAssembly = schemaAssembly;
+        Writes = new SqliteGroupCommit(this);
     }
 
     public string FilePath { get; }
+
+    /// <summary>The file's group commit: writes that arrive together share a transaction.</summary>
+    public SqliteGroupCommit Writes { get; }
 
     public string ConnectionString { get; }
 

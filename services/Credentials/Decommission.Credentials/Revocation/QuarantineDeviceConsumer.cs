@@ -17,10 +17,29 @@ public sealed class QuarantineDeviceConsumer(CredentialsDatabase database, IOpti
     {
         var order = context.Message;
         var now = clock.GetUtcNow();
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        var quarantined = await database.Writes.WriteAsync<(List<(string Id, string Kind, string RevokedAt)> Revoked, string Segment)?>(
+            async (connection, transaction) =>
+        {
+            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { order.DeviceId }, transaction) == 0)
+                return null;
+            await connection.ExecuteAsync("""
+                UPDATE credentials SET hash = NULL, revoked_at = @Now, revoked_for = @RetirementId
+                WHERE device_id = @DeviceId AND revoked_at IS NULL;
+                """, new { Now = now.ToString("O"), RetirementId = order.RetirementId.ToString(), order.DeviceId }, transaction);
+            await connection.ExecuteAsync("""
+                UPDATE devices SET network_segment = @Segment, quarantined_at = COALESCE(quarantined_at, @Now),
+                                   quarantined_for = COALESCE(quarantined_for, @RetirementId)
+                WHERE device_id = @DeviceId;
+                """, new { Segment = options.Value.QuarantineSegment, Now = now.ToString("O"), RetirementId = order.RetirementId.ToString(), order.DeviceId },
+                transaction);
+            var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(
+                "SELECT credential_id AS Id, kind AS Kind, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId ORDER BY kind;",
+                new { order.DeviceId }, transaction)).ToList();
+            var segment = await connection.QuerySingleAsync<string>("SELECT network_segment FROM devices WHERE device_id = @DeviceId;", new { order.DeviceId }, transaction);
+            return (revoked, segment);
+        });
 
-        if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { order.DeviceId }, transaction) == 0)
+        if (quarantined is not { } done)
         {
             await context.Publish(new QuarantineRefused
             {
@@ -30,22 +49,7 @@ public sealed class QuarantineDeviceConsumer(CredentialsDatabase database, IOpti
             return;
         }
 
-        await connection.ExecuteAsync("""
-            UPDATE credentials SET hash = NULL, revoked_at = @Now, revoked_for = @RetirementId
-            WHERE device_id = @DeviceId AND revoked_at IS NULL;
-            """, new { Now = now.ToString("O"), RetirementId = order.RetirementId.ToString(), order.DeviceId }, transaction);
-        await connection.ExecuteAsync("""
-            UPDATE devices SET network_segment = @Segment, quarantined_at = COALESCE(quarantined_at, @Now),
-                               quarantined_for = COALESCE(quarantined_for, @RetirementId)
-            WHERE device_id = @DeviceId;
-            """, new { Segment = options.Value.QuarantineSegment, Now = now.ToString("O"), RetirementId = order.RetirementId.ToString(), order.DeviceId },
-            transaction);
-        var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(
-            "SELECT credential_id AS Id, kind AS Kind, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId ORDER BY kind;",
-            new { order.DeviceId }, transaction)).ToList();
-        var segment = await connection.QuerySingleAsync<string>("SELECT network_segment FROM devices WHERE device_id = @DeviceId;", new { order.DeviceId }, transaction);
-        transaction.Commit();
-
+        var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
         await context.Publish(new DeviceQuarantined
         {

@@ -20,12 +20,10 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenAsync(context.CancellationToken);
 
-        var body = await connection.QuerySingleOrDefaultAsync<string>(
+        var existing = await connection.QuerySingleOrDefaultAsync<string>(
             "SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = order.CommandId.ToString() });
-        EraseCommand command;
-        if (body is null)
-        {
-            command = signingKey.Sign(new EraseCommand
+        var signed = existing is null
+            ? signingKey.Sign(new EraseCommand
             {
                 CommandId = order.CommandId.ToString(),
                 DeviceId = order.DeviceId,
@@ -33,24 +31,30 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
                 IssuedAt = ProtocolSigning.Timestamp(now),
                 ExpiresAt = ProtocolSigning.Timestamp(order.ExpiresAt),
                 Method = ErasureMethods.CryptographicErase,
-            });
-            // INSERT OR IGNORE: a concurrent redelivery that signed first keeps its nonce; we then send that one.
-            await connection.ExecuteAsync("""
-                INSERT OR IGNORE INTO erase_commands
-                    (command_id, retirement_id, device_id, body, nonce, issued_at_ms, expires_at_ms, attempts, status, updated_at)
-                VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now);
-                """, new
+            })
+            : null;
+        var body = await database.Writes.WriteAsync(async (writer, transaction) =>
+        {
+            if (signed is not null)
             {
-                command.CommandId, RetirementId = order.RetirementId.ToString(), command.DeviceId, Body = Wire.Serialize(command), command.Nonce,
-                IssuedAtMs = now.ToUnixTimeMilliseconds(), ExpiresAtMs = order.ExpiresAt.ToUnixTimeMilliseconds(), order.Attempt, Now = now.ToString("O"),
-            });
-            body = await connection.QuerySingleAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = command.CommandId });
-        }
-        command = Wire.Deserialize<EraseCommand>(body);
-
-        await connection.ExecuteAsync(
-            "UPDATE erase_commands SET attempts = MAX(attempts, @Attempt), updated_at = @Now WHERE command_id = @Id;",
-            new { order.Attempt, Now = now.ToString("O"), Id = command.CommandId });
+                // INSERT OR IGNORE: a concurrent redelivery that signed first keeps its nonce; we then send that one.
+                await writer.ExecuteAsync("""
+                    INSERT OR IGNORE INTO erase_commands
+                        (command_id, retirement_id, device_id, body, nonce, issued_at_ms, expires_at_ms, attempts, status, updated_at)
+                    VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now);
+                    """, new
+                {
+                    signed.CommandId, RetirementId = order.RetirementId.ToString(), signed.DeviceId, Body = Wire.Serialize(signed), signed.Nonce,
+                    IssuedAtMs = now.ToUnixTimeMilliseconds(), ExpiresAtMs = order.ExpiresAt.ToUnixTimeMilliseconds(), order.Attempt, Now = now.ToString("O"),
+                }, transaction);
+            }
+            await writer.ExecuteAsync(
+                "UPDATE erase_commands SET attempts = MAX(attempts, @Attempt), updated_at = @Now WHERE command_id = @Id;",
+                new { order.Attempt, Now = now.ToString("O"), Id = order.CommandId.ToString() }, transaction);
+            return await writer.QuerySingleAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;",
+                new { Id = order.CommandId.ToString() }, transaction);
+        });
+        var command = Wire.Deserialize<EraseCommand>(body);
 
         if (order.AttemptExpiresAt <= now)
         {

@@ -38,26 +38,27 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
         }
 
         var about = command ?? pending;
-        await using (var transaction = connection.BeginTransaction(deferred: false))
+        verdict = await database.Writes.WriteAsync(async (writer, transaction) =>
         {
-            if (verdict.IsVerified)
+            var kept = verdict;
+            if (kept.IsVerified)
             {
-                var claimed = await connection.ExecuteAsync(
+                var claimed = await writer.ExecuteAsync(
                     "UPDATE erase_commands SET status = 'Verified', receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
                     new { Sha256 = sha256, Now = now.ToString("O"), Id = command!.CommandId }, transaction);
                 if (claimed == 0)
-                    verdict = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {command.CommandId} was already answered by another receipt");
+                    kept = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {command.CommandId} was already answered by another receipt");
             }
-            await connection.ExecuteAsync("""
+            await writer.ExecuteAsync("""
                 INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at)
                 VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now);
                 """, new
             {
                 Sha256 = sha256, receipt?.CommandId, receipt?.DeviceId, RetirementId = about?.RetirementId.ToString(),
-                verdict.Verdict, verdict.Reason, verdict.Detail, Body = body.ToArray(), Now = now.ToString("O"),
+                kept.Verdict, kept.Reason, kept.Detail, Body = body.ToArray(), Now = now.ToString("O"),
             }, transaction);
-            transaction.Commit();
-        }
+            return kept;
+        });
 
         if (verdict.Verdict is ReceiptVerdict.Verified or ReceiptVerdict.Duplicate)
         {

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Dapper;
 using Decommission.Orchestrator.StateMachines;
-using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Data.Sqlite;
 
@@ -15,7 +14,6 @@ namespace Decommission.Orchestrator.Persistence;
 public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvider clock)
 {
     private const int SqliteConstraint = 19;
-    private readonly SqliteGroupCommit _writes = new(database);
 
     public async Task<Retirement?> LoadAsync(Guid correlationId, CancellationToken cancellationToken = default)
     {
@@ -101,7 +99,7 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
             At = e.At.UtcDateTime.ToString("O"),
         }).ToList();
 
-        var rows = await _writes.WriteAsync(async (connection, transaction) =>
+        var rows = await database.Writes.WriteAsync(async (connection, transaction) =>
         {
             var changed = await connection.ExecuteAsync(sql, row, transaction);
             if (changed > 0 && audit.Count > 0)
