@@ -144,8 +144,8 @@ try
             Console.WriteLine($"inflight_peak_rss_mb_{name} {megabytes:F0}");
     }
 
-    // Polls the counts each second until <total> retirements have ended; the peak number in flight and each process's
-    // largest resident set seen meanwhile.
+    // Polls the counts four times a second (a phase's end is known to within 250 ms) until <total> retirements have
+    // ended; the peak number in flight and each process's largest resident set seen meanwhile.
     // A phase that finishes nothing for two minutes has stalled: it is reported as such (with what finished) rather than
     // waited out.
     async Task<(int PeakInFlight, Dictionary<string, double> PeakRssMb)> WaitForAll(int total, string phase)
@@ -154,6 +154,7 @@ try
         var rss = new Dictionary<string, double>();
         var phaseClock = Stopwatch.StartNew();
         var (lastEnded, lastProgress) = (-1, Stopwatch.StartNew());
+        var reported = -1;
         while (true)
         {
             foreach (var (name, megabytes) in processes.ResidentMegabytes())
@@ -162,7 +163,11 @@ try
             var ended = byState.GetValueOrDefault("Completed") + byState.GetValueOrDefault("Failed");
             var open = byState.Values.Sum() - ended;
             peak = Math.Max(peak, open);
-            Console.Error.WriteLine($"bench: {phase} {phaseClock.Elapsed.TotalSeconds:F0} s: {ended}/{total} finished, {open} in flight");
+            if (ended >= total || phaseClock.Elapsed.TotalSeconds >= reported + 1)
+            {
+                reported = (int)phaseClock.Elapsed.TotalSeconds;
+                Console.Error.WriteLine($"bench: {phase} {phaseClock.Elapsed.TotalSeconds:F0} s: {ended}/{total} finished, {open} in flight");
+            }
             if (ended >= total)
                 return (peak, rss);
             if (ended != lastEnded)
@@ -174,7 +179,7 @@ try
             }
             if (phaseClock.Elapsed > TimeSpan.FromMinutes(30))
                 throw new TimeoutException($"{phase}: the retirements did not finish within 30 minutes");
-            await Task.Delay(1000);
+            await Task.Delay(250);
         }
     }
     return 0;
