@@ -213,6 +213,38 @@ public sealed class CredentialsTests
     }
 
     [Fact]
+    public async Task A_stream_of_revocations_is_published_a_few_crls_a_second_and_a_lone_one_at_once()
+    {
+        await using var host = await CredentialsHost.StartAsync(new Dictionary<string, string?> { ["Credentials:CrlMinInterval"] = "00:00:01" });
+        var enrollment = host.Services.GetRequiredService<Enrollment.DeviceEnrollment>();
+        var keys = Enumerable.Range(0, 31).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
+        var (enrolled, problems) = await enrollment.EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
+        {
+            DeviceId = $"stream-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
+        })).ToList(), CancellationToken.None);
+        Assert.Empty(problems);
+        var publisher = host.Services.GetRequiredService<Revocation.CrlPublisher>();
+
+        // Thirty revocations, one every 20 ms: each would otherwise find the previous CRL done and get its own.
+        var stream = new List<Task<(string Serial, long CrlNumber, DateTimeOffset RevokedAt)?>>();
+        foreach (var device in enrolled.Take(30))
+        {
+            stream.Add(Task.Run(() => publisher.RevokeAsync(device.DeviceId, Guid.NewGuid(), CancellationToken.None)));
+            await Task.Delay(20);
+        }
+        var numbers = (await Task.WhenAll(stream)).Select(r => r!.Value.CrlNumber).Distinct().ToList();
+        Assert.InRange(numbers.Count, 1, 4);
+
+        // After a quiet second the next revocation does not wait.
+        await Task.Delay(1200);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var lone = await publisher.RevokeAsync(enrolled[30].DeviceId, Guid.NewGuid(), CancellationToken.None);
+        Assert.True(clock.ElapsedMilliseconds < 900, $"a lone revocation took {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(numbers.Max() + 1, lone!.Value.CrlNumber);
+        keys.ForEach(k => k.Dispose());
+    }
+
+    [Fact]
     public async Task The_crl_is_served_publicly_over_http_and_a_repeat_revocation_keeps_its_number()
     {
         await using var host = await CredentialsHost.StartAsync();

@@ -31,6 +31,13 @@ public sealed class CredentialsOptions
     [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
     public TimeSpan CrlValidity { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The shortest time between two CRLs. Every CRL lists every revocation so far, so its cost grows with the fleet:
+    /// revocations that arrive sooner wait and share the next one. A lone revocation is published at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan CrlMinInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]
     public TimeSpan IdentityValidity { get; set; } = TimeSpan.FromDays(3650);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dapper;
 using Microsoft.Extensions.Options;
 
@@ -6,13 +7,14 @@ namespace Decommission.Credentials.Revocation;
 /// <summary>
 /// Revokes identity certificates. Revocations issue a new CRL, numbered one above the last, that lists every
 /// revocation so far: CRLs are built one at a time inside the write transaction, so no CRL can drop an earlier entry.
-/// Revocations that arrive while a CRL is being issued share the next one (group commit): a fleet retired at once
-/// costs one CRL per batch, not one per device, each listing the whole fleet so far.
+/// Revocations that arrive while a CRL is being issued, or within CrlMinInterval of the last one, share the next one
+/// (group commit): a fleet retired at once costs a few CRLs a second, not one per device, each listing the fleet so far.
 /// </summary>
 public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly List<PendingRevocation> _waiting = [];
+    private long _lastIssued;
 
     public string CrlPath => Path.Combine(options.Value.DataDirectory, "crl", "fleet.crl");
 
@@ -28,6 +30,11 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
             // Whoever holds the lock revokes everything waiting, this request included unless an earlier holder did.
             if (!request.Done.Task.IsCompleted)
             {
+                // Under load, at most one CRL per CrlMinInterval: the wait gathers the revocations arriving meanwhile.
+                // (Elapsed time, not the service clock: this paces work, it is not a date on the CRL.)
+                var wait = options.Value.CrlMinInterval - Stopwatch.GetElapsedTime(_lastIssued);
+                if (_lastIssued != 0 && wait > TimeSpan.Zero)
+                    await Task.Delay(wait, cancellationToken);
                 List<PendingRevocation> batch;
                 lock (_waiting)
                 {
@@ -35,6 +42,7 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
                     _waiting.Clear();
                 }
                 await RevokeBatchAsync(batch, cancellationToken);
+                _lastIssued = Stopwatch.GetTimestamp();
             }
         }
         finally
