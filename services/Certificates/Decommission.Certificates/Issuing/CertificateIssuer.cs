@@ -48,19 +48,15 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         await File.WriteAllBytesAsync(pdfPath + suffix, pdfBytes, cancellationToken);
         await File.WriteAllBytesAsync(jsonPath + suffix, twin, cancellationToken);
 
-        int inserted;
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        var inserted = await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
+            INSERT OR IGNORE INTO certificates
+                (certificate_id, retirement_id, device_id, sanitization_type, issued_at, issued_at_ms, pdf_sha256, pdf_path, json_path)
+            VALUES (@CertificateId, @RetirementId, @DeviceId, @SanitizationType, @IssuedAt, @IssuedAtMs, @Sha256, @PdfPath, @JsonPath);
+            """, new
         {
-            inserted = await connection.ExecuteAsync("""
-                INSERT OR IGNORE INTO certificates
-                    (certificate_id, retirement_id, device_id, sanitization_type, issued_at, issued_at_ms, pdf_sha256, pdf_path, json_path)
-                VALUES (@CertificateId, @RetirementId, @DeviceId, @SanitizationType, @IssuedAt, @IssuedAtMs, @Sha256, @PdfPath, @JsonPath);
-                """, new
-            {
-                document.CertificateId, RetirementId = order.RetirementId.ToString(), document.DeviceId, document.SanitizationType,
-                IssuedAt = now.ToString("O"), IssuedAtMs = now.ToUnixTimeMilliseconds(), Sha256 = sha256, PdfPath = pdfPath, JsonPath = jsonPath,
-            });
-        }
+            document.CertificateId, RetirementId = order.RetirementId.ToString(), document.DeviceId, document.SanitizationType,
+            IssuedAt = now.ToString("O"), IssuedAtMs = now.ToUnixTimeMilliseconds(), Sha256 = sha256, PdfPath = pdfPath, JsonPath = jsonPath,
+        }, transaction));
         if (inserted == 0)
         {
             // A concurrent delivery of the same order issued it first: keep theirs.

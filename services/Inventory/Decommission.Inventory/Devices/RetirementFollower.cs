@@ -14,34 +14,38 @@ public sealed class RetirementFollower(InventoryDatabase database, TimeProvider 
     public async Task Consume(ConsumeContext<RetirementRequested> context)
     {
         var request = context.Message;
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        var device = await connection.QuerySingleOrDefaultAsync<DeviceRow>("""
-            SELECT device_id AS DeviceId, manufacturer AS Manufacturer, model AS Model, serial_number AS SerialNumber, asset_number AS AssetNumber,
-                   media_type AS MediaType, owner AS Owner, site AS Site, legal_hold AS LegalHold, hold_reason AS HoldReason, status AS Status,
-                   retirement_id AS RetirementId
-            FROM devices WHERE device_id = @DeviceId;
-            """, new { request.DeviceId }, transaction);
-
-        var refusal = device switch
+        var (device, refusal) = await database.Writes.WriteAsync<(DeviceRow?, (string Reason, string Detail)?)>(async (connection, transaction) =>
         {
-            null => (RefusalReasons.UnknownDevice, $"device {request.DeviceId} is not in the inventory"),
-            { Status: "Disposed" } => (RefusalReasons.AlreadyDisposed, $"device {request.DeviceId} was already disposed of"),
-            { LegalHold: not 0 } => (RefusalReasons.LegalHold, $"device {request.DeviceId} is under legal hold: {device.HoldReason}"),
-            { Status: "Retiring" } when device.RetirementId != request.RetirementId.ToString() =>
-                (RefusalReasons.AlreadyRetiring, $"device {request.DeviceId} is being retired by {device.RetirementId}"),
-            _ => ((string, string)?)null,
-        };
+            var device = await connection.QuerySingleOrDefaultAsync<DeviceRow>("""
+                SELECT device_id AS DeviceId, manufacturer AS Manufacturer, model AS Model, serial_number AS SerialNumber, asset_number AS AssetNumber,
+                       media_type AS MediaType, owner AS Owner, site AS Site, legal_hold AS LegalHold, hold_reason AS HoldReason, status AS Status,
+                       retirement_id AS RetirementId
+                FROM devices WHERE device_id = @DeviceId;
+                """, new { request.DeviceId }, transaction);
+
+            (string, string)? refusal = device switch
+            {
+                null => (RefusalReasons.UnknownDevice, $"device {request.DeviceId} is not in the inventory"),
+                { Status: "Disposed" } => (RefusalReasons.AlreadyDisposed, $"device {request.DeviceId} was already disposed of"),
+                { LegalHold: not 0 } => (RefusalReasons.LegalHold, $"device {request.DeviceId} is under legal hold: {device.HoldReason}"),
+                { Status: "Retiring" } when device.RetirementId != request.RetirementId.ToString() =>
+                    (RefusalReasons.AlreadyRetiring, $"device {request.DeviceId} is being retired by {device.RetirementId}"),
+                _ => null,
+            };
+            if (refusal is null)
+            {
+                await connection.ExecuteAsync(
+                    "UPDATE devices SET status = 'Retiring', retirement_id = @RetirementId, updated_at = @Now WHERE device_id = @DeviceId;",
+                    new { RetirementId = request.RetirementId.ToString(), Now = clock.GetUtcNow().ToString("O"), request.DeviceId }, transaction);
+            }
+            return (device, refusal);
+        });
         if (refusal is { } reason)
         {
-            await context.Publish(new RetirementRefused { RetirementId = request.RetirementId, DeviceId = request.DeviceId, Reason = reason.Item1, Detail = reason.Item2 });
+            await context.Publish(new RetirementRefused { RetirementId = request.RetirementId, DeviceId = request.DeviceId, Reason = reason.Reason, Detail = reason.Detail });
             return;
         }
 
-        await connection.ExecuteAsync(
-            "UPDATE devices SET status = 'Retiring', retirement_id = @RetirementId, updated_at = @Now WHERE device_id = @DeviceId;",
-            new { RetirementId = request.RetirementId.ToString(), Now = clock.GetUtcNow().ToString("O"), request.DeviceId }, transaction);
-        transaction.Commit();
         await context.Publish(new RetirementAccepted
         {
             RetirementId = request.RetirementId,
@@ -66,11 +70,10 @@ public sealed class RetirementFollower(InventoryDatabase database, TimeProvider 
 
     private async Task SetStatus(Guid retirementId, string deviceId, string status)
     {
-        await using var connection = await database.OpenAsync();
         // Only the retirement that holds the device may move it: a stale event of an older retirement changes nothing.
-        await connection.ExecuteAsync("""
+        await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
             UPDATE devices SET status = @Status, updated_at = @Now WHERE device_id = @DeviceId AND retirement_id = @RetirementId;
-            """, new { Status = status, Now = clock.GetUtcNow().ToString("O"), DeviceId = deviceId, RetirementId = retirementId.ToString() });
+            """, new { Status = status, Now = clock.GetUtcNow().ToString("O"), DeviceId = deviceId, RetirementId = retirementId.ToString() }, transaction));
     }
 
     private sealed record DeviceRow(string DeviceId, string Manufacturer, string Model, string SerialNumber, string AssetNumber, string MediaType,
