@@ -32,11 +32,12 @@ public sealed class CredentialsOptions
     public TimeSpan CrlValidity { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// The shortest time between two CRLs. Every CRL lists every revocation so far, so its cost grows with the fleet:
-    /// revocations that arrive sooner wait and share the next one. A lone revocation is published at once.
+    /// Pacing of CRLs: after a CRL, the next one waits this many times as long as the last one took to issue. Every CRL
+    /// lists every revocation so far, so its cost grows with the fleet; revocations arriving meanwhile share the next one,
+    /// and issuing CRLs takes at most 1/(1 + CrlSpacing) of the time. 0: issue as soon as the last one is done.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan CrlMinInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    [Range(0, 1000)]
+    public int CrlSpacing { get; set; } = 4;
 
     [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]
     public TimeSpan IdentityValidity { get; set; } = TimeSpan.FromDays(3650);

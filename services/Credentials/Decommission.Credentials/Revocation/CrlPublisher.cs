@@ -7,14 +7,15 @@ namespace Decommission.Credentials.Revocation;
 /// <summary>
 /// Revokes identity certificates. Revocations issue a new CRL, numbered one above the last, that lists every
 /// revocation so far: CRLs are built one at a time inside the write transaction, so no CRL can drop an earlier entry.
-/// Revocations that arrive while a CRL is being issued, or within CrlMinInterval of the last one, share the next one
-/// (group commit): a fleet retired at once costs a few CRLs a second, not one per device, each listing the fleet so far.
+/// Revocations that arrive while a CRL is being issued, or while the next one waits (CrlSpacing), share it (group
+/// commit): a fleet retired at once costs one CRL per batch, not one per device, each listing the fleet so far.
 /// </summary>
 public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly List<PendingRevocation> _waiting = [];
     private long _lastIssued;
+    private TimeSpan _lastCost;
 
     public string CrlPath => Path.Combine(options.Value.DataDirectory, "crl", "fleet.crl");
 
@@ -30,9 +31,10 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
             // Whoever holds the lock revokes everything waiting, this request included unless an earlier holder did.
             if (!request.Done.Task.IsCompleted)
             {
-                // Under load, at most one CRL per CrlMinInterval: the wait gathers the revocations arriving meanwhile.
-                // (Elapsed time, not the service clock: this paces work, it is not a date on the CRL.)
-                var wait = options.Value.CrlMinInterval - Stopwatch.GetElapsedTime(_lastIssued);
+                // Pacing: the next CRL waits CrlSpacing times as long as the last one took, gathering the revocations that
+                // arrive meanwhile. A small CRL (a quiet system) makes for a short wait; a fleet's, for larger batches.
+                // (Elapsed time, not the service clock: this paces work, it is not a date on a CRL.)
+                var wait = _lastCost * options.Value.CrlSpacing - Stopwatch.GetElapsedTime(_lastIssued);
                 if (_lastIssued != 0 && wait > TimeSpan.Zero)
                     await Task.Delay(wait, cancellationToken);
                 List<PendingRevocation> batch;
@@ -41,8 +43,10 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
                     batch = [.. _waiting];
                     _waiting.Clear();
                 }
+                var started = Stopwatch.GetTimestamp();
                 await RevokeBatchAsync(batch, cancellationToken);
                 _lastIssued = Stopwatch.GetTimestamp();
+                _lastCost = Stopwatch.GetElapsedTime(started, _lastIssued);
             }
         }
         finally
