@@ -33,7 +33,12 @@ public static class CertificatesServiceExtensions
         builder.Services.AddOpenApi("certificates");
 
         builder.AddBusRegistration(bus => bus.AddConsumer<IssueDisposalCertificateConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 2000)))
-            .Endpoint(e => e.Name = QueueNames.IssueDisposalCertificate));
+            .Endpoint(e =>
+            {
+                e.Name = QueueNames.IssueDisposalCertificate;
+                // Rendering and signing keep a core busy: more at once than the cores only holds more documents in memory.
+                e.ConcurrentMessageLimit = 2 * Environment.ProcessorCount;
+            }));
         return builder;
     }
 }

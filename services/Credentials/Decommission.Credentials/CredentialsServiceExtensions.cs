@@ -11,6 +11,8 @@ namespace Decommission.Credentials;
 
 public static class CredentialsServiceExtensions
 {
+    private const int RevocationsInFlight = 256;
+
     /// <summary>Everything the credentials service owns: its database, the fleet CA, enrollment, quarantine, identity revocation and the CRL.</summary>
     public static IHostApplicationBuilder AddCredentialsService(this IHostApplicationBuilder builder)
     {
@@ -30,7 +32,13 @@ public static class CredentialsServiceExtensions
             {
                 r.Ignore<UnknownDeviceException>();
                 r.Intervals(50, 200, 1000);
-            })).Endpoint(e => e.Name = QueueNames.RevokeIdentity);
+            })).Endpoint(e =>
+            {
+                e.Name = QueueNames.RevokeIdentity;
+                // Revocations wait for the next CRL together (CrlPublisher): let a fleet's gather in batches of hundreds.
+                e.PrefetchCount = RevocationsInFlight;
+                e.ConcurrentMessageLimit = RevocationsInFlight;
+            });
         });
         return builder;
     }
