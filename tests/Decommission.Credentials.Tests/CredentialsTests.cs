@@ -187,13 +187,7 @@ public sealed class CredentialsTests
     public async Task Two_hundred_concurrent_revocations_share_crls_and_end_in_one_crl_with_all_two_hundred()
     {
         await using var host = await CredentialsHost.StartAsync();
-        var enrollment = host.Services.GetRequiredService<Enrollment.DeviceEnrollment>();
-        var keys = Enumerable.Range(0, 200).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
-        var (enrolled, problems) = await enrollment.EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
-        {
-            DeviceId = $"many-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
-        })).ToList(), CancellationToken.None);
-        Assert.Empty(problems);
+        var enrolled = await EnrollMany(host, "many", 200);
 
         var publisher = host.Services.GetRequiredService<Revocation.CrlPublisher>();
         var results = await Task.WhenAll(enrolled.Select(d => Task.Run(() => publisher.RevokeAsync(d.DeviceId, Guid.NewGuid(), CancellationToken.None))));
@@ -209,21 +203,14 @@ public sealed class CredentialsTests
         Assert.Equal(results.Max(r => r!.Value.CrlNumber).ToString(System.Globalization.CultureInfo.InvariantCulture), number.Groups[1].Value);
         foreach (var device in enrolled)
             Assert.Contains($"Serial Number: {device.IdentityCertificateSerial}", output, StringComparison.OrdinalIgnoreCase);
-        keys.ForEach(k => k.Dispose());
     }
 
     [Fact]
     public async Task A_stream_of_revocations_shares_paced_crls_and_a_lone_one_after_a_quiet_spell_does_not_wait()
     {
-        // Spacing 100: after a CRL that took t, the next one waits 100 t (at least ~100 ms here).
+        // Spacing 100: after a CRL that took t, the next one waits 100 t.
         await using var host = await CredentialsHost.StartAsync(new Dictionary<string, string?> { ["Credentials:CrlSpacing"] = "100" });
-        var enrollment = host.Services.GetRequiredService<Enrollment.DeviceEnrollment>();
-        var keys = Enumerable.Range(0, 31).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
-        var (enrolled, problems) = await enrollment.EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
-        {
-            DeviceId = $"stream-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
-        })).ToList(), CancellationToken.None);
-        Assert.Empty(problems);
+        var enrolled = await EnrollMany(host, "stream", 31);
         var publisher = host.Services.GetRequiredService<Revocation.CrlPublisher>();
 
         // Thirty revocations, one every 20 ms: each would otherwise find the previous CRL done and get its own.
@@ -242,7 +229,6 @@ public sealed class CredentialsTests
         var lone = await publisher.RevokeAsync(enrolled[30].DeviceId, Guid.NewGuid(), CancellationToken.None);
         Assert.True(clock.ElapsedMilliseconds < 900, $"a lone revocation took {clock.ElapsedMilliseconds} ms");
         Assert.Equal(numbers.Max() + 1, lone!.Value.CrlNumber);
-        keys.ForEach(k => k.Dispose());
     }
 
     [Fact]
@@ -298,6 +284,19 @@ public sealed class CredentialsTests
     }
 
     /// <summary>A CRL's number (read by .NET) and how many certificates it lists (read by openssl).</summary>
+    /// <summary>Enrolls devices prefix-0 … prefix-(count-1), each with an attestation key of its own.</summary>
+    private static async Task<IReadOnlyList<DeviceEnrolled>> EnrollMany(CredentialsHost host, string prefix, int count)
+    {
+        var keys = Enumerable.Range(0, count).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
+        var (enrolled, problems) = await host.Services.GetRequiredService<Enrollment.DeviceEnrollment>().EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
+        {
+            DeviceId = $"{prefix}-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
+        })).ToList(), CancellationToken.None);
+        keys.ForEach(k => k.Dispose());
+        Assert.Empty(problems);
+        return enrolled;
+    }
+
     private sealed record CrlFacts(long Number, int EntryCount)
     {
         public static async Task<CrlFacts> ReadAsync(byte[] der)
