@@ -61,38 +61,39 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
         var results = new List<(PendingRevocation Request, (string, long, DateTimeOffset)? Result)>();
         try
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            var now = clock.GetUtcNow();
-            long? number = null;
-            foreach (var request in batch)
+            // One write of the file's group commit (which the quarantine shares): every revocation of the batch and its CRL.
+            var der = await database.Writes.WriteAsync(async (connection, transaction) =>
             {
-                var serial = await connection.QuerySingleOrDefaultAsync<string>(
-                    "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }, transaction);
-                if (serial is null)
+                var now = clock.GetUtcNow();
+                long? number = null;
+                foreach (var request in batch)
                 {
-                    results.Add((request, null));
-                    continue;
+                    var serial = await connection.QuerySingleOrDefaultAsync<string>(
+                        "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }, transaction);
+                    if (serial is null)
+                    {
+                        results.Add((request, null));
+                        continue;
+                    }
+                    // A repeat (also one earlier in this batch) answers the existing revocation.
+                    var existing = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
+                        "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
+                    if (existing is { } done)
+                    {
+                        results.Add((request, (serial, done.CrlNumber, DateTimeOffset.Parse(done.RevokedAt, System.Globalization.CultureInfo.InvariantCulture))));
+                        continue;
+                    }
+                    number ??= await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
+                    await connection.ExecuteAsync("""
+                        INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
+                        VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @Number);
+                        """, new { Serial = serial, request.DeviceId, RetirementId = request.RetirementId.ToString(), RevokedAt = now.ToString("O"), Number = number },
+                        transaction);
+                    results.Add((request, (serial, number.Value, now)));
                 }
-                // A repeat (also one earlier in this batch) answers the existing revocation.
-                var existing = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
-                    "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
-                if (existing is { } done)
-                {
-                    results.Add((request, (serial, done.CrlNumber, DateTimeOffset.Parse(done.RevokedAt, System.Globalization.CultureInfo.InvariantCulture))));
-                    continue;
-                }
-                number ??= await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
-                await connection.ExecuteAsync("""
-                    INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
-                    VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @Number);
-                    """, new { Serial = serial, request.DeviceId, RetirementId = request.RetirementId.ToString(), RevokedAt = now.ToString("O"), Number = number },
-                    transaction);
-                results.Add((request, (serial, number.Value, now)));
-            }
 
-            var der = number is { } issued ? await IssueCrlAsync(connection, transaction, issued, now) : null;
-            transaction.Commit();
+                return number is { } issued ? await IssueCrlAsync(connection, transaction, issued, now) : null;
+            });
             // Another process may have issued a newer one meanwhile: the file always gets the newest.
             if (der is not null)
                 await WriteFileAsync(await LatestAsync(cancellationToken) ?? der, cancellationToken);
@@ -120,11 +121,9 @@ public sealed class CrlPublisher(CredentialsDatabase database, FleetCertificateA
         await _oneAtATime.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            var der = await connection.QuerySingleOrDefaultAsync<byte[]>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction)
-                ?? await IssueCrlAsync(connection, transaction, 1, clock.GetUtcNow());
-            transaction.Commit();
+            var der = await database.Writes.WriteAsync(async (connection, transaction) =>
+                await connection.QuerySingleOrDefaultAsync<byte[]>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction)
+                ?? await IssueCrlAsync(connection, transaction, 1, clock.GetUtcNow()));
             await WriteFileAsync(der, cancellationToken);
         }
         finally

@@ -18,10 +18,12 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
     {
         var order = context.Message;
         var now = clock.GetUtcNow();
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-
-        var existing = await connection.QuerySingleOrDefaultAsync<string>(
-            "SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = order.CommandId.ToString() });
+        string? existing;
+        await using (var connection = await database.OpenAsync(context.CancellationToken))
+        {
+            existing = await connection.QuerySingleOrDefaultAsync<string>(
+                "SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = order.CommandId.ToString() });
+        }
         var signed = existing is null
             ? signingKey.Sign(new EraseCommand
             {

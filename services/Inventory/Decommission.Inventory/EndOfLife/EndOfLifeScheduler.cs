@@ -45,11 +45,9 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
         var settings = options.Value;
         var now = clock.GetUtcNow();
         var today = DateOnly.FromDateTime(now.UtcDateTime).DayNumber;
-        List<Claimed> claimed;
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction(deferred: false))
+        var claimed = await database.Writes.WriteAsync(async (connection, transaction) =>
         {
-            claimed = (await connection.QueryAsync<Claimed>("""
+            var due = (await connection.QueryAsync<Claimed>("""
                 UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
                 WHERE device_id IN (
                     SELECT device_id FROM devices
@@ -62,9 +60,9 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
                 WHERE eol_claimed_at IS NOT NULL AND eol_sent_at IS NULL AND eol_claimed_at < @StaleBefore
                 RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
                 """, new { Now = now.ToString("O"), Instance = _instance, StaleBefore = (now - settings.ResendUnsentAfter).ToString("O") }, transaction);
-            claimed.AddRange(unsent);
-            transaction.Commit();
-        }
+            due.AddRange(unsent);
+            return due;
+        });
         if (claimed.Count == 0)
             return [];
 
@@ -82,14 +80,10 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
             }, context => context.MessageId = RequestIdFor(device.DeviceId, endOfLife), cancellationToken);
         }));
 
-        await using (var connection = await database.OpenAsync(cancellationToken))
-        await using (var transaction = connection.BeginTransaction(deferred: false))
-        {
-            var sentAt = clock.GetUtcNow().ToString("O");
-            await connection.ExecuteAsync("UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
-                claimed.Select(d => new { Now = sentAt, d.DeviceId }), transaction);
-            transaction.Commit();
-        }
+        var sentAt = clock.GetUtcNow().ToString("O");
+        await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync(
+            "UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
+            claimed.Select(d => new { Now = sentAt, d.DeviceId }), transaction));
         logger.LogInformation("End-of-life scan sent {Count} retirement request(s)", claimed.Count);
         return claimed.Select(d => d.DeviceId).ToList();
     }
