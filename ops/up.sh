@@ -76,9 +76,11 @@ configure inventory Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath=
 configure credentials Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$D/credentials/data/credentials.db" \
   Credentials__DataDirectory="$D/credentials/data"
 configure device-gateway Bus__RabbitMqUri="$(uri device-gateway)" DeviceGateway__DeviceBrokerUri="$(uri device-gateway)" \
-  DeviceGateway__DatabasePath="$D/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$D/device-gateway/data/command-signing.key.pem"
+  DeviceGateway__DatabasePath="$D/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$D/device-gateway/data/command-signing.key.pem" \
+  DeviceGateway__FleetCaCertificatePath="$D/credentials/data/ca/fleet-ca.pem"
 configure certificates Bus__RabbitMqUri="$(uri certificates)" Certificates__DatabasePath="$D/certificates/data/certificates.db" \
-  Certificates__DataDirectory="$D/certificates/data"
+  Certificates__DataDirectory="$D/certificates/data" Certificates__FleetCaCertificatePath="$D/credentials/data/ca/fleet-ca.pem" \
+  Certificates__CommandSigningPublicKeyPath="$D/device-gateway/data/command-signing.pub.pem"
 
 for name in "${SERVICES[@]}"; do
   svc_launch "$name"

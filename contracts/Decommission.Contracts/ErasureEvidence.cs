@@ -10,4 +10,10 @@ public record ErasureEvidence
     public bool SelfCheckPassed { get; init; }
     public DateTimeOffset CompletedAt { get; init; }
     public string ReceiptSha256 { get; init; } = "";
+    /// <summary>The receipt exactly as the device sent it (base64): the certificates service verifies it itself.</summary>
+    public string Receipt { get; init; } = "";
+    /// <summary>The signed erase command exactly as it was sent to the device (base64 of its JSON).</summary>
+    public string Command { get; init; } = "";
+    /// <summary>The device's identity certificate (base64 DER), issued by the fleet CA over the attestation key that signed the receipt.</summary>
+    public string IdentityCertificate { get; init; } = "";
 }

@@ -6,6 +6,8 @@ public record ErasureVerified
     public Guid RetirementId { get; init; }
     public string DeviceId { get; init; } = "";
     public Guid CommandId { get; init; }
+    /// <summary>The nonce of the command the receipt answers: the saga believes only an answer to its own command.</summary>
+    public string Nonce { get; init; } = "";
     public ErasureEvidence Evidence { get; init; } = new();
     public DateTimeOffset VerifiedAt { get; init; }
 }

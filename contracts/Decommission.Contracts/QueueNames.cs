@@ -8,7 +8,9 @@ public static class QueueNames
     public const string Inventory = "inventory";
     public const string QuarantineDevice = "quarantine-device";
     public const string EraseDevice = "erase-device";
-    public const string RegisterAttestationKey = "register-attestation-key";
+    public const string RegisterDeviceIdentities = "register-device-identities";
+    /// <summary>The events the device gateway follows: quarantines (from credentials) and legal holds (from inventory).</summary>
+    public const string DeviceGatewayEvents = "device-gateway-events";
     public const string RevokeIdentity = "revoke-identity";
     public const string EnrollDevice = "enroll-device";
     public const string CheckCredential = "check-credential";

@@ -13,4 +13,8 @@ public static class ReceiptRejectionReasons
     public const string Expired = "Expired";
     public const string WeakMethod = "WeakMethod";
     public const string DeviceReportedFailure = "DeviceReportedFailure";
+    /// <summary>The gateway refused the erase order: the device is under legal hold.</summary>
+    public const string LegalHold = "LegalHold";
+    /// <summary>The gateway refused the erase order: no quarantine of this device for this retirement was announced.</summary>
+    public const string NotQuarantined = "NotQuarantined";
 }

@@ -5,4 +5,6 @@ public record RecordPhysicalDestruction
 {
     public Guid RetirementId { get; init; }
     public PhysicalDestruction Destruction { get; init; } = new();
+    /// <summary>The witnessed destruction record the certificates service holds (two authenticated people); a Destroy certificate is issued only on it.</summary>
+    public string DestructionRecordId { get; init; } = "";
 }

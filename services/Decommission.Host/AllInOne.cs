@@ -24,6 +24,10 @@ public static class AllInOne
             ["Credentials:DataDirectory"] = data,                 // → ca/, crl/
             ["DeviceGateway:DatabasePath"] = Path.Combine(data, "db", "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(data, "keys", "command-signing.key.pem"),
+            ["DeviceGateway:FleetCaCertificatePath"] = Path.Combine(data, "ca", "fleet-ca.pem"),
+            // The certificates service checks the evidence itself: against the fleet CA and the gateway's command-signing key.
+            ["Certificates:FleetCaCertificatePath"] = Path.Combine(data, "ca", "fleet-ca.pem"),
+            ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(data, "keys", "command-signing.pub.pem"),
             ["Certificates:DatabasePath"] = Path.Combine(data, "db", "certificates.db"),
             ["Certificates:DataDirectory"] = data,                // → certificates/, signing/
         };

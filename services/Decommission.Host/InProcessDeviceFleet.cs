@@ -26,6 +26,8 @@ public sealed class InProcessDeviceFleet(IServiceProvider services, TimeProvider
         return Task.CompletedTask;
     }
 
+    public Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken) => Task.CompletedTask;
+
     private async Task DeliverAsync(SimulatedDevice device, EraseCommand command, DateTimeOffset deliverBy)
     {
         try

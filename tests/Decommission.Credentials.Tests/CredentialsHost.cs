@@ -31,6 +31,7 @@ public sealed class CredentialsHost : IAsyncDisposable
     public ITestHarness Harness => _app.Services.GetRequiredService<ITestHarness>();
     public Uri BaseAddress => new(_app.Urls.First());
     public string DatabasePath => Path.Combine(DataDirectory, "credentials.db");
+    public GatewayIdentities Gateway => _app.Services.GetRequiredService<GatewayIdentities>();
 
     public static async Task<CredentialsHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
@@ -50,7 +51,15 @@ public sealed class CredentialsHost : IAsyncDisposable
 
         builder.AddServiceDefaults();
         builder.AddCredentialsService();
-        builder.Services.AddMassTransitTestHarness(bus => builder.ApplyBusRegistrations(bus));
+        var gateway = new GatewayIdentities();
+        builder.Services.AddSingleton(gateway);
+        builder.Services.AddMassTransitTestHarness(bus =>
+        {
+            builder.ApplyBusRegistrations(bus);
+            // The device gateway's side of enrollment, as the gateway answers it: registered, or refused with a reason.
+            bus.AddHandler<RegisterDeviceIdentities>(context => context.RespondAsync(gateway.Answer(context.Message)))
+                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
+        });
         var app = builder.Build();
         app.MapCredentialsApi();
         await app.StartAsync();
@@ -113,5 +122,22 @@ public sealed class LogCollector : ILoggerProvider
             var arguments = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : "";
             lines.Enqueue($"{category} {logLevel} {formatter(state, exception)} {arguments} {exception}");
         }
+    }
+}
+
+/// <summary>What the device gateway was asked to register, and the devices it is to refuse (it holds another key for them).</summary>
+public sealed class GatewayIdentities
+{
+    public ConcurrentDictionary<string, string> Registered { get; } = new();
+    public ConcurrentDictionary<string, string> Refuse { get; } = new();
+
+    public DeviceIdentitiesRegistered Answer(RegisterDeviceIdentities request)
+    {
+        var refused = request.Identities.Where(i => Refuse.ContainsKey(i.DeviceId))
+            .Select(i => new IdentityRefusal { DeviceId = i.DeviceId, Reason = Refuse[i.DeviceId] }).ToList();
+        var registered = request.Identities.Where(i => !Refuse.ContainsKey(i.DeviceId)).ToList();
+        foreach (var identity in registered)
+            Registered[identity.DeviceId] = identity.IdentityCertificate;
+        return new DeviceIdentitiesRegistered { Registered = registered.Select(i => i.DeviceId).ToList(), Refused = refused };
     }
 }

@@ -123,12 +123,35 @@ public sealed class CredentialsTests
         var certificate = X509Certificate2.CreateFromPem(enrolled.Message.Devices[2].IdentityCertificate);
         Assert.Equal(keys[2].ExportSubjectPublicKeyInfo(), certificate.PublicKey.ExportSubjectPublicKeyInfo());
         Assert.Equal("CN=Decommission Fleet CA, O=Decommission", certificate.Issuer);
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (host.Harness.Sent.Select<RegisterAttestationKey>().Count() < 5 && DateTime.UtcNow < until)
-            await Task.Delay(20);
-        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"bulk-{i}"),
-            host.Harness.Sent.Select<RegisterAttestationKey>().Select(m => m.Context.Message.DeviceId).Order());
+        // Enrollment answered only after the gateway took each identity: the certificate over the device's key.
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"bulk-{i}"), host.Gateway.Registered.Keys.Order());
+        Assert.Equal(certificate.RawData, Convert.FromBase64String(host.Gateway.Registered["bulk-2"]));
         keys.ForEach(k => k.Dispose());
+    }
+
+    [Fact]
+    public async Task Enrollment_fails_and_says_why_when_the_gateway_holds_another_key_for_the_device()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        host.Gateway.Refuse["held-1"] = "the gateway already holds attestation key abc for held-1; a different key is refused";
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csv = "deviceId,attestationPublicKey,networkSegment\n" +
+                  $"fresh-1,{Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())},floor-a\n" +
+                  $"held-1,{Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())},floor-a";
+
+        var response = await host.Harness.GetRequestClient<EnrollDevicesFromCsv>()
+            .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv { Csv = csv, RequestedBy = "test" });
+
+        Assert.True(response.Is(out Response<EnrollmentRejected>? rejected));
+        var problem = Assert.Single(rejected!.Message.Problems);
+        Assert.Equal(3, problem.Line);
+        Assert.Contains("already holds attestation key", problem.Problem);
+        // All or nothing: neither device is enrolled, so neither can be enrolled "successfully" with a key the gateway will not use.
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={host.DatabasePath}");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM devices;";
+        Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
     }
 
     [Fact]

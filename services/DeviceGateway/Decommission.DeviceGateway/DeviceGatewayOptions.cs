@@ -19,6 +19,14 @@ public sealed class DeviceGatewayOptions
     [Required]
     public Uri DeviceBrokerUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
 
+    /// <summary>The fleet CA certificate (PEM, public): device identities are registered only with a certificate it issued.</summary>
+    [Required]
+    public string FleetCaCertificatePath { get; set; } = "data/credentials/ca/fleet-ca.pem";
+
+    /// <summary>The largest receipt accepted; a larger one is rejected as Malformed and no more than this much of it is kept.</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxReceiptBytes { get; set; } = 16 * 1024;
+
     /// <summary>How far a device's clock may run ahead of ours when it stamps a receipt.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan AllowedClockSkew { get; set; } = TimeSpan.FromMinutes(2);

@@ -19,6 +19,7 @@ public static class DeviceGatewayServiceExtensions
         builder.Services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>().Value.DatabasePath));
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
+        builder.Services.AddSingleton<FleetCa>();
         builder.Services.AddSingleton<ReceiptProcessor>();
         // A host that brings its own device channel (the all-in-one host's in-process fleet) registers it first.
         if (builder.Services.All(d => d.ServiceType != typeof(IDeviceChannel)))
@@ -30,12 +31,16 @@ public static class DeviceGatewayServiceExtensions
 
         builder.AddBusRegistration(bus =>
         {
-            bus.AddConsumer<EraseDeviceConsumer>().Endpoint(e => e.Name = QueueNames.EraseDevice);
-            bus.AddConsumer<RegisterAttestationKeyConsumer>(c => c.UseMessageRetry(r =>
+            // An order whose quarantine has not arrived yet waits for it a little; a refused order is never retried.
+            bus.AddConsumer<EraseDeviceConsumer>(c => c.UseMessageRetry(r =>
             {
-                r.Ignore<InvalidAttestationKeyException>();
-                r.Intervals(100, 500, 1000);
-            })).Endpoint(e => e.Name = QueueNames.RegisterAttestationKey);
+                r.Handle<NotQuarantinedException>();
+                r.Intervals(200, 500, 1000, 2000, 5000, 10000);
+            })).Endpoint(e => e.Name = QueueNames.EraseDevice);
+            bus.AddConsumer<RegisterDeviceIdentitiesConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
+                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
+            bus.AddConsumer<ErasePreconditionsConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
+                .Endpoint(e => e.Name = QueueNames.DeviceGatewayEvents);
         });
         return builder;
     }

@@ -13,7 +13,8 @@ namespace Decommission.Credentials.Enrollment;
 /// Enrolls devices: an identity certificate over each attestation key, fresh operational secrets stored only as salted
 /// hashes, a network segment. A batch is all or nothing: every row is checked first and problems are reported by line.
 /// </summary>
-public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
+public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertificateAuthority ca, IdentityRegistration gateway,
+    IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     public const int MaxIdLength = 128;
     private readonly SecretHasher _hasher = new(options.Value.KdfIterations);
@@ -87,18 +88,49 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
         });
 
         var now = clock.GetUtcNow();
+        var certificates = requests.Select(r => ca.IssueIdentity(r.Request.DeviceId, keys[r.Line], now)).ToList();
+        try
+        {
+            return await EnrollIssuedAsync(connection, requests, secretsOf, certificates, now, cancellationToken);
+        }
+        finally
+        {
+            foreach (var certificate in certificates)
+                certificate.Dispose();
+        }
+    }
+
+    private async Task<(IReadOnlyList<DeviceEnrolled> Enrolled, IReadOnlyList<LineProblem> Problems)> EnrollIssuedAsync(
+        Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<(int Line, EnrollDevice Request)> requests,
+        (DeviceSecrets Secrets, string[] Hashes)[] secretsOf, List<System.Security.Cryptography.X509Certificates.X509Certificate2> certificates,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // The gateway must hold each device's identity before enrollment says yes: a receipt is verified only against it.
+        // Nothing is committed here unless the gateway took every one; it refuses a device it already knows with another key.
+        var refused = await gateway.RegisterAsync(
+            requests.Zip(certificates, (r, c) => new DeviceIdentity { DeviceId = r.Request.DeviceId, IdentityCertificate = Convert.ToBase64String(c.RawData) }).ToList(),
+            $"enrollment by {requests[0].Request.RequestedBy}", cancellationToken);
+        if (refused.Count > 0)
+        {
+            var lineOf = requests.ToDictionary(r => r.Request.DeviceId, r => r.Line, StringComparer.Ordinal);
+            return ([], refused.Select(r => new LineProblem
+            {
+                Line = lineOf.GetValueOrDefault(r.DeviceId),
+                Problem = $"the device gateway refused {r.DeviceId}: {r.Reason}",
+            }).ToList());
+        }
+
         var enrolled = new List<DeviceEnrolled>(requests.Count);
         await using var transaction = connection.BeginTransaction(deferred: false);
-        foreach (var ((line, request), (secrets, hashes)) in requests.Zip(secretsOf))
+        foreach (var (((line, request), (secrets, hashes)), certificate) in requests.Zip(secretsOf).Zip(certificates))
         {
-            using var certificate = ca.IssueIdentity(request.DeviceId, keys[line], now);
             await connection.ExecuteAsync("""
                 INSERT INTO devices (device_id, attestation_public_key, identity_serial, identity_certificate, network_segment,
                                      enrolled_segment, enrolled_by, enrolled_at)
                 VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now);
                 """, new
             {
-                request.DeviceId, Key = keys[line], Serial = certificate.SerialNumber, Certificate = certificate.RawData,
+                request.DeviceId, Key = certificate.PublicKey.ExportSubjectPublicKeyInfo(), Serial = certificate.SerialNumber, Certificate = certificate.RawData,
                 Segment = request.NetworkSegment, By = request.RequestedBy, Now = now.ToString("O"),
             }, transaction);
 

@@ -19,7 +19,6 @@ public sealed class EnrollmentConsumer(DeviceEnrollment enrollment, ILogger<Enro
             await context.RespondAsync(new EnrollmentRejected { Problems = problems });
             return;
         }
-        await RegisterAttestationKeys(context, [context.Message]);
         await context.RespondAsync(enrolled.Single());
     }
 
@@ -33,18 +32,7 @@ public sealed class EnrollmentConsumer(DeviceEnrollment enrollment, ILogger<Enro
             await context.RespondAsync(new EnrollmentRejected { Problems = problems });
             return;
         }
-        await RegisterAttestationKeys(context, rows.Select(r => r.Request));
         logger.LogInformation("Enrolled {Count} devices from CSV for {RequestedBy}", enrolled.Count, context.Message.RequestedBy);
         await context.RespondAsync(new DevicesEnrolled { Devices = enrolled });
-    }
-
-    private static async Task RegisterAttestationKeys(ConsumeContext context, IEnumerable<EnrollDevice> devices)
-    {
-        var gateway = await context.GetSendEndpoint(new Uri($"queue:{QueueNames.RegisterAttestationKey}"));
-        foreach (var device in devices)
-            await gateway.Send(new RegisterAttestationKey
-            {
-                DeviceId = device.DeviceId, PublicKey = device.AttestationPublicKey, RegisteredBy = $"enrollment by {device.RequestedBy}",
-            }, context.CancellationToken);
     }
 }

@@ -74,13 +74,20 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
         }
         catch (PublishException returned) when (returned.IsReturn)
         {
-            // The device has never connected: give it its durable queue, where the command waits until it does.
-            var queue = DeviceChannelNames.CommandQueue(command.DeviceId);
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-            await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(command.DeviceId),
-                cancellationToken: cancellationToken);
+            // The device's queue is gone (registered before queues were made at registration, or deleted): make it again.
+            await PrepareDeviceAsync(command.DeviceId, cancellationToken);
             await Publish(channel, command.DeviceId, properties, body, cancellationToken);
         }
+    }
+
+    /// <summary>The device's durable command queue, bound to the command exchange by its routing key: commands wait there
+    /// while it is offline. Only the gateway creates it; the device's broker user may only read it.</summary>
+    public async Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        var channel = _publishChannel ?? throw new InvalidOperationException("The device channel has not started");
+        var queue = DeviceChannelNames.CommandQueue(deviceId);
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId), cancellationToken: cancellationToken);
     }
 
     // Publishes concurrently on one channel; each call returns once the broker has confirmed its message.

@@ -8,4 +8,7 @@ public interface IDeviceChannel
 {
     /// <summary>Queues the command for its device; it is dropped if the device has not taken it by <paramref name="deliverBy"/>.</summary>
     Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken);
+
+    /// <summary>Makes ready what a newly registered device reads its commands from (its queue), so the device itself needs no rights to create it.</summary>
+    Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken);
 }

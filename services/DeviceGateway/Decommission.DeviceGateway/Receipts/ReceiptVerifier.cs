@@ -7,7 +7,11 @@ namespace Decommission.DeviceGateway.Receipts;
 
 /// <summary>A command as the gateway issued it, for checking a receipt against.</summary>
 public sealed record IssuedCommand(string CommandId, Guid RetirementId, string DeviceId, string Nonce,
-    DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, bool Verified, string? VerifiedBySha256);
+    DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, bool Verified, string? VerifiedBySha256)
+{
+    /// <summary>The signed command exactly as sent.</summary>
+    public string Body { get; init; } = "";
+}
 
 /// <summary>What the gateway knows that a receipt is checked against, looked up after parsing it.</summary>
 public sealed record ReceiptFacts(byte[]? RegisteredKey, IssuedCommand? Command, IssuedCommand? PendingCommandOfDevice);

@@ -21,6 +21,11 @@ public class Retirement : SagaStateMachineInstance, ISagaVersion
     public string? NetworkSegment { get; set; }
 
     public Guid? EraseCommandId { get; set; }
+    /// <summary>The nonce of the current erase command: only an answer carrying it (and the command id) is believed.</summary>
+    public string? EraseNonce { get; set; }
+    /// <summary>The last receipt rejected without ending the erase (not attributable to the device); the reason if the erase times out.</summary>
+    public string? LastRejectionReason { get; set; }
+    public string? LastRejectionDetail { get; set; }
     public int EraseAttempts { get; set; }
     public DateTimeOffset? EraseSentAt { get; set; }
     public DateTimeOffset? EraseExpiresAt { get; set; }

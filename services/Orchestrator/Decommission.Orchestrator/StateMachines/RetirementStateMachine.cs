@@ -37,6 +37,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         Event(() => ErasureRejected, x => x.CorrelateById(context => context.Message.RetirementId));
         Event(() => IdentityRevoked, x => x.CorrelateById(context => context.Message.RetirementId));
         Event(() => CertificateIssued, x => x.CorrelateById(context => context.Message.RetirementId));
+        Event(() => CertificateRefused, x => x.CorrelateById(context => context.Message.RetirementId));
         Event(() => DeadlineReached, x =>
         {
             x.CorrelateById(context => context.Message.RetirementId);
@@ -138,29 +139,40 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     ? $"a retirement in {context.Saga.CurrentState} cannot be cancelled"
                     : "the erase command was already sent"))));
 
+        // The saga believes only answers to the command it issued: its command id and its nonce.
         During(Erasing,
-            When(ErasureVerified)
+            When(ErasureVerified, AnswersCurrentErase)
                 .Then(context => AcceptEvidence(context.Saga, context.Message))
                 .TransitionTo(RevokingIdentity)
                 .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
-            When(ErasureRejected)
+            When(ErasureRejected, context => AnswersCurrentErase(context) && context.Message.Conclusive)
                 .Then(context => Fail(context.Saga, context.Message.Reason, context.Message.Detail))
                 .TransitionTo(Failed)
                 .Publish(context => Failure(context.Saga)),
+            // A receipt nobody can attribute to the device (forged, replayed, malformed) is recorded; the device may still answer.
+            When(ErasureRejected, context => AnswersCurrentErase(context) && !context.Message.Conclusive)
+                .Then(context =>
+                {
+                    context.Saga.LastRejectionReason = context.Message.Reason;
+                    context.Saga.LastRejectionDetail = context.Message.Detail;
+                    AuditTrailObserver.Record(context, Now, $"receipt rejected ({context.Message.Reason}: {context.Message.Detail}); still waiting for the device");
+                }),
             When(DeadlineReached, IsDue)
                 .IfElse(context => context.Saga.EraseAttempts < _settings.EraseAttempts && Now < context.Saga.EraseExpiresAt,
                     nextAttempt => nextAttempt
                         .Then(context => AuditTrailObserver.Record(context, Now, $"erase attempt {context.Saga.EraseAttempts} timed out"))
                         .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
                     unreachable => unreachable
-                        .Then(context => Fail(context.Saga, FailureReasons.DeviceUnreachable,
-                            $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); command expires {context.Saga.EraseExpiresAt:O}"))
+                        .Then(context => Fail(context.Saga, context.Saga.LastRejectionReason ?? FailureReasons.DeviceUnreachable,
+                            context.Saga.LastRejectionReason is null
+                                ? $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); command expires {context.Saga.EraseExpiresAt:O}"
+                                : $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); the last receipt was rejected: {context.Saga.LastRejectionDetail}"))
                         .TransitionTo(Failed)
                         .Publish(context => Failure(context.Saga))));
 
         // A valid receipt that arrives after a rejected (forged, replayed) one still proves the erase.
         During(Failed,
-            When(ErasureVerified, context => context.Saga.FailedIn == nameof(Erasing))
+            When(ErasureVerified, context => context.Saga.FailedIn == nameof(Erasing) && AnswersCurrentErase(context))
                 .Then(context => AcceptEvidence(context.Saga, context.Message))
                 .TransitionTo(RevokingIdentity)
                 .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
@@ -172,7 +184,9 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     erase => erase
                         .Then(context => StartErase(context.Saga))
                         .TransitionTo(Erasing),
-                    quarantine => quarantine.TransitionTo(Quarantining))
+                    other => other.IfElse(context => context.Saga.FailedIn == nameof(Certifying),
+                        certify => certify.TransitionTo(Certifying),
+                        quarantine => quarantine.TransitionTo(Quarantining)))
                 .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
                 .Publish(context => Retried(context))
                 .If(context => context.ResponseAddress is not null, request => request.Respond(context => Retried(context))),
@@ -218,7 +232,11 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     SanitizationType = context.Saga.SanitizationType ?? Purge,
                     CertificateId = context.Message.CertificateId,
                     CompletedAt = Now,
-                }));
+                }),
+            When(CertificateRefused)
+                .Then(context => Fail(context.Saga, FailureReasons.CertificateRefused, $"{context.Message.Reason}: {context.Message.Detail}"))
+                .TransitionTo(Failed)
+                .Publish(context => Failure(context.Saga)));
 
         // Steps that wait for another service send their command again when it has not answered in time.
         During(Requested, Quarantining, RevokingIdentity, Certifying,
@@ -256,6 +274,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
     public Event<ErasureRejected> ErasureRejected { get; private set; } = null!;
     public Event<IdentityRevoked> IdentityRevoked { get; private set; } = null!;
     public Event<DisposalCertificateIssued> CertificateIssued { get; private set; } = null!;
+    public Event<DisposalCertificateRefused> CertificateRefused { get; private set; } = null!;
     public Event<RetirementDeadlineReached> DeadlineReached { get; private set; } = null!;
     public Event<CancelRetirement> Cancel { get; private set; } = null!;
     public Event<RetryRetirement> Retry { get; private set; } = null!;
@@ -272,9 +291,24 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         && deadline.ToUnixTimeMilliseconds() == context.Message.Deadline.ToUnixTimeMilliseconds()
         && deadline <= Now;
 
+    private static bool AnswersCurrentErase(BehaviorContext<Retirement, Contracts.ErasureVerified> context) =>
+        Answers(context.Saga, context.Message.CommandId, context.Message.Nonce);
+
+    private static bool AnswersCurrentErase(BehaviorContext<Retirement, Contracts.ErasureRejected> context) =>
+        Answers(context.Saga, context.Message.CommandId, context.Message.Nonce);
+
+    private static bool Answers(Retirement saga, Guid commandId, string nonce) =>
+        saga.EraseCommandId == commandId && saga.EraseNonce is { } expected
+        && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(nonce ?? ""));
+
     private void StartErase(Retirement saga)
     {
         saga.EraseCommandId = NewId.NextGuid();
+        // 256 random bits, base64url: the device must echo it, and the saga believes only answers that carry it.
+        saga.EraseNonce = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        saga.LastRejectionReason = null;
+        saga.LastRejectionDetail = null;
         saga.EraseAttempts = 0;
         saga.EraseExpiresAt = Now + _settings.EraseDeadline;
         saga.SanitizationType = Purge;

@@ -65,6 +65,7 @@ public sealed class SendStepCommandActivity(OrchestratorDatabase database, IOpti
                     RetirementId = saga.CorrelationId,
                     DeviceId = saga.DeviceId,
                     CommandId = saga.EraseCommandId ?? throw new InvalidOperationException("Erasing without a command id"),
+                    Nonce = saga.EraseNonce ?? throw new InvalidOperationException("Erasing without a nonce"),
                     Attempt = saga.EraseAttempts,
                     AttemptExpiresAt = attemptExpiresAt,
                     ExpiresAt = expiresAt,

@@ -1,0 +1,11 @@
+namespace Decommission.Contracts;
+
+/// <summary>The certificates service issued no certificate: the evidence it was handed did not verify (Reason, Detail say which check).</summary>
+public record DisposalCertificateRefused
+{
+    public Guid RetirementId { get; init; }
+    public string DeviceId { get; init; } = "";
+    public string Reason { get; init; } = "";
+    public string Detail { get; init; } = "";
+    public DateTimeOffset RefusedAt { get; init; }
+}
