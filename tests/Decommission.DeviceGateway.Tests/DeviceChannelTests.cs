@@ -64,6 +64,9 @@ public sealed class DeviceChannelTests : IAsyncLifetime
             ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
             ["DeviceGateway:DeviceBrokerUri"] = RabbitMqNode.Uri.ToString(),
+            ["DeviceGateway:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
+            ["Certificates:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
+            ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(_dataDirectory, "command-signing.pub.pem"),
             ["Retirement:EraseAttempts"] = "4",
             ["Retirement:EraseAttemptTimeout"] = "00:00:01.500",
             ["Retirement:EraseBackoffMultiplier"] = "1",
@@ -272,6 +275,118 @@ public sealed class DeviceChannelTests : IAsyncLifetime
 
         var id = await new Scenario(_host).Retire(device.Id);
         await _host.WaitForState(id, "Completed", seconds: 30);
+    }
+
+    [Fact]
+    public async Task A_junk_receipt_naming_another_devices_pending_command_does_not_fail_its_retirement()
+    {
+        // The victim is offline for a while: its command waits, and an attacker on the device channel sees its id and nonce.
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(4)));
+        var victim = fleet.Devices.Values.Single();
+        var id = await new Scenario(_host).Retire(victim.Id);
+        var erasing = await _host.WaitForState(id, "Erasing", seconds: 15);
+
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var junk = new WipeReceipt
+        {
+            ReceiptId = _run, CommandId = erasing.EraseCommandId!.Value.ToString(), DeviceId = victim.Id, Nonce = erasing.EraseNonce!,
+            Outcome = ErasureMethods.Failed, Method = ErasureMethods.CryptographicErase, SelfCheckPassed = false,
+            CompletedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow), KeyId = ProtocolSigning.KeyId(attacker),
+        };
+        junk = junk with { Signature = ProtocolSigning.Sign(attacker, junk.SignedBytes()) };
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(junk));
+
+        // The receipt is kept with its reason, the retirement is not failed by it, and the device's own receipt completes it.
+        var completed = await _host.WaitForState(id, "Completed", seconds: 30);
+        Assert.Equal(RetirementStateMachine.Purge, completed.SanitizationType);
+        await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        Assert.Equal(R.UnregisteredKey, await gateway.ExecuteScalarAsync<string>(
+            "SELECT reason FROM receipts WHERE device_id = @Id AND verdict = 'Rejected';", new { victim.Id }));
+    }
+
+    [Fact]
+    public async Task An_erase_order_from_outside_a_retirement_or_for_a_held_device_erases_nothing()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+
+        // An order nobody quarantined for: refused after the gateway waited for the quarantine, and parked in erase-device_error.
+        var stranger = Guid.NewGuid();
+        await SendRaw(channel, QueueNames.EraseDevice, "EraseDevice", new EraseDevice
+        {
+            RetirementId = stranger, DeviceId = device.Id, CommandId = Guid.NewGuid(), Nonce = ProtocolSigning.NewNonce(), Attempt = 1,
+            AttemptExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1), ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5),
+        });
+        var reason = await ErrorReasonFor(connection, $"{QueueNames.EraseDevice}_error", stranger.ToString(), seconds: 40);
+        Assert.Contains("no quarantine", reason);
+
+        // A held device is never erased, even with a quarantine announced (two leaked credentials): the hold comes from inventory.
+        var held = await _host.Bus.CreateRequestClient<SetLegalHold>(new Uri($"queue:{QueueNames.Inventory}"))
+            .GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = device.Id, Hold = true, Reason = "litigation", RequestedBy = "legal" });
+        Assert.True(held.Message.Hold);
+        var retirement = Guid.NewGuid();
+        await Task.Delay(500);
+        await _host.Bus.Publish(new DeviceQuarantined { RetirementId = retirement, DeviceId = device.Id, QuarantinedAt = DateTimeOffset.UtcNow });
+        await Task.Delay(500);
+        await SendRaw(channel, QueueNames.EraseDevice, "EraseDevice", new EraseDevice
+        {
+            RetirementId = retirement, DeviceId = device.Id, CommandId = Guid.NewGuid(), Nonce = ProtocolSigning.NewNonce(), Attempt = 1,
+            AttemptExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1), ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5),
+        });
+        var rejected = await new Scenario(_host).WaitForPublished<ErasureRejected>(m => m.RetirementId == retirement, seconds: 20);
+        Assert.Equal((R.LegalHold, true), (rejected[0].Reason, rejected[0].Conclusive));
+        await Task.Delay(1000);
+        Assert.True(device.TryReadData(out _), "nothing erased the held device");
+        await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        Assert.Equal(0L, await gateway.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM erase_commands WHERE device_id = @Id;", new { device.Id }));
+    }
+
+    /// <summary>A MassTransit-shaped message sent with the raw client, as an attacker holding broker credentials would.</summary>
+    private static async Task SendRaw<T>(IChannel channel, string queue, string type, T message)
+    {
+        var envelope = new
+        {
+            messageId = Guid.NewGuid(),
+            destinationAddress = $"rabbitmq://localhost/{queue}",
+            messageType = new[] { $"urn:message:Decommission.Contracts:{type}" },
+            message,
+            sentTime = DateTimeOffset.UtcNow,
+        };
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(envelope, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web));
+        await channel.BasicPublishAsync(queue, "", false, new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true }, body);
+    }
+
+    /// <summary>Waits for a message mentioning <paramref name="marker"/> in an _error queue and returns MassTransit's fault reason.</summary>
+    private static async Task<string> ErrorReasonFor(IConnection connection, string queue, string marker, int seconds)
+    {
+        for (var until = DateTime.UtcNow.AddSeconds(seconds); DateTime.UtcNow < until; await Task.Delay(200))
+        {
+            // The _error queue exists once the first message faulted: until then every look closes the channel (404).
+            await using var channel = await connection.CreateChannelAsync();
+            BasicGetResult? got;
+            try
+            {
+                got = await channel.BasicGetAsync(queue, autoAck: false);
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                continue;
+            }
+            if (got is null)
+                continue;
+            var text = Encoding.UTF8.GetString(got.Body.Span);
+            var mine = text.Contains(marker, StringComparison.Ordinal);
+            await channel.BasicNackAsync(got.DeliveryTag, false, requeue: !mine);
+            if (mine)
+                return got.BasicProperties.Headers?["MT-Fault-Message"] is byte[] reason ? Encoding.UTF8.GetString(reason) : "";
+        }
+        throw new Xunit.Sdk.XunitException($"nothing about {marker} reached {queue}");
     }
 
     private static async Task<List<string>> WaitForReceipts(GatewayDatabase database, string deviceId, string garbageMarker)

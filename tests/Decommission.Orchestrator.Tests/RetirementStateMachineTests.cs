@@ -235,6 +235,64 @@ public sealed class RetirementStateMachineTests
     }
 
     [Fact]
+    public async Task An_answer_without_the_commands_nonce_or_id_is_not_believed()
+    {
+        var s = await Start();
+        await using var _ = s.Host;
+        var (id, commandId) = await s.RetireToErasing("dev-forged-answer");
+
+        // What a forger on the bus can say: the right retirement, but not the nonce the saga gave its command, or another command.
+        await s.Verified(id, "dev-forged-answer", commandId, nonce: "forged-nonce-forged-nonce-forged");
+        await s.Verified(id, "dev-forged-answer", Guid.NewGuid(), nonce: await s.CurrentNonce(id));
+        await s.Rejected(id, "dev-forged-answer", commandId, "DeviceReportedFailure", conclusive: true, nonce: "forged-nonce-forged-nonce-forged");
+        await Task.Delay(500);
+        var still = await s.Host.WaitForState(id, "Erasing");
+        Assert.Null(still.Evidence);
+        Assert.Null(still.FailureReason);
+        Assert.Empty(s.SentSoFar<RevokeIdentity>());
+
+        await s.Verified(id, "dev-forged-answer", commandId);
+        await s.Host.WaitForState(id, "RevokingIdentity");
+    }
+
+    [Fact]
+    public async Task A_receipt_nobody_can_attribute_to_the_device_does_not_fail_it_but_names_the_failure_if_the_device_never_answers()
+    {
+        var s = await Start(new() { ["Retirement:EraseAttempts"] = "2", ["Retirement:EraseAttemptTimeout"] = "00:00:00.400" });
+        await using var _ = s.Host;
+        var (id, commandId) = await s.RetireToErasing("dev-junk");
+
+        await s.Rejected(id, "dev-junk", commandId, "BadSignature", conclusive: false);
+        await Task.Delay(150);
+        Assert.Equal("Erasing", (await s.Host.Store.LoadAsync(id))!.CurrentState);
+
+        var failed = await s.Host.WaitForState(id, "Failed");
+        Assert.Equal(("BadSignature", "Erasing"), (failed.FailureReason, failed.FailedIn));
+        Assert.Equal(2, failed.EraseAttempts);
+    }
+
+    [Fact]
+    public async Task A_certificate_the_certificates_service_refuses_fails_the_retirement_with_its_reason()
+    {
+        var s = await Start();
+        await using var _ = s.Host;
+        var (id, commandId) = await s.RetireToErasing("dev-refused-cert");
+        await s.Verified(id, "dev-refused-cert", commandId);
+        await s.Host.WaitForState(id, "RevokingIdentity");
+        await s.IdentityRevoked(id, "dev-refused-cert");
+        await s.Host.WaitForState(id, "Certifying");
+
+        await s.Publish(new DisposalCertificateRefused
+        {
+            RetirementId = id, DeviceId = "dev-refused-cert", Reason = "BadReceiptSignature", Detail = "the receipt does not verify", RefusedAt = DateTimeOffset.UtcNow,
+        });
+
+        var failed = await s.Host.WaitForState(id, "Failed");
+        Assert.Equal((FailureReasons.CertificateRefused, "Certifying"), (failed.FailureReason, failed.FailedIn));
+        Assert.Contains("BadReceiptSignature", failed.FailureDetail);
+    }
+
+    [Fact]
     public async Task A_failed_retirement_can_be_retried_with_a_fresh_erase_command()
     {
         var s = await Start(new() { ["Retirement:EraseAttempts"] = "1", ["Retirement:EraseAttemptTimeout"] = "00:00:00.200" });
@@ -249,6 +307,7 @@ public sealed class RetirementStateMachineTests
         Assert.Equal("Erasing", retried!.Message.ResumedIn);
         var resent = (await s.WaitForSent<EraseDevice>(m => m.RetirementId == id && m.CommandId != firstCommand)).Single();
         Assert.Equal(1, resent.Attempt);
+        Assert.NotEqual(s.SentSoFar<EraseDevice>(m => m.CommandId == firstCommand)[0].Nonce, resent.Nonce);
         await s.Verified(id, "dev-retry", resent.CommandId);
         await s.Host.WaitForState(id, "RevokingIdentity");
     }

@@ -67,7 +67,7 @@ public static class PlayedServices
             context.Publish(new ErasureVerified
             {
                 RetirementId = context.Message.RetirementId, DeviceId = context.Message.DeviceId, CommandId = context.Message.CommandId,
-                VerifiedAt = DateTimeOffset.UtcNow,
+                Nonce = context.Message.Nonce, VerifiedAt = DateTimeOffset.UtcNow,
                 Evidence = new ErasureEvidence { Method = "CryptographicErase", DestroyedKeyIds = ["mk-1"], SelfCheckPassed = true, CompletedAt = DateTimeOffset.UtcNow },
             });
     }

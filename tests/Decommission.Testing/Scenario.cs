@@ -37,10 +37,11 @@ public sealed class Scenario(OrchestratorHost host)
             QuarantinedAt = DateTimeOffset.UtcNow,
         });
 
-    public Task Verified(Guid id, string deviceId, Guid commandId) =>
-        Publish(new ErasureVerified
+    /// <summary>The gateway's ErasureVerified; by default with the nonce the saga issued (a forger would not have it).</summary>
+    public async Task Verified(Guid id, string deviceId, Guid commandId, string? nonce = null) =>
+        await Publish(new ErasureVerified
         {
-            RetirementId = id, DeviceId = deviceId, CommandId = commandId, VerifiedAt = DateTimeOffset.UtcNow,
+            RetirementId = id, DeviceId = deviceId, CommandId = commandId, Nonce = nonce ?? await CurrentNonce(id), VerifiedAt = DateTimeOffset.UtcNow,
             Evidence = new ErasureEvidence
             {
                 Method = "CryptographicErase", DestroyedKeyIds = ["media-key-1"], AreasCovered = ["user-data"],
@@ -48,8 +49,15 @@ public sealed class Scenario(OrchestratorHost host)
             },
         });
 
-    public Task Rejected(Guid id, string deviceId, Guid commandId, string reason) =>
-        Publish(new ErasureRejected { RetirementId = id, DeviceId = deviceId, CommandId = commandId, Reason = reason, Detail = "test", RejectedAt = DateTimeOffset.UtcNow });
+    public async Task Rejected(Guid id, string deviceId, Guid commandId, string reason, bool conclusive = true, string? nonce = null) =>
+        await Publish(new ErasureRejected
+        {
+            RetirementId = id, DeviceId = deviceId, CommandId = commandId, Nonce = nonce ?? await CurrentNonce(id), Reason = reason, Detail = "test",
+            Conclusive = conclusive, RejectedAt = DateTimeOffset.UtcNow,
+        });
+
+    /// <summary>The nonce of the retirement's current erase command, as the saga stored it.</summary>
+    public async Task<string> CurrentNonce(Guid id) => (await host.Store.LoadAsync(id))?.EraseNonce ?? "";
 
     public Task IdentityRevoked(Guid id, string deviceId) =>
         Publish(new IdentityRevoked { RetirementId = id, DeviceId = deviceId, CertificateSerial = "0A1B", CrlNumber = 7, RevokedAt = DateTimeOffset.UtcNow });

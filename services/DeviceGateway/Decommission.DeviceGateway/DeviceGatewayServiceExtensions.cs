@@ -5,6 +5,7 @@ using Decommission.DeviceGateway.Receipts;
 using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,8 @@ public static class DeviceGatewayServiceExtensions
             builder.Services.AddSingleton<AmqpDeviceChannel>();
             builder.Services.AddSingleton<IDeviceChannel>(sp => sp.GetRequiredService<AmqpDeviceChannel>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpDeviceChannel>());
+            builder.Services.AddHealthChecks().Add(new HealthCheckRegistration("device-channel",
+                sp => sp.GetRequiredService<AmqpDeviceChannel>(), HealthStatus.Unhealthy, ["ready"]));
         }
 
         builder.AddBusRegistration(bus =>

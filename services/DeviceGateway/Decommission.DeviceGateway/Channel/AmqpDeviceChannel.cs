@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.DeviceProtocol;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,45 +17,127 @@ namespace Decommission.DeviceGateway.Channel;
 /// into each device's durable queue, where they wait while the device is offline; receipts come back through a queue.
 /// </summary>
 public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, ReceiptProcessor processor, TimeProvider clock,
-    ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IAsyncDisposable
+    ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IHealthCheck, IAsyncDisposable
 {
     private const ushort ReceiptsInParallel = 16;
+    private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(2);
+    private readonly SemaphoreSlim _repair = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
     private IConnection? _connection;
     private IChannel? _publishChannel;
     private IChannel? _receiptChannel;
+    private AsyncEventingBasicConsumer? _consumer;
+    private string? _problem = "not started";
+    private Task? _watch;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory
-        {
-            Uri = options.Value.DeviceBrokerUri,
-            ClientProvidedName = "decommission-device-gateway",
-            AutomaticRecoveryEnabled = true,
-        };
-        _connection = await factory.CreateConnectionAsync(cancellationToken);
-        _publishChannel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-        await _publishChannel.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, cancellationToken: cancellationToken);
-
-        // Receipts are verified concurrently, as many as are fetched ahead (each claims its command in its own transaction).
-        _receiptChannel = await _connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
-                consumerDispatchConcurrency: ReceiptsInParallel), cancellationToken);
-        await _receiptChannel.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, cancellationToken: cancellationToken);
-        await _receiptChannel.QueueDeclareAsync(DeviceChannelNames.ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-        await _receiptChannel.QueueBindAsync(DeviceChannelNames.ReceiptQueue, DeviceChannelNames.ReceiptExchange, "", cancellationToken: cancellationToken);
-        await _receiptChannel.BasicQosAsync(0, ReceiptsInParallel, false, cancellationToken);
-
-        var consumer = new AsyncEventingBasicConsumer(_receiptChannel);
-        consumer.ReceivedAsync += OnReceipt;
-        await _receiptChannel.BasicConsumeAsync(DeviceChannelNames.ReceiptQueue, autoAck: false, consumer, cancellationToken);
+        await EnsureOpenAsync(cancellationToken);
+        // A channel the broker closed (a deleted exchange or queue, a refused operation) is not recovered by the client:
+        // the watch re-creates the topology and the consumer, and the health check says unhealthy until it has.
+        _watch = Task.Run(WatchAsync, CancellationToken.None);
         logger.LogInformation("Device channel up: commands to {CommandExchange}, receipts from {ReceiptQueue}",
             DeviceChannelNames.CommandExchange, DeviceChannelNames.ReceiptQueue);
     }
 
+    private async Task WatchAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RepairInterval, clock, _stopping.Token);
+                await EnsureOpenAsync(_stopping.Token);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "The device channel is down; retrying in {Interval}", RepairInterval);
+            }
+        }
+    }
+
+    /// <summary>Opens (again) whatever is closed: the connection, the command channel and exchange, the receipt queue and its consumer.</summary>
+    private async Task EnsureOpenAsync(CancellationToken cancellationToken)
+    {
+        await _repair.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection is not { IsOpen: true })
+            {
+                if (_connection is not null)
+                    await _connection.DisposeAsync();
+                _publishChannel = _receiptChannel = null;
+                var factory = new ConnectionFactory
+                {
+                    Uri = options.Value.DeviceBrokerUri,
+                    ClientProvidedName = "decommission-device-gateway",
+                    AutomaticRecoveryEnabled = true,
+                };
+                _connection = await factory.CreateConnectionAsync(cancellationToken);
+            }
+
+            if (_publishChannel is not { IsOpen: true })
+            {
+                var repaired = _publishChannel is not null;
+                _publishChannel = await _connection.CreateChannelAsync(
+                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+                await _publishChannel.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, cancellationToken: cancellationToken);
+                if (repaired)
+                    logger.LogWarning("Device channel: the command channel was closed by the broker and is open again");
+            }
+
+            if (_receiptChannel is not { IsOpen: true } || _consumer is not { IsRunning: true })
+            {
+                var repaired = _receiptChannel is not null;
+                if (_receiptChannel is { IsOpen: true } stale)
+                    await stale.CloseAsync(cancellationToken);
+                // Receipts are verified concurrently, as many as are fetched ahead (each claims its command in its own transaction).
+                _receiptChannel = await _connection.CreateChannelAsync(
+                    new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
+                        consumerDispatchConcurrency: ReceiptsInParallel), cancellationToken);
+                await _receiptChannel.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, cancellationToken: cancellationToken);
+                await _receiptChannel.QueueDeclareAsync(DeviceChannelNames.ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+                await _receiptChannel.QueueBindAsync(DeviceChannelNames.ReceiptQueue, DeviceChannelNames.ReceiptExchange, "", cancellationToken: cancellationToken);
+                await _receiptChannel.BasicQosAsync(0, ReceiptsInParallel, false, cancellationToken);
+                _consumer = new AsyncEventingBasicConsumer(_receiptChannel);
+                _consumer.ReceivedAsync += OnReceipt;
+                await _receiptChannel.BasicConsumeAsync(DeviceChannelNames.ReceiptQueue, autoAck: false, _consumer, cancellationToken);
+                if (repaired)
+                    logger.LogWarning("Device channel: the receipt queue or its consumer was lost and is back");
+            }
+            _problem = null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _problem = e.Message;
+            throw;
+        }
+        finally
+        {
+            _repair.Release();
+        }
+    }
+
+    /// <summary>Unhealthy while the gateway cannot send commands or receive receipts.</summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var problem = _problem
+            ?? (_connection is not { IsOpen: true } ? "no connection to the device broker"
+                : _publishChannel is not { IsOpen: true } ? "the command channel is closed"
+                : _receiptChannel is not { IsOpen: true } || _consumer is not { IsRunning: true } ? "receipts are not being consumed"
+                : null);
+        return Task.FromResult(problem is null ? HealthCheckResult.Healthy("device channel open") : HealthCheckResult.Unhealthy($"device channel: {problem}"));
+    }
+
     public async Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken)
     {
-        var channel = _publishChannel ?? throw new InvalidOperationException("The device channel has not started");
+        if (_publishChannel is not { IsOpen: true })
+            await EnsureOpenAsync(cancellationToken);
+        var channel = _publishChannel!;
         var ttl = Math.Max(1, (long)(deliverBy - clock.GetUtcNow()).TotalMilliseconds);
         var properties = new BasicProperties
         {
@@ -84,7 +167,9 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
     /// while it is offline. Only the gateway creates it; the device's broker user may only read it.</summary>
     public async Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken)
     {
-        var channel = _publishChannel ?? throw new InvalidOperationException("The device channel has not started");
+        if (_publishChannel is not { IsOpen: true })
+            await EnsureOpenAsync(cancellationToken);
+        var channel = _publishChannel!;
         var queue = DeviceChannelNames.CommandQueue(deviceId);
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
         await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId), cancellationToken: cancellationToken);
@@ -116,6 +201,9 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
+        if (_watch is not null)
+            await _watch;
         foreach (var disposable in new IAsyncDisposable?[] { _receiptChannel, _publishChannel, _connection })
             if (disposable is not null)
                 await disposable.DisposeAsync();

@@ -16,9 +16,16 @@ public sealed class InventoryRequestsConsumer(InventoryDatabase database, Device
     {
         var request = context.Message;
         await using var connection = await database.OpenAsync(context.CancellationToken);
+        var now = clock.GetUtcNow();
         var changed = await connection.ExecuteAsync("""
             UPDATE devices SET legal_hold = @Hold, hold_reason = @Reason, updated_at = @Now WHERE device_id = @DeviceId;
-            """, new { Hold = request.Hold ? 1 : 0, Reason = request.Hold ? $"{request.Reason} (by {request.RequestedBy})" : "", Now = clock.GetUtcNow().ToString("O"), request.DeviceId });
+            """, new { Hold = request.Hold ? 1 : 0, Reason = request.Hold ? $"{request.Reason} (by {request.RequestedBy})" : "", Now = now.ToString("O"), request.DeviceId });
+        // The device gateway follows holds too: a device held after its retirement was admitted is still never erased.
+        if (changed > 0)
+            await context.Publish(new DeviceLegalHoldChanged
+            {
+                DeviceId = request.DeviceId, Held = request.Hold, Reason = request.Hold ? request.Reason : "", ChangedBy = request.RequestedBy, ChangedAt = now,
+            });
         await context.RespondAsync(new LegalHoldSet
         {
             DeviceId = request.DeviceId, Found = changed > 0, Hold = changed > 0 && request.Hold, Reason = request.Hold ? request.Reason : "",
