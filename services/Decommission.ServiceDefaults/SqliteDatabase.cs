@@ -44,13 +44,44 @@ public abstract class SqliteDatabase
         // The settings belong to the native connection, which the pool hands out again: set them once per native connection.
         if (!Configured.TryGetValue(connection.Handle!, out _))
         {
-            await connection.ExecuteAsync("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
+            await connection.ExecuteAsync(SecureDelete
+                ? "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;"
+                : "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;");
             Configured.AddOrUpdate(connection.Handle!, true);
         }
         return connection;
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+
+    /// <summary>Deleted and overwritten content is zeroed in the file (SQLite secure_delete): for files that hold secrets' hashes.</summary>
+    protected virtual bool SecureDelete => false;
+
+    private int _checkpointing;
+    private int _checkpointAgain;
+
+    /// <summary>
+    /// Copies the WAL into the database file and truncates it, so destroyed content (zeroed by secure_delete) leaves no copy
+    /// in the log. Calls that arrive while one runs are served by one more run after it.
+    /// </summary>
+    public async Task TruncateWalAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Exchange(ref _checkpointAgain, 1);
+        if (Interlocked.CompareExchange(ref _checkpointing, 1, 0) != 0)
+            return;
+        try
+        {
+            while (Interlocked.Exchange(ref _checkpointAgain, 0) == 1)
+            {
+                await using var connection = await OpenAsync(cancellationToken);
+                await connection.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _checkpointing, 0);
+        }
+    }
 
     /// <summary>Applies every schema script not applied yet, in number order; returns the versions applied.</summary>
     public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default)

@@ -50,6 +50,39 @@ public sealed class CredentialsTests
     }
 
     [Fact]
+    public async Task Revoking_a_secret_leaves_no_copy_of_its_hash_in_the_database_file_or_its_wal()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        await host.Enroll("dev-scrub");
+        List<string> hashes;
+        await using (var connection = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync())
+            hashes = (await connection.QueryAsync<string>("SELECT hash FROM credentials WHERE device_id = 'dev-scrub';")).ToList();
+        Assert.Equal(3, hashes.Count);
+        // Before: the hashes are on disk (the test can see what it looks for).
+        Assert.Contains(hashes, h => OnDisk(host.DatabasePath).Contains(h, StringComparison.Ordinal));
+
+        await Quarantine(host, "dev-scrub", Guid.NewGuid());
+
+        var disk = OnDisk(host.DatabasePath);
+        foreach (var hash in hashes)
+            Assert.DoesNotContain(hash, disk, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every byte of the database file and its WAL, as Latin-1 text (hashes are stored as text).</summary>
+    private static string OnDisk(string databasePath)
+    {
+        var text = new StringBuilder();
+        foreach (var path in new[] { databasePath, databasePath + "-wal" }.Where(File.Exists))
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            text.Append(Encoding.Latin1.GetString(copy.ToArray()));
+        }
+        return text.ToString();
+    }
+
+    [Fact]
     public async Task Quarantining_twice_changes_nothing_and_answers_the_same()
     {
         await using var host = await CredentialsHost.StartAsync();

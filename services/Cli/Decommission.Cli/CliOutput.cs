@@ -1,3 +1,4 @@
+using Decommission.DeviceProtocol;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -27,7 +28,8 @@ public sealed class CliOutput
     /// <summary>Failures: one line each.</summary>
     public TextWriter Error { get; }
 
-    public void Line(string text) => Out.WriteLine(text);
+    /// <summary>A line of plain text; control characters (a device id or reason with escape sequences) are shown, never obeyed.</summary>
+    public void Line(string text) => Out.WriteLine(UntrustedText.Safe(text, maxLength: 4096));
 
     public void Render(IRenderable renderable) => Out.Write(renderable);
 
@@ -41,7 +43,7 @@ public sealed class CliOutput
     }
 
     public static void Row(Table table, params string?[] cells) =>
-        table.AddRow(cells.Select(cell => (IRenderable)new Text(string.IsNullOrEmpty(cell) ? "-" : cell)).ToArray());
+        table.AddRow(cells.Select(cell => (IRenderable)new Text(string.IsNullOrEmpty(cell) ? "-" : UntrustedText.Safe(cell))).ToArray());
 
     public static string Time(DateTimeOffset? at) => at is { } value ? value.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'") : "-";
 

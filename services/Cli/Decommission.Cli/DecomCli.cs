@@ -1,3 +1,4 @@
+using Decommission.DeviceProtocol;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 
@@ -70,7 +71,7 @@ public sealed class CliContext(CliOutput output, CliSettings.Options options, Fu
     /// <summary>A refusal or a miss that the service answered: one line on stderr, exit 1.</summary>
     public int Fail(string message)
     {
-        output.Error.WriteLine($"decom: {message}");
+        output.Error.WriteLine($"decom: {UntrustedText.Safe(message, maxLength: 4096)}");
         return ExitCodes.Failed;
     }
 }

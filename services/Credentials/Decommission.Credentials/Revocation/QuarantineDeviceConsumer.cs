@@ -49,6 +49,8 @@ public sealed class QuarantineDeviceConsumer(CredentialsDatabase database, IOpti
             return;
         }
 
+        // The destroyed hashes were zeroed in the pages; the WAL still holds the pages as they were until it is checkpointed away.
+        await database.TruncateWalAsync(context.CancellationToken);
         var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
         await context.Publish(new DeviceQuarantined

@@ -2,7 +2,6 @@ using Dapper;
 using Decommission.Contracts;
 using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceProtocol;
-using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +23,7 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         if (string.IsNullOrWhiteSpace(order.DeviceId) || order.CommandId == Guid.Empty || order.RetirementId == Guid.Empty)
             throw new EraseOrderRefusedException("EraseDevice needs a RetirementId, a DeviceId and a CommandId.");
         if (order.Nonce.Length < 22 || !order.Nonce.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new EraseOrderRefusedException($"EraseDevice for {LogText.Safe(order.DeviceId)} carries no usable nonce (at least 128 bits, base64url).");
+            throw new EraseOrderRefusedException($"EraseDevice for {UntrustedText.Safe(order.DeviceId)} carries no usable nonce (at least 128 bits, base64url).");
 
         string? existing;
         long quarantined;
@@ -42,7 +41,7 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
 
         if (hold is { Held: not 0 } held)
         {
-            logger.LogWarning("Erase of {DeviceId} refused: the device is under legal hold", LogText.Safe(order.DeviceId));
+            logger.LogWarning("Erase of {DeviceId} refused: the device is under legal hold", UntrustedText.Safe(order.DeviceId));
             await context.Publish(new ErasureRejected
             {
                 RetirementId = order.RetirementId, DeviceId = order.DeviceId, CommandId = order.CommandId, Nonce = order.Nonce,
@@ -54,7 +53,7 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         // The quarantine event and the order travel on different queues: a genuine order may arrive first, so it is retried.
         if (quarantined == 0)
             throw new NotQuarantinedException(
-                $"no quarantine of {LogText.Safe(order.DeviceId)} for retirement {order.RetirementId} was announced by the credentials service; nothing was sent");
+                $"no quarantine of {UntrustedText.Safe(order.DeviceId)} for retirement {order.RetirementId} was announced by the credentials service; nothing was sent");
 
         var signed = existing is null
             ? signingKey.Sign(new EraseCommand
@@ -90,15 +89,15 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         });
         var command = Wire.Deserialize<EraseCommand>(body);
         if (command.DeviceId != order.DeviceId || command.Nonce != order.Nonce)
-            throw new EraseOrderRefusedException($"command {order.CommandId} was issued to {LogText.Safe(command.DeviceId)} with another nonce; the order does not match it");
+            throw new EraseOrderRefusedException($"command {order.CommandId} was issued to {UntrustedText.Safe(command.DeviceId)} with another nonce; the order does not match it");
 
         if (order.AttemptExpiresAt <= now)
         {
-            logger.LogWarning("Erase attempt {Attempt} for {DeviceId} arrived after it expired; not sent", order.Attempt, LogText.Safe(order.DeviceId));
+            logger.LogWarning("Erase attempt {Attempt} for {DeviceId} arrived after it expired; not sent", order.Attempt, UntrustedText.Safe(order.DeviceId));
             return;
         }
         await channel.SendAsync(command, order.AttemptExpiresAt, context.CancellationToken);
-        logger.LogInformation("Sent erase command {CommandId} to {DeviceId} (attempt {Attempt})", command.CommandId, LogText.Safe(order.DeviceId), order.Attempt);
+        logger.LogInformation("Sent erase command {CommandId} to {DeviceId} (attempt {Attempt})", command.CommandId, UntrustedText.Safe(order.DeviceId), order.Attempt);
     }
 
     private sealed record HoldRow(long Held, string Reason);

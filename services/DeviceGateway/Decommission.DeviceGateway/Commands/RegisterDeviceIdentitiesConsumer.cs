@@ -2,7 +2,6 @@ using Dapper;
 using Decommission.Contracts;
 using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceProtocol;
-using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -71,7 +70,7 @@ public sealed class RegisterDeviceIdentitiesConsumer(GatewayDatabase database, F
         foreach (var deviceId in registered)
             await channel.PrepareDeviceAsync(deviceId, context.CancellationToken);
         foreach (var refusal in refused)
-            logger.LogWarning("Identity of {DeviceId} refused: {Reason}", LogText.Safe(refusal.DeviceId), LogText.Safe(refusal.Reason));
+            logger.LogWarning("Identity of {DeviceId} refused: {Reason}", UntrustedText.Safe(refusal.DeviceId), UntrustedText.Safe(refusal.Reason));
         await context.RespondAsync(new DeviceIdentitiesRegistered { Registered = registered, Refused = refused });
     }
 }

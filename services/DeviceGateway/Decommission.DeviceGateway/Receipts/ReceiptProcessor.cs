@@ -1,7 +1,6 @@
 using Dapper;
 using Decommission.Contracts;
 using Decommission.DeviceProtocol;
-using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -98,12 +97,12 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
                     IdentityCertificate = identityCertificate is null ? "" : Convert.ToBase64String(identityCertificate),
                 },
             }, cancellationToken);
-            logger.LogInformation("Receipt {Sha256} verified command {CommandId} of {DeviceId}", sha256, command.CommandId, LogText.Safe(receipt.DeviceId));
+            logger.LogInformation("Receipt {Sha256} verified command {CommandId} of {DeviceId}", sha256, command.CommandId, UntrustedText.Safe(receipt.DeviceId));
             return verdict;
         }
 
-        logger.LogWarning("Receipt {Sha256} from {DeviceId} rejected: {Reason}: {Detail}", sha256, LogText.Safe(receipt?.DeviceId ?? "(unreadable)"),
-            verdict.Reason, LogText.Safe(verdict.Detail));
+        logger.LogWarning("Receipt {Sha256} from {DeviceId} rejected: {Reason}: {Detail}", sha256, UntrustedText.Safe(receipt?.DeviceId ?? "(unreadable)"),
+            verdict.Reason, UntrustedText.Safe(verdict.Detail));
         if (about is not null)
         {
             await bus.Publish(new ErasureRejected
@@ -113,7 +112,7 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
                 CommandId = Guid.Parse(about.CommandId),
                 Nonce = about.Nonce,
                 Reason = verdict.Reason,
-                Detail = LogText.Safe(verdict.Detail),
+                Detail = UntrustedText.Safe(verdict.Detail),
                 // Conclusive only when the device itself answered this very command (signature and command checked before these reasons).
                 Conclusive = Conclusive.Contains(verdict.Reason) && command is not null && command.CommandId == about.CommandId,
                 RejectedAt = now,

@@ -1,12 +1,12 @@
 using System.Text;
 
-namespace Decommission.ServiceDefaults;
+namespace Decommission.DeviceProtocol;
 
 /// <summary>
-/// Device- and user-supplied text made safe for a log line or a terminal: control characters (escape sequences, newlines,
+/// Device- and user-supplied text made safe for a log line or a terminal (the gateway's logs, the operator's decom): control characters (escape sequences, newlines,
 /// bidi overrides) become visible escapes, so text can neither forge a log line nor drive the terminal that shows it.
 /// </summary>
-public static class LogText
+public static class UntrustedText
 {
     public static string Safe(string? text, int maxLength = 512)
     {
