@@ -19,6 +19,10 @@ public sealed class CredentialsOptions
 
     public string? CaPfxPassword { get; set; }
 
+    /// <summary>Optional: where to write a copy of the fleet CA certificate (public) at start, for the services that check
+    /// identities against it (the device gateway, the certificates service) without access to the CA's directory.</summary>
+    public string? CaCertificateExportPath { get; set; }
+
     /// <summary>The network segment a quarantined device is moved to.</summary>
     [Required]
     public string QuarantineSegment { get; set; } = "decommission";

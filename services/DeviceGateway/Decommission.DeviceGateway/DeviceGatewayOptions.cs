@@ -15,6 +15,10 @@ public sealed class DeviceGatewayOptions
     [Required]
     public string SigningKeyPath { get; set; } = "data/device-gateway/command-signing.key.pem";
 
+    /// <summary>Optional: where else to write the command-signing public key (for the certificates service, which checks
+    /// commands against it without access to the gateway's key directory).</summary>
+    public string? PublicKeyExportPath { get; set; }
+
     /// <summary>The broker devices connect to (the device channel); amqp://user:password@host:port/vhost.</summary>
     [Required]
     public Uri DeviceBrokerUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");

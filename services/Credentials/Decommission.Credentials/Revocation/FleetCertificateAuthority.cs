@@ -41,6 +41,16 @@ public sealed class FleetCertificateAuthority : IDisposable
                 throw new InvalidOperationException($"The fleet CA key {keyPath} is readable by others; make it owner-only (chmod 600).");
             _ca = X509Certificate2.CreateFromPemFile(CertificatePath, keyPath);
         }
+        Export();
+    }
+
+    private void Export()
+    {
+        if (string.IsNullOrEmpty(_options.CaCertificateExportPath))
+            return;
+        var path = Path.GetFullPath(_options.CaCertificateExportPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, _ca.ExportCertificatePem());
     }
 
     /// <summary>The CA certificate (PEM) when the CA lives in the data directory; auditors verify the CRL against it.</summary>

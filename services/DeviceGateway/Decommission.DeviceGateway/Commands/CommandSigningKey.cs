@@ -33,6 +33,11 @@ public sealed class CommandSigningKey : IDisposable
         KeyId = ProtocolSigning.KeyId(_key);
         PublicKeyPath = Path.ChangeExtension(path, null).Replace(".key", "", StringComparison.Ordinal) + ".pub.pem";
         File.WriteAllText(PublicKeyPath, _key.ExportSubjectPublicKeyInfoPem());
+        if (!string.IsNullOrEmpty(options.Value.PublicKeyExportPath))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Value.PublicKeyExportPath))!);
+            File.WriteAllText(options.Value.PublicKeyExportPath, _key.ExportSubjectPublicKeyInfoPem());
+        }
     }
 
     public string KeyId { get; }
