@@ -21,7 +21,7 @@ public sealed class CertificatesApiTests
     public async Task An_issued_certificate_is_a_signed_pdf_with_the_fields_and_a_json_twin_with_its_hash()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var order = CertificatesHost.PurgeOrder("dev-pdf");
+        var order = host.PurgeOrder("dev-pdf");
 
         var issued = await host.Issue(order);
 
@@ -48,7 +48,7 @@ public sealed class CertificatesApiTests
     public async Task A_redelivered_order_still_yields_one_certificate()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var order = CertificatesHost.PurgeOrder("dev-twice");
+        var order = host.PurgeOrder("dev-twice");
 
         var first = await host.Issue(order);
         var second = await host.Issue(order);
@@ -63,7 +63,7 @@ public sealed class CertificatesApiTests
     public async Task Every_endpoint_but_health_and_the_page_shell_needs_a_key_and_roles_limit_what_it_may_do()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-auth"));
+        var issued = await host.Issue(host.PurgeOrder("dev-auth"));
         var operatorKey = await host.NewKey(ApiRoles.Operator);
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
         string[] reads = ["/api/certificates", $"/api/certificates/{issued.CertificateId}", $"/api/certificates/{issued.CertificateId}/pdf", "/openapi/certificates.json"];
@@ -101,7 +101,7 @@ public sealed class CertificatesApiTests
         var start = DateTimeOffset.UtcNow.AddSeconds(-1);
         var ids = new List<string>();
         for (var i = 0; i < 7; i++)
-            ids.Add((await host.Issue(CertificatesHost.PurgeOrder($"page-{i}", i == 3 ? "Destroy" : "Purge"))).CertificateId);
+            ids.Add((await host.Issue(i == 3 ? await host.DestroyOrderAsync($"page-{i}") : host.PurgeOrder($"page-{i}"))).CertificateId);
         using var client = host.Client(await host.NewKey(ApiRoles.Auditor));
 
         var seen = new List<string>();
@@ -133,7 +133,7 @@ public sealed class CertificatesApiTests
     public async Task Verify_says_valid_for_ours_invalid_after_one_flipped_byte_and_not_ours_otherwise_and_logs_each_access()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-verify"));
+        var issued = await host.Issue(host.PurgeOrder("dev-verify"));
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
         using var client = host.Client(auditorKey);
         var pdf = await client.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}/pdf");
@@ -159,7 +159,7 @@ public sealed class CertificatesApiTests
     public async Task The_auditor_page_lists_certificates_in_a_real_headless_browser()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-page"));
+        var issued = await host.Issue(host.PurgeOrder("dev-page"));
         var key = await host.NewKey(ApiRoles.Auditor);
         var profile = Directory.CreateTempSubdirectory("decommission-chromium");
 

@@ -3,15 +3,18 @@ using System.Security.Claims;
 using Decommission.Certificates.Issuing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates.Apis;
 
 public static class CertificatesApi
 {
     public const int MaxPageSize = 200;
-    public const int MaxUploadBytes = 20 * 1024 * 1024;
+    /// <summary>Room for the multipart envelope around an upload of the largest PDF accepted.</summary>
+    private const int MultipartAllowance = 64 * 1024;
 
     /// <summary>The auditor API and its OpenAPI document (API key required), and the auditor page.</summary>
     public static IEndpointRouteBuilder MapCertificatesApi(this IEndpointRouteBuilder app)
@@ -25,8 +28,12 @@ public static class CertificatesApi
 
         app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(ApiRoles.ReadPolicy);
 
+        app.MapDestructionsApi();
+
         // The page is a shell without data: it asks for an API key and calls the API with it.
         app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/auditor.js", () => Results.Content(AuditorPage.Script, "text/javascript; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/auditor.css", () => Results.Content(AuditorPage.Style, "text/css; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 
@@ -68,34 +75,84 @@ public static class CertificatesApi
             : Results.File(await File.ReadAllBytesAsync(record.PdfPath, cancellationToken), "application/pdf", $"{record.CertificateId}.pdf");
     }
 
-    /// <summary>Upload a PDF (multipart field "file", or the raw body as application/pdf).</summary>
-    private static async Task<IResult> Verify(HttpRequest request, CertificateVerification verification, AccessLog log, ClaimsPrincipal user,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Upload a PDF (multipart field "file", or the raw body as application/pdf), up to Certificates:MaxVerifyUploadBytes.
+    /// An upload is read only once it has a verification slot, so uploads waiting for one hold no memory.
+    /// </summary>
+    private static async Task<IResult> Verify(HttpContext http, CertificateVerification verification, VerificationGate gate, IOptions<CertificatesOptions> options,
+        AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        byte[] pdf;
-        if (request.HasFormContentType)
+        var cap = options.Value.MaxVerifyUploadBytes;
+        var tooLarge = Results.Problem($"the file is larger than the {cap} bytes ({cap / (1024.0 * 1024):0.#} MiB) a certificate may have",
+            statusCode: StatusCodes.Status413PayloadTooLarge);
+        if (http.Request.ContentLength > cap + MultipartAllowance)
+            return tooLarge;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = cap + MultipartAllowance;
+
+        using var slot = await gate.EnterAsync(cancellationToken);
+        if (slot is null)
         {
-            var form = await request.ReadFormAsync(cancellationToken);
-            if (form.Files.GetFile("file") is not { } file)
-                return Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest);
-            if (file.Length > MaxUploadBytes)
-                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
-            using var buffer = new MemoryStream();
-            await file.CopyToAsync(buffer, cancellationToken);
-            pdf = buffer.ToArray();
+            http.Response.Headers.RetryAfter = "5";
+            return Results.Problem("too many verifications at once; try again shortly", statusCode: StatusCodes.Status429TooManyRequests);
         }
-        else
+
+        byte[]? pdf;
+        try
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-            if (buffer.Length > MaxUploadBytes)
-                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
-            pdf = buffer.ToArray();
+            pdf = await ReadUploadAsync(http.Request, cap, cancellationToken);
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return tooLarge;
+        }
+        catch (InvalidDataException)
+        {
+            // The form reader's own limits (multipart section lengths).
+            return tooLarge;
+        }
+        if (pdf is null)
+            return http.Request.HasFormContentType
+                ? Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest)
+                : tooLarge;
 
         var result = await verification.VerifyAsync(pdf, cancellationToken);
         await log.WriteAsync(user, "verify", result.CertificateId, result.Verdict, cancellationToken);
         return Results.Ok(result);
+    }
+
+    /// <summary>The uploaded file's bytes in one array of its size; null when it is missing or over the cap.</summary>
+    private static async Task<byte[]?> ReadUploadAsync(HttpRequest request, int cap, CancellationToken cancellationToken)
+    {
+        if (request.HasFormContentType)
+        {
+            // Files in a form are buffered on disk beyond 64 KiB, not in memory.
+            var form = await request.ReadFormAsync(cancellationToken);
+            if (form.Files.GetFile("file") is not { } file || file.Length > cap)
+                return null;
+            var bytes = new byte[file.Length];
+            await using var stream = file.OpenReadStream();
+            await stream.ReadExactlyAsync(bytes, cancellationToken);
+            return bytes;
+        }
+        if (request.ContentLength is { } length)
+        {
+            if (length > cap)
+                return null;
+            var bytes = new byte[length];
+            await request.Body.ReadExactlyAsync(bytes, cancellationToken);
+            return bytes;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > cap)
+                return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     private static async Task<IResult> GetAccessLog(AccessLog log, [FromQuery] int? limit, CancellationToken cancellationToken) =>
