@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -39,7 +38,7 @@ public sealed class CertificatesApiTests
         Assert.Equal("SN-dev-pdf", twin.RootElement.GetProperty("certificate").GetProperty("serialNumber").GetString());
         Assert.Equal("Purge", twin.RootElement.GetProperty("certificate").GetProperty("sanitizationType").GetString());
 
-        var (exit, output) = await Run("pdfsig", pdfPath);
+        var (exit, output) = await ExternalTool.Run("pdfsig", pdfPath);
         Assert.True(exit == 0, output);
         Assert.Contains("Signature is Valid", output);
     }
@@ -163,7 +162,7 @@ public sealed class CertificatesApiTests
         var key = await host.NewKey(ApiRoles.Auditor);
         var profile = Directory.CreateTempSubdirectory("decommission-chromium");
 
-        var (exit, dom) = await Run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        var (exit, dom) = await ExternalTool.Run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}",
             "--virtual-time-budget=10000", "--dump-dom", $"{host.BaseAddress}#key={Uri.EscapeDataString(key)}");
 
@@ -182,28 +181,5 @@ public sealed class CertificatesApiTests
         var response = await client.PostAsync("/api/certificates/verify", form);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<VerificationResult>(Web))!;
-    }
-
-    private static async Task<(int Exit, string Output)> Run(string tool, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new Xunit.Sdk.XunitException($"{tool} is not installed: ops/test.sh installs it (run the tests with ops/test.sh)");
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            return (process.ExitCode, await stdout + await stderr);
-        }
     }
 }
