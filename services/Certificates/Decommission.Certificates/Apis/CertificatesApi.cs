@@ -97,10 +97,10 @@ public static class CertificatesApi
             return Results.Problem("too many verifications at once; try again shortly", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
-        byte[]? pdf;
+        int length;
         try
         {
-            pdf = await ReadUploadAsync(http.Request, cap, cancellationToken);
+            length = await ReadUploadAsync(http.Request, slot.Buffer, cancellationToken);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -111,48 +111,56 @@ public static class CertificatesApi
             // The form reader's own limits (multipart section lengths).
             return tooLarge;
         }
-        if (pdf is null)
-            return http.Request.HasFormContentType
-                ? Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest)
-                : tooLarge;
+        switch (length)
+        {
+            case TooLarge:
+                return tooLarge;
+            case NoFile:
+                return Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest);
+        }
 
-        var result = await verification.VerifyAsync(pdf, cancellationToken);
+        var result = await verification.VerifyAsync(slot.Buffer.AsMemory(0, length), cancellationToken);
         await log.WriteAsync(user, "verify", result.CertificateId, result.Verdict, cancellationToken);
         return Results.Ok(result);
     }
 
-    /// <summary>The uploaded file's bytes in one array of its size; null when it is missing or over the cap.</summary>
-    private static async Task<byte[]?> ReadUploadAsync(HttpRequest request, int cap, CancellationToken cancellationToken)
+    private const int TooLarge = -1;
+    private const int NoFile = -2;
+
+    /// <summary>Reads the uploaded file into the slot's buffer (as large as the cap); its length, or <see cref="TooLarge"/> or <see cref="NoFile"/>.</summary>
+    private static async Task<int> ReadUploadAsync(HttpRequest request, byte[] buffer, CancellationToken cancellationToken)
     {
+        Stream source;
+        IAsyncDisposable? owned = null;
         if (request.HasFormContentType)
         {
             // Files in a form are buffered on disk beyond 64 KiB, not in memory.
             var form = await request.ReadFormAsync(cancellationToken);
-            if (form.Files.GetFile("file") is not { } file || file.Length > cap)
-                return null;
-            var bytes = new byte[file.Length];
-            await using var stream = file.OpenReadStream();
-            await stream.ReadExactlyAsync(bytes, cancellationToken);
-            return bytes;
+            if (form.Files.GetFile("file") is not { } file)
+                return NoFile;
+            if (file.Length > buffer.Length)
+                return TooLarge;
+            owned = source = file.OpenReadStream();
         }
-        if (request.ContentLength is { } length)
+        else
         {
-            if (length > cap)
-                return null;
-            var bytes = new byte[length];
-            await request.Body.ReadExactlyAsync(bytes, cancellationToken);
-            return bytes;
+            if (request.ContentLength > buffer.Length)
+                return TooLarge;
+            source = request.Body;
         }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        await using (owned)
         {
-            if (buffer.Length + read > cap)
-                return null;
-            buffer.Write(chunk, 0, read);
+            var length = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+                // Full: one more byte means over the cap.
+                if (length == buffer.Length && await source.ReadAsync(new byte[1], cancellationToken) > 0)
+                    return TooLarge;
+            }
+            return length;
         }
-        return buffer.ToArray();
     }
 
     private static async Task<IResult> GetAccessLog(AccessLog log, [FromQuery] int? limit, CancellationToken cancellationToken) =>

@@ -18,9 +18,9 @@ public sealed record VerificationResult(string Verdict, string? CertificateId, s
 
 public sealed class CertificateVerification(CertificatesDatabase database, SigningIdentity signing, EvidenceTrust trust)
 {
-    public async Task<VerificationResult> VerifyAsync(byte[] pdf, CancellationToken cancellationToken)
+    public async Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> pdf, CancellationToken cancellationToken)
     {
-        var check = PdfSignatureVerifier.Check(pdf);
+        var check = PdfSignatureVerifier.Check(pdf.Span);
         if (!check.Signed)
             return new(VerificationResult.NotOurs, null, $"not a signed disposal certificate: {check.Problem}");
         if (!check.SignatureValid)
@@ -28,7 +28,7 @@ public sealed class CertificateVerification(CertificatesDatabase database, Signi
         if (check.Signer is null || !signing.IsOurs(check.Signer))
             return new(VerificationResult.NotOurs, null, $"signed by {check.Signer?.Subject ?? "an unknown signer"}, not by our disposal authority");
 
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdf));
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdf.Span));
         await using var connection = await database.OpenAsync(cancellationToken);
         var record = await CertificateQueries.FirstAsync(connection, "pdf_sha256 = @Key", sha256);
         if (record is null)
