@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -21,7 +20,7 @@ public sealed class CertificatesApiTests
     public async Task An_issued_certificate_is_a_signed_pdf_with_the_fields_and_a_json_twin_with_its_hash()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var order = CertificatesHost.PurgeOrder("dev-pdf");
+        var order = host.PurgeOrder("dev-pdf");
 
         var issued = await host.Issue(order);
 
@@ -39,7 +38,7 @@ public sealed class CertificatesApiTests
         Assert.Equal("SN-dev-pdf", twin.RootElement.GetProperty("certificate").GetProperty("serialNumber").GetString());
         Assert.Equal("Purge", twin.RootElement.GetProperty("certificate").GetProperty("sanitizationType").GetString());
 
-        var (exit, output) = await Run("pdfsig", pdfPath);
+        var (exit, output) = await ExternalTool.Run("pdfsig", pdfPath);
         Assert.True(exit == 0, output);
         Assert.Contains("Signature is Valid", output);
     }
@@ -48,7 +47,7 @@ public sealed class CertificatesApiTests
     public async Task A_redelivered_order_still_yields_one_certificate()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var order = CertificatesHost.PurgeOrder("dev-twice");
+        var order = host.PurgeOrder("dev-twice");
 
         var first = await host.Issue(order);
         var second = await host.Issue(order);
@@ -63,7 +62,7 @@ public sealed class CertificatesApiTests
     public async Task Every_endpoint_but_health_and_the_page_shell_needs_a_key_and_roles_limit_what_it_may_do()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-auth"));
+        var issued = await host.Issue(host.PurgeOrder("dev-auth"));
         var operatorKey = await host.NewKey(ApiRoles.Operator);
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
         string[] reads = ["/api/certificates", $"/api/certificates/{issued.CertificateId}", $"/api/certificates/{issued.CertificateId}/pdf", "/openapi/certificates.json"];
@@ -101,7 +100,7 @@ public sealed class CertificatesApiTests
         var start = DateTimeOffset.UtcNow.AddSeconds(-1);
         var ids = new List<string>();
         for (var i = 0; i < 7; i++)
-            ids.Add((await host.Issue(CertificatesHost.PurgeOrder($"page-{i}", i == 3 ? "Destroy" : "Purge"))).CertificateId);
+            ids.Add((await host.Issue(i == 3 ? await host.DestroyOrderAsync($"page-{i}") : host.PurgeOrder($"page-{i}"))).CertificateId);
         using var client = host.Client(await host.NewKey(ApiRoles.Auditor));
 
         var seen = new List<string>();
@@ -133,7 +132,7 @@ public sealed class CertificatesApiTests
     public async Task Verify_says_valid_for_ours_invalid_after_one_flipped_byte_and_not_ours_otherwise_and_logs_each_access()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-verify"));
+        var issued = await host.Issue(host.PurgeOrder("dev-verify"));
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
         using var client = host.Client(auditorKey);
         var pdf = await client.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}/pdf");
@@ -159,11 +158,11 @@ public sealed class CertificatesApiTests
     public async Task The_auditor_page_lists_certificates_in_a_real_headless_browser()
     {
         await using var host = await CertificatesHost.StartAsync();
-        var issued = await host.Issue(CertificatesHost.PurgeOrder("dev-page"));
+        var issued = await host.Issue(host.PurgeOrder("dev-page"));
         var key = await host.NewKey(ApiRoles.Auditor);
         var profile = Directory.CreateTempSubdirectory("decommission-chromium");
 
-        var (exit, dom) = await Run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        var (exit, dom) = await ExternalTool.Run("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}",
             "--virtual-time-budget=10000", "--dump-dom", $"{host.BaseAddress}#key={Uri.EscapeDataString(key)}");
 
@@ -182,28 +181,5 @@ public sealed class CertificatesApiTests
         var response = await client.PostAsync("/api/certificates/verify", form);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<VerificationResult>(Web))!;
-    }
-
-    private static async Task<(int Exit, string Output)> Run(string tool, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new Xunit.Sdk.XunitException($"{tool} is not installed: ops/test.sh installs it (run the tests with ops/test.sh)");
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            return (process.ExitCode, await stdout + await stderr);
-        }
     }
 }

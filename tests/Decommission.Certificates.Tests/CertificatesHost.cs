@@ -3,6 +3,7 @@ using Decommission.Contracts;
 using Decommission.ServiceDefaults;
 using MassTransit;
 using MassTransit.Testing;
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -16,20 +17,28 @@ public sealed class CertificatesHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private CertificatesHost(WebApplication app, string dataDirectory)
+    private CertificatesHost(WebApplication app, string dataDirectory, EvidenceFactory evidence)
     {
         _app = app;
         DataDirectory = dataDirectory;
+        Evidence = evidence;
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The fleet CA and gateway key this service trusts, and devices they vouch for.</summary>
+    public EvidenceFactory Evidence { get; }
     public IServiceProvider Services => _app.Services;
     public ITestHarness Harness => _app.Services.GetRequiredService<ITestHarness>();
     public Uri BaseAddress => new(_app.Urls.First());
 
-    public static async Task<CertificatesHost> StartAsync()
+    public static async Task<CertificatesHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool writeTrustFiles = true)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
+        var evidence = new EvidenceFactory();
+        var trust = Path.Combine(dataDirectory, "trust");
+        if (writeTrustFiles)
+            evidence.WriteTrustFiles(trust);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -37,7 +46,11 @@ public sealed class CertificatesHost : IAsyncDisposable
         {
             ["Certificates:DatabasePath"] = Path.Combine(dataDirectory, "certificates.db"),
             ["Certificates:DataDirectory"] = dataDirectory,
+            ["Certificates:FleetCaCertificatePath"] = Path.Combine(trust, "fleet-ca.pem"),
+            ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(trust, "command-signing.pub.pem"),
         });
+        if (settings is not null)
+            builder.Configuration.AddInMemoryCollection(settings);
         builder.AddServiceDefaults();
         builder.AddCertificatesService();
         builder.Services.AddMassTransitTestHarness(bus => builder.ApplyBusRegistrations(bus));
@@ -45,7 +58,7 @@ public sealed class CertificatesHost : IAsyncDisposable
         app.MapHealthChecks("/health");
         app.MapCertificatesApi();
         await app.StartAsync();
-        return new CertificatesHost(app, dataDirectory);
+        return new CertificatesHost(app, dataDirectory, evidence);
     }
 
     public HttpClient Client(string? apiKey)
@@ -61,50 +74,62 @@ public sealed class CertificatesHost : IAsyncDisposable
     /// <summary>Orders a certificate as the saga would and waits for it to be announced.</summary>
     public async Task<DisposalCertificateIssued> Issue(IssueDisposalCertificate order)
     {
-        var before = Harness.Published.Select<DisposalCertificateIssued>().Count(m => m.Context.Message.RetirementId == order.RetirementId);
+        var (issued, refused) = await Order(order);
+        return issued ?? throw new Xunit.Sdk.XunitException($"the certificate for {order.RetirementId} was refused: {refused!.Reason}: {refused.Detail}");
+    }
+
+    /// <summary>Orders a certificate as the saga would and waits for it to be refused.</summary>
+    public async Task<DisposalCertificateRefused> Refuse(IssueDisposalCertificate order)
+    {
+        var (issued, refused) = await Order(order);
+        return refused ?? throw new Xunit.Sdk.XunitException($"certificate {issued!.CertificateId} was issued for {order.RetirementId}");
+    }
+
+    /// <summary>Publishes the order and waits for the service's answer to it (a redelivered order is answered again).</summary>
+    public async Task<(DisposalCertificateIssued? Issued, DisposalCertificateRefused? Refused)> Order(IssueDisposalCertificate order)
+    {
+        int Answers() =>
+            Harness.Published.Select<DisposalCertificateIssued>().Count(m => m.Context.Message.RetirementId == order.RetirementId)
+            + Harness.Published.Select<DisposalCertificateRefused>().Count(m => m.Context.Message.RetirementId == order.RetirementId);
+        var before = Answers();
         await Harness.Bus.Publish(order);
         var until = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < until)
         {
-            var issued = Harness.Published.Select<DisposalCertificateIssued>().Select(m => m.Context.Message).Where(m => m.RetirementId == order.RetirementId).ToList();
-            if (issued.Count > before)
-                return issued.Last();
+            if (Answers() > before)
+            {
+                var issued = Harness.Published.Select<DisposalCertificateIssued>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
+                var refused = Harness.Published.Select<DisposalCertificateRefused>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
+                return (issued, refused);
+            }
             await Task.Delay(20);
         }
-        throw new Xunit.Sdk.XunitException($"no certificate was announced for {order.RetirementId}");
+        throw new Xunit.Sdk.XunitException($"no certificate was announced or refused for {order.RetirementId}");
     }
 
-    public static IssueDisposalCertificate PurgeOrder(string deviceId = "dev-cert", string sanitizationType = "Purge") => new()
+    /// <summary>An order for a Purge certificate as the saga sends it, with real evidence this service trusts.</summary>
+    public IssueDisposalCertificate PurgeOrder(string deviceId = "dev-cert") => Evidence.PurgeOrder(deviceId);
+
+    /// <summary>An order for a Destroy certificate, after the destruction was recorded by one key and witnessed by another.</summary>
+    public async Task<IssueDisposalCertificate> DestroyOrderAsync(string deviceId = "dev-cert")
     {
-        RetirementId = NewId.NextGuid(),
-        DeviceId = deviceId,
-        Device = new DeviceSnapshot
+        var order = Evidence.PurgeOrder(deviceId) with { SanitizationType = "Destroy", Evidence = null };
+        using var recorder = Client(await NewKey(ApiRoles.Operator));
+        using var witness = Client(await NewKey(ApiRoles.Auditor));
+        var created = await recorder.PostAsJsonAsync("/api/destructions", new
         {
-            Manufacturer = "Acme Sensors", Model = "TH-200", SerialNumber = $"SN-{deviceId}", AssetNumber = "ASSET-0042",
-            MediaType = "eMMC 8 GB", Owner = "Plant operations", Site = "Lyon plant",
-        },
-        SanitizationType = sanitizationType,
-        Evidence = sanitizationType == "Purge"
-            ? new ErasureEvidence
-            {
-                Method = "CryptographicErase", DestroyedKeyIds = ["media-key:3fa2c1d9", "slot:user"], AreasCovered = ["user-data"],
-                AreasNotCovered = ["boot-rom"], SelfCheckPassed = true, CompletedAt = DateTimeOffset.UtcNow, ReceiptSha256 = new string('a', 64),
-            }
-            : null,
-        Destruction = sanitizationType == "Destroy"
-            ? new PhysicalDestruction { Method = "Shredding", PerformedBy = "erin", Witness = "frank", Location = "Recycler GmbH", DestroyedAt = DateTimeOffset.UtcNow }
-            : null,
-        RevokedCredentials = [new RevokedCredential { Kind = "ApiKey", CredentialId = "ApiKey:x", RevokedAt = DateTimeOffset.UtcNow }],
-        IdentityCertificateSerial = "7F01",
-        Reason = "end of life",
-        RequestedBy = "alice",
-        RequestedAt = DateTimeOffset.UtcNow.AddMinutes(-5),
-        AuditTrail = [new AuditEntry { At = DateTimeOffset.UtcNow, FromState = "Initial", ToState = "Requested", Event = "RetireDevice", Actor = "alice" }],
-    };
+            order.RetirementId, order.DeviceId, Method = "Shredding", Location = "Recycler GmbH", DestroyedAt = DateTimeOffset.UtcNow.AddMinutes(-3),
+        });
+        created.EnsureSuccessStatusCode();
+        var id = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("recordId").GetString();
+        (await witness.PostAsync($"/api/destructions/{id}/witness", null)).EnsureSuccessStatusCode();
+        return order;
+    }
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Evidence.Dispose();
     }
 }

@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MassTransit;
+using MassTransit.Testing;
 
 namespace Decommission.Cli.Tests;
 
@@ -16,13 +18,23 @@ public sealed class CertificatesApiHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private CertificatesApiHost(WebApplication app) => _app = app;
+    private readonly Certificates.Tests.EvidenceFactory _evidence;
+
+    private CertificatesApiHost(WebApplication app, Certificates.Tests.EvidenceFactory evidence)
+    {
+        _app = app;
+        _evidence = evidence;
+    }
 
     public string Address => _app.Urls.First();
+
+    public ITestHarness Harness => _app.Services.GetRequiredService<ITestHarness>();
 
     public static async Task<CertificatesApiHost> StartAsync()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
+        var evidence = new Certificates.Tests.EvidenceFactory();
+        var (fleetCa, commandKey) = evidence.WriteTrustFiles(Path.Combine(dataDirectory, "trust"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -30,36 +42,27 @@ public sealed class CertificatesApiHost : IAsyncDisposable
         {
             ["Certificates:DatabasePath"] = Path.Combine(dataDirectory, "certificates.db"),
             ["Certificates:DataDirectory"] = dataDirectory,
+            ["Certificates:FleetCaCertificatePath"] = fleetCa,
+            ["Certificates:CommandSigningPublicKeyPath"] = commandKey,
         });
         builder.AddServiceDefaults();
         builder.AddCertificatesService();
+        // A witnessed destruction is sent to the saga: the harness keeps it for the test to see.
+        builder.Services.AddMassTransitTestHarness(bus => builder.ApplyBusRegistrations(bus));
         var app = builder.Build();
         app.MapCertificatesApi();
         await app.StartAsync();
-        return new CertificatesApiHost(app);
+        return new CertificatesApiHost(app, evidence);
     }
 
     public Task<string> NewKey(string role) => _app.Services.GetRequiredService<ApiKeyStore>().CreateAsync($"{role}-{Guid.NewGuid():N}"[..16], role);
 
-    public Task<CertificateRecord> Issue(string deviceId) =>
-        _app.Services.GetRequiredService<CertificateIssuer>().IssueAsync(new IssueDisposalCertificate
-        {
-            RetirementId = Guid.NewGuid(),
-            DeviceId = deviceId,
-            Device = PlayedServicesSnapshot,
-            SanitizationType = "Purge",
-            Evidence = new ErasureEvidence
-            {
-                Method = "CryptographicErase", DestroyedKeyIds = ["media-key-1"], AreasCovered = ["user-data"], AreasNotCovered = ["boot-rom"],
-                SelfCheckPassed = true, CompletedAt = DateTimeOffset.UtcNow, ReceiptSha256 = new string('a', 64),
-            },
-            RevokedCredentials = [new RevokedCredential { Kind = "ApiKey", CredentialId = "ApiKey:1", RevokedAt = DateTimeOffset.UtcNow }],
-            IdentityCertificateSerial = "7F01",
-            Reason = "end of life",
-            RequestedBy = "alice",
-            RequestedAt = DateTimeOffset.UtcNow.AddMinutes(-5),
-            AuditTrail = [new AuditEntry { At = DateTimeOffset.UtcNow, FromState = "Initial", ToState = "Requested", Event = "RetireDevice", Actor = "alice" }],
-        }, CancellationToken.None);
+    public async Task<CertificateRecord> Issue(string deviceId)
+    {
+        var outcome = await _app.Services.GetRequiredService<CertificateIssuer>().IssueAsync(
+            _evidence.PurgeOrder(deviceId) with { Device = PlayedServicesSnapshot }, CancellationToken.None);
+        return outcome.Certificate ?? throw new InvalidOperationException($"refused: {outcome.Reason}: {outcome.Detail}");
+    }
 
     private static DeviceSnapshot PlayedServicesSnapshot => Testing.PlayedServices.Snapshot;
 
@@ -67,5 +70,6 @@ public sealed class CertificatesApiHost : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _evidence.Dispose();
     }
 }

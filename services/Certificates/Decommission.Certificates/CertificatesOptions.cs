@@ -27,4 +27,24 @@ public sealed class CertificatesOptions
     /// <summary>The organisation named as issuer on certificates and in the signing certificate.</summary>
     [Required]
     public string Organisation { get; set; } = "Decommission";
+
+    /// <summary>The fleet CA certificate (PEM) that issued the devices' identity certificates; written by the credentials service.</summary>
+    [Required]
+    public string FleetCaCertificatePath { get; set; } = "data/credentials/ca/fleet-ca.pem";
+
+    /// <summary>The device gateway's command-signing public key (SubjectPublicKeyInfo PEM, its command-signing.pub.pem).</summary>
+    [Required]
+    public string CommandSigningPublicKeyPath { get; set; } = "data/device-gateway/command-signing.pub.pem";
+
+    /// <summary>The largest PDF POST /api/certificates/verify accepts.</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxVerifyUploadBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Verifications at once; each holds its upload in memory, so more only costs memory. Others wait, then get 429.</summary>
+    [Range(1, 256)]
+    public int MaxParallelVerifications { get; set; } = 2;
+
+    /// <summary>How long an upload waits for a verification slot before it is answered 429.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan VerificationQueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,10 +1,13 @@
 using Decommission.Certificates.Apis;
+using Decommission.Certificates.Destructions;
 using Decommission.Certificates.Issuing;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
 using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -20,6 +23,8 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton(sp => new CertificatesDatabase(sp.GetRequiredService<IOptions<CertificatesOptions>>().Value.DatabasePath));
         builder.Services.AddSingleton<SigningIdentity>();
         builder.Services.AddSingleton<CertificatePdf>();
+        builder.Services.AddSingleton<EvidenceTrust>();
+        builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateIssuer>();
         builder.Services.AddSingleton<CertificateVerification>();
         builder.Services.AddSingleton<ApiKeyStore>();
@@ -29,7 +34,11 @@ public static class CertificatesServiceExtensions
         builder.Services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(ApiRoles.ReadPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator))
-            .AddPolicy(ApiRoles.AuditPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor));
+            .AddPolicy(ApiRoles.AuditPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor))
+            .AddPolicy(ApiRoles.DestructionPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator));
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, RefusalAccessLog>();
+        builder.Services.AddSingleton<VerificationGate>();
+        builder.Services.AddTransient<IStartupFilter, SecurityHeaders.StartupFilter>();
         builder.Services.AddOpenApi("certificates");
 
         builder.AddBusRegistration(bus => bus.AddConsumer<IssueDisposalCertificateConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 2000)))

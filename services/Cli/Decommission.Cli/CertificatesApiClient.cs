@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace Decommission.Cli;
 
-/// <summary>The certificates service's auditor API: download a certificate's PDF, verify a PDF.</summary>
+/// <summary>The certificates service's API: download a certificate's PDF, verify a PDF, record and witness a physical destruction.</summary>
 public sealed class CertificatesApiClient : IDisposable
 {
     public const string ApiKeyHeader = "X-Api-Key";
@@ -46,7 +46,29 @@ public sealed class CertificatesApiClient : IDisposable
                 ?? throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} answered an empty verification"),
             cancellationToken);
 
+    /// <summary>Records a physical destruction as performed by this API key's owner; it awaits another person's witness.</summary>
+    public Task<DestructionRecord> RecordDestructionAsync(NewDestruction destruction, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Post, "api/destructions") { Content = JsonContent.Create(destruction) },
+            response => ReadDestructionAsync(response, "the destruction", cancellationToken), cancellationToken);
+
+    /// <summary>Witnesses a destruction another person recorded; the service then tells the retirement.</summary>
+    public Task<DestructionRecord> WitnessDestructionAsync(string recordId, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/destructions/{Uri.EscapeDataString(recordId)}/witness"),
+            response => ReadDestructionAsync(response, $"destruction record {recordId}", cancellationToken), cancellationToken);
+
+    public Task<DestructionRecord> GetDestructionAsync(string recordId, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Get, $"api/destructions/{Uri.EscapeDataString(recordId)}"),
+            response => ReadDestructionAsync(response, $"destruction record {recordId}", cancellationToken), cancellationToken);
+
     public void Dispose() => _http.Dispose();
+
+    private async Task<DestructionRecord> ReadDestructionAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            throw new CliFailure(ExitCodes.Failed, $"no {what} at {Display}");
+        return await response.Content.ReadFromJsonAsync<DestructionRecord>(cancellationToken)
+            ?? throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} answered an empty destruction record");
+    }
 
     private string Display => CliSettings.Display(_settings.Api);
 
@@ -64,6 +86,8 @@ public sealed class CertificatesApiClient : IDisposable
                         : $"the certificates API at {Display} refused the API key");
                 case HttpStatusCode.Forbidden:
                     throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} does not allow this API key's role to do that");
+                case HttpStatusCode.Conflict or HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.TooManyRequests:
+                    throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} refused: {(await ProblemDetail(response, cancellationToken)).TrimStart(':', ' ')}");
                 case HttpStatusCode.NotFound:
                 case >= HttpStatusCode.OK and < HttpStatusCode.MultipleChoices:
                     return await read(response);
@@ -110,7 +134,14 @@ public sealed class CertificatesApiClient : IDisposable
     private sealed record Problem(string? Detail);
 }
 
-/// <summary>The API's answer to a verification: valid, signature-invalid or not-ours.</summary>
+/// <summary>A physical destruction to record: what, where, when; who is the API key's owner.</summary>
+public sealed record NewDestruction(Guid RetirementId, string DeviceId, string Method, string Location, DateTimeOffset DestroyedAt);
+
+/// <summary>A destruction record as the API shows it: "awaiting witness" or "witnessed".</summary>
+public sealed record DestructionRecord(string RecordId, Guid RetirementId, string DeviceId, string Method, string Location, DateTimeOffset DestroyedAt,
+    string PerformedBy, DateTimeOffset RecordedAt, string? Witness, DateTimeOffset? WitnessedAt, string Status);
+
+/// <summary>The API's answer to a verification: valid, signature-invalid, evidence-invalid or not-ours.</summary>
 public sealed record VerificationResult(string Verdict, string? CertificateId, string? Detail)
 {
     public const string Valid = "valid";

@@ -26,6 +26,7 @@ public static class DecomCli
             DeviceCommands.Devices(cli),
             DeviceCommands.EndOfLife(cli),
             CertificateCommands.Certificates(cli),
+            DestructionCommands.Destruction(cli),
         };
         root.HelpName = "decom";
         foreach (var option in cli.Options.All)

@@ -34,6 +34,30 @@ public static class ProtocolSigning
         return key;
     }
 
+    /// <summary>An IEEE P1363 (r‖s) signature, base64, as DER ECDSA-Sig-Value (RFC 3279 §2.2.3): what openssl dgst -verify reads.</summary>
+    public static byte[] ToDerSignature(string p1363Base64)
+    {
+        var raw = Convert.FromBase64String(p1363Base64);
+        if (raw.Length == 0 || raw.Length % 2 != 0)
+            throw new FormatException("An IEEE P1363 signature is r and s of equal length.");
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteIntegerUnsigned(Minimal(raw.AsSpan(0, raw.Length / 2)));
+            writer.WriteIntegerUnsigned(Minimal(raw.AsSpan(raw.Length / 2)));
+        }
+        return writer.Encode();
+
+        // DER integers carry no leading zero bytes beyond the one a high bit needs (which the writer adds).
+        static ReadOnlySpan<byte> Minimal(ReadOnlySpan<byte> value)
+        {
+            var start = 0;
+            while (start < value.Length - 1 && value[start] == 0)
+                start++;
+            return value[start..];
+        }
+    }
+
     public static string NewNonce() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

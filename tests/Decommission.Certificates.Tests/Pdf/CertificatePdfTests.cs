@@ -48,6 +48,12 @@ public sealed class CertificatePdfTests
         Assert.Equal("Reason End of life", text.LineWith("Reason"));
         Assert.Equal("Requested by operator:j.devries", text.LineWith("Requested by"));
         Assert.Equal("Identity certificate serial 4F1A9C33D2E07B5A", text.LineWith("Identity certificate serial"));
+        // The evidence's digests and key ids, each whole on one line, as an auditor compares them with the JSON twin's.
+        Assert.Equal($"Receipt SHA-256 {document.ReceiptSha256}", text.LineWith("Receipt SHA-256"));
+        Assert.Equal($"Erase command SHA-256 {document.CommandSha256}", text.LineWith("Erase command SHA-256"));
+        Assert.Equal($"Identity certificate SHA-256 {document.IdentityCertificateSha256}", text.LineWith("Identity certificate SHA-256"));
+        Assert.Equal($"Device key ID (receipt) {document.DeviceKeyId}", text.LineWith("Device key ID (receipt)"));
+        Assert.Equal($"Gateway key ID (command) {document.CommandKeyId}", text.LineWith("Gateway key ID (command)"));
 
         // Long values wrap within the value column; read as flowing text they are whole.
         foreach (var value in new[]

@@ -44,6 +44,10 @@ internal static class SampleCertificates
             AreasCovered = ["user data partition", "configuration partition"],
             AreasNotCovered = ["boot ROM (read-only, holds no user data)"],
             ReceiptSha256 = ReceiptSha256,
+            CommandSha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+            IdentityCertificateSha256 = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+            DeviceKeyId = "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c",
+            CommandKeyId = "7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730",
             RevokedCredentials =
             [
                 "CloudToken cred-7f3a revoked 2025-03-04 09:31:02Z",
@@ -70,6 +74,11 @@ internal static class SampleCertificates
         AreasCovered = [],
         AreasNotCovered = [],
         ReceiptSha256 = "",
+        CommandSha256 = "",
+        IdentityCertificateSha256 = "",
+        DeviceKeyId = "",
+        CommandKeyId = "",
+        DestructionRecordId = "DR-0F3C2A9E5B7D4E1C8A6B2D9F0E1C3A5B",
     };
 
     /// <summary>Entries shaped like the issuer's, numbered ("step 007") so a test can tell which were printed; long enough to wrap.</summary>

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates.Apis;
 
-/// <summary>What an API key may do: auditors read and verify; operators read.</summary>
+/// <summary>What an API key may do: auditors read and verify; operators read; both record and witness destructions.</summary>
 public static class ApiRoles
 {
     public const string Auditor = "auditor";
@@ -17,6 +17,8 @@ public static class ApiRoles
 
     public const string ReadPolicy = "certificates:read";
     public const string AuditPolicy = "certificates:audit";
+    /// <summary>Record or witness a physical destruction: operators and auditors, each as themselves.</summary>
+    public const string DestructionPolicy = "destructions:record";
 
     public static bool IsKnown(string role) => role is Auditor or Operator;
 }
@@ -37,7 +39,7 @@ public sealed class ApiKeyStore(CertificatesDatabase database, TimeProvider cloc
         return $"dk_{keyId}.{secret}";
     }
 
-    public async Task<(string Name, string Role)?> AuthenticateAsync(string presented, CancellationToken cancellationToken = default)
+    public async Task<(string KeyId, string Name, string Role)?> AuthenticateAsync(string presented, CancellationToken cancellationToken = default)
     {
         var dot = presented.IndexOf('.', StringComparison.Ordinal);
         if (!presented.StartsWith("dk_", StringComparison.Ordinal) || dot < 4)
@@ -49,7 +51,7 @@ public sealed class ApiKeyStore(CertificatesDatabase database, TimeProvider cloc
         if (key is not { } found)
             return null;
         var matches = CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(presented[(dot + 1)..])), Encoding.ASCII.GetBytes(found.Hash));
-        return matches ? (found.Name, found.Role) : null;
+        return matches ? (presented[3..dot], found.Name, found.Role) : null;
     }
 
     private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
@@ -61,6 +63,8 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 {
     public const string SchemeName = "ApiKey";
     public const string Header = "X-Api-Key";
+    /// <summary>The key's id (the public part before the secret): tells two keys of the same name apart.</summary>
+    public const string KeyIdClaim = "api_key_id";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -68,7 +72,8 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
             return AuthenticateResult.NoResult();
         if (await keys.AuthenticateAsync(values[0]!, Context.RequestAborted) is not { } key)
             return AuthenticateResult.Fail("unknown or revoked API key");
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim(ClaimTypes.Role, key.Role)], SchemeName);
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, key.Name), new Claim(ClaimTypes.Role, key.Role), new Claim(KeyIdClaim, key.KeyId)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 }

@@ -1,6 +1,9 @@
 namespace Decommission.Certificates.Apis;
 
-/// <summary>The auditor page: list, search, download and verify certificates through the API, with the auditor's key.</summary>
+/// <summary>
+/// The auditor page: list, search, download and verify certificates through the API, with the auditor's key. Its script and
+/// style are served from their own paths, so the Content-Security-Policy allows no inline script (<see cref="SecurityHeaders"/>).
+/// </summary>
 internal static class AuditorPage
 {
     public const string Html = """
@@ -9,17 +12,7 @@ internal static class AuditorPage
         <head>
         <meta charset="utf-8">
         <title>Disposal certificates</title>
-        <style>
-          body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2733; }
-          h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
-          form { display: flex; gap: .5rem; flex-wrap: wrap; align-items: end; margin: .5rem 0; }
-          label { display: flex; flex-direction: column; font-size: .8rem; }
-          input, select, button { font: inherit; padding: .3rem .5rem; }
-          table { border-collapse: collapse; width: 100%; margin-top: .5rem; font-size: .9rem; }
-          th, td { border-bottom: 1px solid #d5dbe1; padding: .35rem .5rem; text-align: left; }
-          .muted { color: #67727e; } .bad { color: #a4161a; } .good { color: #1b6e3a; }
-          code { font-size: .8rem; }
-        </style>
+        <link rel="stylesheet" href="/auditor.css">
         </head>
         <body>
         <h1>Disposal certificates</h1>
@@ -42,7 +35,24 @@ internal static class AuditorPage
         <form id="verify"><label>PDF <input id="file" type="file" accept="application/pdf" required></label><button>Verify</button></form>
         <p id="verdict"></p>
 
-        <script>
+        <script src="/auditor.js"></script>
+        </body>
+        </html>
+        """;
+
+    public const string Style = """
+          body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2733; }
+          h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+          form { display: flex; gap: .5rem; flex-wrap: wrap; align-items: end; margin: .5rem 0; }
+          label { display: flex; flex-direction: column; font-size: .8rem; }
+          input, select, button { font: inherit; padding: .3rem .5rem; }
+          table { border-collapse: collapse; width: 100%; margin-top: .5rem; font-size: .9rem; }
+          th, td { border-bottom: 1px solid #d5dbe1; padding: .35rem .5rem; text-align: left; }
+          .muted { color: #67727e; } .bad { color: #a4161a; } .good { color: #1b6e3a; }
+          code { font-size: .8rem; }
+        """;
+
+    public const string Script = """
         const state = { key: sessionStorage.getItem("decommission-key") || "", cursor: null };
         // A link may carry the key in the fragment (never sent to the server); it is moved to session storage and dropped from the address.
         if (location.hash.startsWith("#key=")) {
@@ -103,8 +113,5 @@ internal static class AuditorPage
           $("verdict").className = result.verdict === "valid" ? "good" : "bad";
         };
         if (state.key) search(false);
-        </script>
-        </body>
-        </html>
         """;
 }

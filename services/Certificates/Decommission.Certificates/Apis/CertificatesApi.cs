@@ -3,15 +3,18 @@ using System.Security.Claims;
 using Decommission.Certificates.Issuing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates.Apis;
 
 public static class CertificatesApi
 {
     public const int MaxPageSize = 200;
-    public const int MaxUploadBytes = 20 * 1024 * 1024;
+    /// <summary>Room for the multipart envelope around an upload of the largest PDF accepted.</summary>
+    private const int MultipartAllowance = 64 * 1024;
 
     /// <summary>The auditor API and its OpenAPI document (API key required), and the auditor page.</summary>
     public static IEndpointRouteBuilder MapCertificatesApi(this IEndpointRouteBuilder app)
@@ -25,8 +28,12 @@ public static class CertificatesApi
 
         app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(ApiRoles.ReadPolicy);
 
+        app.MapDestructionsApi();
+
         // The page is a shell without data: it asks for an API key and calls the API with it.
         app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/auditor.js", () => Results.Content(AuditorPage.Script, "text/javascript; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/auditor.css", () => Results.Content(AuditorPage.Style, "text/css; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 
@@ -68,34 +75,92 @@ public static class CertificatesApi
             : Results.File(await File.ReadAllBytesAsync(record.PdfPath, cancellationToken), "application/pdf", $"{record.CertificateId}.pdf");
     }
 
-    /// <summary>Upload a PDF (multipart field "file", or the raw body as application/pdf).</summary>
-    private static async Task<IResult> Verify(HttpRequest request, CertificateVerification verification, AccessLog log, ClaimsPrincipal user,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Upload a PDF (multipart field "file", or the raw body as application/pdf), up to Certificates:MaxVerifyUploadBytes.
+    /// An upload is read only once it has a verification slot, so uploads waiting for one hold no memory.
+    /// </summary>
+    private static async Task<IResult> Verify(HttpContext http, CertificateVerification verification, VerificationGate gate, IOptions<CertificatesOptions> options,
+        AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        byte[] pdf;
+        var cap = options.Value.MaxVerifyUploadBytes;
+        var tooLarge = Results.Problem($"the file is larger than the {cap} bytes ({cap / (1024.0 * 1024):0.#} MiB) a certificate may have",
+            statusCode: StatusCodes.Status413PayloadTooLarge);
+        if (http.Request.ContentLength > cap + MultipartAllowance)
+            return tooLarge;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = cap + MultipartAllowance;
+
+        using var slot = await gate.EnterAsync(cancellationToken);
+        if (slot is null)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return Results.Problem("too many verifications at once; try again shortly", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        int length;
+        try
+        {
+            length = await ReadUploadAsync(http.Request, slot.Buffer, cancellationToken);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return tooLarge;
+        }
+        catch (InvalidDataException)
+        {
+            // The form reader's own limits (multipart section lengths).
+            return tooLarge;
+        }
+        switch (length)
+        {
+            case TooLarge:
+                return tooLarge;
+            case NoFile:
+                return Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var result = await verification.VerifyAsync(slot.Buffer.AsMemory(0, length), cancellationToken);
+        await log.WriteAsync(user, "verify", result.CertificateId, result.Verdict, cancellationToken);
+        return Results.Ok(result);
+    }
+
+    private const int TooLarge = -1;
+    private const int NoFile = -2;
+
+    /// <summary>Reads the uploaded file into the slot's buffer (as large as the cap); its length, or <see cref="TooLarge"/> or <see cref="NoFile"/>.</summary>
+    private static async Task<int> ReadUploadAsync(HttpRequest request, byte[] buffer, CancellationToken cancellationToken)
+    {
+        Stream source;
+        IAsyncDisposable? owned = null;
         if (request.HasFormContentType)
         {
+            // Files in a form are buffered on disk beyond 64 KiB, not in memory.
             var form = await request.ReadFormAsync(cancellationToken);
             if (form.Files.GetFile("file") is not { } file)
-                return Results.Problem("upload the PDF as form field \"file\"", statusCode: StatusCodes.Status400BadRequest);
-            if (file.Length > MaxUploadBytes)
-                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
-            using var buffer = new MemoryStream();
-            await file.CopyToAsync(buffer, cancellationToken);
-            pdf = buffer.ToArray();
+                return NoFile;
+            if (file.Length > buffer.Length)
+                return TooLarge;
+            owned = source = file.OpenReadStream();
         }
         else
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-            if (buffer.Length > MaxUploadBytes)
-                return Results.Problem("the file is too large", statusCode: StatusCodes.Status413PayloadTooLarge);
-            pdf = buffer.ToArray();
+            if (request.ContentLength > buffer.Length)
+                return TooLarge;
+            source = request.Body;
         }
-
-        var result = await verification.VerifyAsync(pdf, cancellationToken);
-        await log.WriteAsync(user, "verify", result.CertificateId, result.Verdict, cancellationToken);
-        return Results.Ok(result);
+        await using (owned)
+        {
+            var length = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+                // Full: one more byte means over the cap.
+                if (length == buffer.Length && await source.ReadAsync(new byte[1], cancellationToken) > 0)
+                    return TooLarge;
+            }
+            return length;
+        }
     }
 
     private static async Task<IResult> GetAccessLog(AccessLog log, [FromQuery] int? limit, CancellationToken cancellationToken) =>

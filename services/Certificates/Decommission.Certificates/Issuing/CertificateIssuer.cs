@@ -2,8 +2,11 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Dapper;
+using Decommission.Certificates.Destructions;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
+using Decommission.DeviceProtocol;
+using Decommission.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,10 +16,14 @@ namespace Decommission.Certificates.Issuing;
 /// Issues the disposal certificate of a retirement: the signed PDF and its JSON twin (same facts plus the PDF's SHA-256),
 /// bytes on disk, metadata in SQLite. One certificate per retirement, however often the order is delivered.
 /// </summary>
-public sealed class CertificateIssuer(CertificatesDatabase database, CertificatePdf pdf, SigningIdentity signing, IOptions<CertificatesOptions> options,
-    TimeProvider clock, ILogger<CertificateIssuer> logger)
+public sealed class CertificateIssuer(CertificatesDatabase database, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
+    DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger)
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
     private static readonly string ToolVersion =
         typeof(CertificateIssuer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
@@ -24,22 +31,49 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
 
     public static string CertificateIdFor(Guid retirementId) => $"DC-{retirementId:N}".ToUpperInvariant();
 
-    public async Task<CertificateRecord> IssueAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues the certificate, or refuses: a Purge only on evidence verified here from its bytes (and one certificate per
+    /// erase command), a Destroy only on a destruction recorded and witnessed by two API keys.
+    /// </summary>
+    public async Task<IssueOutcome> IssueAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
     {
         if (await FindAsync(order.RetirementId, cancellationToken) is { } existing)
         {
             if (File.Exists(existing.PdfPath) && File.Exists(existing.JsonPath))
-                return existing;
+                return IssueOutcome.Issued(existing);
             // The row outlived its files (a crash between the two): issue again.
             await using var connection = await database.OpenAsync(cancellationToken);
             await connection.ExecuteAsync("DELETE FROM certificates WHERE retirement_id = @Id;", new { Id = order.RetirementId.ToString() });
         }
 
+        VerifiedWipe? wipe = null;
+        DestructionRecord? destruction = null;
+        switch (order.SanitizationType)
+        {
+            case SanitizationTypes.Purge:
+                var (verified, problem) = trust.Verify(order.Evidence, order.DeviceId);
+                if (problem is not null)
+                    return Refuse(order, problem.Check, problem.Detail);
+                wipe = verified!;
+                if (await CertifiedElsewhereAsync(wipe.Command.CommandId, order.RetirementId, cancellationToken) is { } other)
+                    return Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe.Command.CommandId} is already certified by {other}");
+                break;
+            case SanitizationTypes.Destroy:
+                destruction = await destructions.FindWitnessedAsync(order.RetirementId, order.DeviceId, cancellationToken);
+                if (destruction is null)
+                    return Refuse(order, IssueRefusals.NoWitnessedDestruction,
+                        $"no destruction of device {order.DeviceId} for retirement {order.RetirementId} was recorded and witnessed through the certificates API");
+                break;
+            default:
+                return Refuse(order, IssueRefusals.UnknownSanitizationType, $"sanitization type {order.SanitizationType} is neither Purge nor Destroy");
+        }
+
         var now = clock.GetUtcNow();
-        var document = Describe(order, now);
+        var document = Describe(order, wipe, destruction, now);
         var pdfBytes = pdf.Render(document, signing.Certificate);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdfBytes));
-        var twin = JsonSerializer.SerializeToUtf8Bytes(new CertificateJson(document, sha256, signing.Certificate.Subject, signing.Certificate.Thumbprint), Json);
+        var twin = JsonSerializer.SerializeToUtf8Bytes(new CertificateJson(document, sha256, signing.Certificate.Subject, signing.Certificate.Thumbprint,
+            wipe is null ? null : CertificateEvidence.From(wipe)), Json);
 
         Directory.CreateDirectory(CertificateDirectory);
         var pdfPath = Path.Combine(CertificateDirectory, document.CertificateId + ".pdf");
@@ -50,24 +84,43 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
 
         var inserted = await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
             INSERT OR IGNORE INTO certificates
-                (certificate_id, retirement_id, device_id, sanitization_type, issued_at, issued_at_ms, pdf_sha256, pdf_path, json_path)
-            VALUES (@CertificateId, @RetirementId, @DeviceId, @SanitizationType, @IssuedAt, @IssuedAtMs, @Sha256, @PdfPath, @JsonPath);
+                (certificate_id, retirement_id, device_id, sanitization_type, issued_at, issued_at_ms, pdf_sha256, pdf_path, json_path, erase_command_id)
+            VALUES (@CertificateId, @RetirementId, @DeviceId, @SanitizationType, @IssuedAt, @IssuedAtMs, @Sha256, @PdfPath, @JsonPath, @CommandId);
             """, new
         {
             document.CertificateId, RetirementId = order.RetirementId.ToString(), document.DeviceId, document.SanitizationType,
             IssuedAt = now.ToString("O"), IssuedAtMs = now.ToUnixTimeMilliseconds(), Sha256 = sha256, PdfPath = pdfPath, JsonPath = jsonPath,
+            CommandId = wipe?.Command.CommandId,
         }, transaction));
         if (inserted == 0)
         {
-            // A concurrent delivery of the same order issued it first: keep theirs.
+            // A concurrent delivery of the same order issued it first: keep theirs. Or another retirement took the command.
             File.Delete(pdfPath + suffix);
             File.Delete(jsonPath + suffix);
-            return (await FindAsync(order.RetirementId, cancellationToken))!;
+            return await FindAsync(order.RetirementId, cancellationToken) is { } theirs
+                ? IssueOutcome.Issued(theirs)
+                : Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe?.Command.CommandId} is already certified by another retirement");
         }
         File.Move(pdfPath + suffix, pdfPath, overwrite: true);
         File.Move(jsonPath + suffix, jsonPath, overwrite: true);
-        logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType, document.DeviceId);
-        return (await FindAsync(order.RetirementId, cancellationToken))!;
+        logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
+            LogText.Safe(document.DeviceId));
+        return IssueOutcome.Issued((await FindAsync(order.RetirementId, cancellationToken))!);
+    }
+
+    private IssueOutcome Refuse(IssueDisposalCertificate order, string reason, string detail)
+    {
+        logger.LogWarning("Refused a {Type} certificate for {DeviceId} (retirement {RetirementId}): {Reason}: {Detail}", LogText.Safe(order.SanitizationType),
+            LogText.Safe(order.DeviceId), order.RetirementId, reason, LogText.Safe(detail));
+        return IssueOutcome.Refused(reason, LogText.Safe(detail));
+    }
+
+    private async Task<string?> CertifiedElsewhereAsync(string commandId, Guid retirementId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>(
+            "SELECT certificate_id FROM certificates WHERE erase_command_id = @CommandId AND retirement_id <> @RetirementId;",
+            new { CommandId = commandId, RetirementId = retirementId.ToString() });
     }
 
     public async Task<CertificateRecord?> FindAsync(Guid retirementId, CancellationToken cancellationToken)
@@ -76,13 +129,11 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         return await CertificateQueries.FirstAsync(connection, "retirement_id = @Key", retirementId.ToString());
     }
 
-    /// <summary>The certificate's facts, as NIST SP 800-88 Rev.1 Appendix G names them.</summary>
-    private CertificateDocument Describe(IssueDisposalCertificate order, DateTimeOffset now)
+    /// <summary>The certificate's facts, as NIST SP 800-88 Rev.1 Appendix G names them: the erase's from the verified receipt, the
+    /// destruction's from the witnessed record, never from the order.</summary>
+    private CertificateDocument Describe(IssueDisposalCertificate order, VerifiedWipe? wipe, DestructionRecord? destruction, DateTimeOffset now)
     {
-        var purge = order.SanitizationType != "Destroy";
-        var evidence = order.Evidence;
-        var destruction = order.Destruction;
-        return new CertificateDocument
+        var common = new CertificateDocument
         {
             CertificateId = CertificateIdFor(order.RetirementId),
             RetirementId = order.RetirementId,
@@ -94,38 +145,128 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
             AssetNumber = order.Device.AssetNumber,
             MediaType = order.Device.MediaType,
             MediaSource = order.Device.Owner,
-            SanitizationType = purge ? "Purge" : "Destroy",
-            Method = purge
-                ? "Cryptographic Erase: every copy of the media encryption key destroyed (NIST SP 800-88 Rev.2)"
-                : $"Physical destruction: {destruction?.Method}",
-            Tool = purge ? "Decommission device channel (signed crypto-erase command, device firmware erase)" : "Physical destruction (recorded)",
             ToolVersion = ToolVersion,
-            VerificationMethod = purge
-                ? "Device-signed wipe receipt verified against its registered attestation key, command, nonce and expiry; device self-check: decryption after erase"
-                : "Witnessed destruction recorded by the operator",
-            VerificationResult = purge
-                ? $"Passed: receipt verified; self-check {(evidence?.SelfCheckPassed == true ? "could not decrypt any data" : "not reported")}"
-                : $"Recorded by {destruction?.PerformedBy}, witnessed by {destruction?.Witness}",
             PostSanitizationDestination = options.Value.PostSanitizationDestination,
-            PerformedBy = purge ? $"Device {order.DeviceId} (crypto-erase commanded by the Decommission service)" : destruction?.PerformedBy ?? "",
-            ValidatedBy = purge ? "Decommission device gateway (automated receipt verification)" : destruction?.Witness ?? "",
-            Witness = destruction?.Witness ?? "",
             RequestedAt = order.RequestedAt,
-            SanitizedAt = evidence?.CompletedAt ?? destruction?.DestroyedAt ?? now,
-            Location = string.IsNullOrWhiteSpace(destruction?.Location) ? order.Device.Site : destruction.Location,
             Reason = order.Reason,
             RequestedBy = order.RequestedBy,
-            DestroyedKeyIds = evidence?.DestroyedKeyIds ?? [],
-            AreasCovered = evidence?.AreasCovered ?? [],
-            AreasNotCovered = evidence?.AreasNotCovered ?? [],
-            ReceiptSha256 = evidence?.ReceiptSha256 ?? "",
             RevokedCredentials = order.RevokedCredentials.Select(c => $"{c.Kind} {c.CredentialId} revoked {c.RevokedAt:yyyy-MM-dd HH:mm:ss}Z").ToList(),
             IdentityCertificateSerial = order.IdentityCertificateSerial,
             AuditTrail = order.AuditTrail.Select(e =>
                 $"{e.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.FromState} → {e.ToState} on {e.Event} by {e.Actor}{(string.IsNullOrEmpty(e.Detail) ? "" : $" ({e.Detail})")}").ToList(),
         };
+        if (wipe is not null)
+        {
+            using var identity = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(wipe.IdentityCertificate);
+            return common with
+            {
+                SanitizationType = SanitizationTypes.Purge,
+                Method = "Cryptographic Erase: every copy of the media encryption key destroyed (NIST SP 800-88 Rev.2)",
+                Tool = "Decommission device channel (signed crypto-erase command, device firmware erase)",
+                VerificationMethod = "Device-signed wipe receipt verified by the certificates service from its bytes: identity certificate issued by the fleet CA "
+                    + "for this device, receipt signed by its key, answering the erase command the gateway signed (command id, nonce, time); "
+                    + "device self-check: decryption after erase",
+                VerificationResult = "Passed: identity, receipt and command verified; self-check could not decrypt any data",
+                PerformedBy = $"Device {order.DeviceId} (crypto-erase commanded by the Decommission service)",
+                ValidatedBy = "Decommission certificates service (automated verification of the signed evidence)",
+                SanitizedAt = wipe.CompletedAt,
+                Location = order.Device.Site,
+                DestroyedKeyIds = wipe.Receipt.DestroyedKeyIds,
+                AreasCovered = wipe.Receipt.AreasCovered,
+                AreasNotCovered = wipe.Receipt.AreasNotCovered,
+                ReceiptSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.ReceiptBytes)),
+                CommandSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.CommandBytes)),
+                IdentityCertificateSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.IdentityCertificate)),
+                IdentityCertificateSerial = identity.SerialNumber,
+                DeviceKeyId = wipe.DeviceKeyId,
+                CommandKeyId = wipe.CommandKeyId,
+            };
+        }
+        var record = destruction!;
+        return common with
+        {
+            SanitizationType = SanitizationTypes.Destroy,
+            Method = $"Physical destruction: {record.Method}",
+            Tool = "Physical destruction (recorded and witnessed)",
+            VerificationMethod = "Destruction recorded and witnessed by two different authenticated people (two API keys of the certificates service)",
+            VerificationResult = $"Recorded by {record.PerformedBy}, witnessed by {record.Witness}",
+            PerformedBy = record.PerformedBy,
+            ValidatedBy = record.Witness!,
+            Witness = record.Witness!,
+            SanitizedAt = record.DestroyedAt,
+            Location = record.Location,
+            DestructionRecordId = record.RecordId,
+        };
     }
 }
 
-/// <summary>The JSON twin: the certificate's facts, the SHA-256 of its PDF, and who signed it.</summary>
-public sealed record CertificateJson(CertificateDocument Certificate, string PdfSha256, string SignedBy, string SignerThumbprint);
+/// <summary>Issued, or refused with the check that failed (a <see cref="WipeEvidenceChecks"/> name or an <see cref="IssueRefusals"/> one).</summary>
+public sealed record IssueOutcome(CertificateRecord? Certificate, string Reason, string Detail)
+{
+    public static IssueOutcome Issued(CertificateRecord certificate) => new(certificate, "", "");
+    public static IssueOutcome Refused(string reason, string detail) => new(null, reason, detail);
+}
+
+public static class SanitizationTypes
+{
+    public const string Purge = "Purge";
+    public const string Destroy = "Destroy";
+}
+
+/// <summary>Refusals besides the evidence checks.</summary>
+public static class IssueRefusals
+{
+    public const string EraseCommandAlreadyCertified = nameof(EraseCommandAlreadyCertified);
+    public const string NoWitnessedDestruction = nameof(NoWitnessedDestruction);
+    public const string UnknownSanitizationType = nameof(UnknownSanitizationType);
+}
+
+/// <summary>The JSON twin: the certificate's facts, the SHA-256 of its PDF, who signed it, and for a Purge the evidence it rests on.</summary>
+public sealed record CertificateJson(CertificateDocument Certificate, string PdfSha256, string SignedBy, string SignerThumbprint, CertificateEvidence? Evidence = null);
+
+/// <summary>
+/// The signed evidence of a Purge, in forms openssl reads: each document exactly as signed (base64), the bytes its signature
+/// covers and the signature as DER ECDSA-Sig-Value, and the identity certificate as PEM. Field names are unique, for sed.
+/// </summary>
+public sealed record CertificateEvidence
+{
+    /// <summary>The receipt exactly as the device sent it, base64.</summary>
+    public string Receipt { get; init; } = "";
+    public WipeReceipt? ReceiptFields { get; init; }
+    public string ReceiptSha256 { get; init; } = "";
+    public string ReceiptSignedBytes { get; init; } = "";
+    public string ReceiptSignatureDer { get; init; } = "";
+    public string DeviceKeyId { get; init; } = "";
+
+    /// <summary>The erase command exactly as the gateway sent it, base64.</summary>
+    public string Command { get; init; } = "";
+    public EraseCommand? CommandFields { get; init; }
+    public string CommandSha256 { get; init; } = "";
+    public string CommandSignedBytes { get; init; } = "";
+    public string CommandSignatureDer { get; init; } = "";
+    public string CommandKeyId { get; init; } = "";
+
+    /// <summary>The fleet CA's identity certificate over the device key, base64 DER and PEM.</summary>
+    public string IdentityCertificate { get; init; } = "";
+    public string IdentityCertificatePem { get; init; } = "";
+    public string IdentityCertificateSha256 { get; init; } = "";
+
+    public static CertificateEvidence From(VerifiedWipe wipe) => new()
+    {
+        Receipt = Convert.ToBase64String(wipe.ReceiptBytes),
+        ReceiptFields = wipe.Receipt,
+        ReceiptSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.ReceiptBytes)),
+        ReceiptSignedBytes = Convert.ToBase64String(wipe.Receipt.SignedBytes()),
+        ReceiptSignatureDer = Convert.ToBase64String(ProtocolSigning.ToDerSignature(wipe.Receipt.Signature)),
+        DeviceKeyId = wipe.DeviceKeyId,
+        Command = Convert.ToBase64String(wipe.CommandBytes),
+        CommandFields = wipe.Command,
+        CommandSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.CommandBytes)),
+        CommandSignedBytes = Convert.ToBase64String(wipe.Command.SignedBytes()),
+        CommandSignatureDer = Convert.ToBase64String(ProtocolSigning.ToDerSignature(wipe.Command.Signature)),
+        CommandKeyId = wipe.CommandKeyId,
+        IdentityCertificate = Convert.ToBase64String(wipe.IdentityCertificate),
+        IdentityCertificatePem = PemEncoding.WriteString("CERTIFICATE", wipe.IdentityCertificate) + "\n",
+        IdentityCertificateSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.IdentityCertificate)),
+    };
+}

@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Decommission.Certificates.Pdf;
+using Decommission.Contracts;
+using Decommission.DeviceProtocol;
 
 namespace Decommission.Certificates.Issuing;
 
@@ -9,13 +12,15 @@ public sealed record VerificationResult(string Verdict, string? CertificateId, s
     public const string Valid = "valid";
     public const string SignatureInvalid = "signature-invalid";
     public const string NotOurs = "not-ours";
+    /// <summary>Ours and intact, but the erase evidence it carries no longer verifies against the fleet CA and the gateway's key.</summary>
+    public const string EvidenceInvalid = "evidence-invalid";
 }
 
-public sealed class CertificateVerification(CertificatesDatabase database, SigningIdentity signing)
+public sealed class CertificateVerification(CertificatesDatabase database, SigningIdentity signing, EvidenceTrust trust)
 {
-    public async Task<VerificationResult> VerifyAsync(byte[] pdf, CancellationToken cancellationToken)
+    public async Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> pdf, CancellationToken cancellationToken)
     {
-        var check = PdfSignatureVerifier.Check(pdf);
+        var check = PdfSignatureVerifier.Check(pdf.Span);
         if (!check.Signed)
             return new(VerificationResult.NotOurs, null, $"not a signed disposal certificate: {check.Problem}");
         if (!check.SignatureValid)
@@ -23,11 +28,36 @@ public sealed class CertificateVerification(CertificatesDatabase database, Signi
         if (check.Signer is null || !signing.IsOurs(check.Signer))
             return new(VerificationResult.NotOurs, null, $"signed by {check.Signer?.Subject ?? "an unknown signer"}, not by our disposal authority");
 
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdf));
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdf.Span));
         await using var connection = await database.OpenAsync(cancellationToken);
         var record = await CertificateQueries.FirstAsync(connection, "pdf_sha256 = @Key", sha256);
-        return record is null
-            ? new(VerificationResult.NotOurs, null, "signed by our disposal authority but matching no certificate on record")
-            : new(VerificationResult.Valid, record.CertificateId, $"signature valid and identical to certificate {record.CertificateId} issued {record.IssuedAt:u} for {record.DeviceId}");
+        if (record is null)
+            return new(VerificationResult.NotOurs, null, "signed by our disposal authority but matching no certificate on record");
+        if (record.SanitizationType == SanitizationTypes.Purge && await EvidenceProblemAsync(record, cancellationToken) is { } problem)
+            return new(VerificationResult.EvidenceInvalid, record.CertificateId,
+                $"signature valid and on record, but its erase evidence does not verify: {problem.Check}: {problem.Detail}");
+        return new(VerificationResult.Valid, record.CertificateId,
+            $"signature valid and identical to certificate {record.CertificateId} issued {record.IssuedAt:u} for {record.DeviceId}"
+            + (record.SanitizationType == SanitizationTypes.Purge ? "; its erase evidence verifies" : ""));
+    }
+
+    /// <summary>Runs the issuing check again on the evidence the JSON twin carries.</summary>
+    private async Task<WipeEvidenceProblem?> EvidenceProblemAsync(CertificateRecord record, CancellationToken cancellationToken)
+    {
+        CertificateJson? twin;
+        try
+        {
+            twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(record.JsonPath, cancellationToken), CertificateIssuer.Json);
+        }
+        catch (Exception e) when (e is IOException or JsonException)
+        {
+            return new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, $"the certificate's JSON record cannot be read: {e.Message}");
+        }
+        if (twin?.Evidence is not { } evidence)
+            return new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, "the certificate's JSON record carries no erase evidence");
+        return trust.Verify(new ErasureEvidence
+        {
+            Receipt = evidence.Receipt, ReceiptSha256 = twin.Certificate.ReceiptSha256, Command = evidence.Command, IdentityCertificate = evidence.IdentityCertificate,
+        }, record.DeviceId).Problem;
     }
 }

@@ -45,6 +45,14 @@ public sealed record CertificateDocument
     public IReadOnlyList<string> AreasCovered { get; init; } = [];
     public IReadOnlyList<string> AreasNotCovered { get; init; } = [];
     public string ReceiptSha256 { get; init; } = "";
+    public string CommandSha256 { get; init; } = "";
+    public string IdentityCertificateSha256 { get; init; } = "";
+    /// <summary>Key id (SHA-256 of the SubjectPublicKeyInfo) of the device key that signed the receipt.</summary>
+    public string DeviceKeyId { get; init; } = "";
+    /// <summary>Key id of the gateway key that signed the erase command.</summary>
+    public string CommandKeyId { get; init; } = "";
+    /// <summary>The witnessed destruction record a Destroy certificate rests on.</summary>
+    public string DestructionRecordId { get; init; } = "";
     public IReadOnlyList<string> RevokedCredentials { get; init; } = [];
     public string IdentityCertificateSerial { get; init; } = "";
     /// <summary>One line per audit-trail entry: time, transition, event, actor.</summary>

@@ -74,12 +74,17 @@ internal sealed class CertificatePageFlow : IDisposable
 
     public void Row(string label, string value) => Row(label, [value]);
 
+    /// <summary>A hash or key id: set small enough that 64 hex digits fit the value column on one line.</summary>
+    public void Digest(string label, string value) => Row(label, [value], _entry);
+
     /// <summary>A label and its values, one value per line, each wrapped within the value column.</summary>
-    public void Row(string label, IReadOnlyList<string> values)
+    public void Row(string label, IReadOnlyList<string> values) => Row(label, values, _value);
+
+    private void Row(string label, IReadOnlyList<string> values, XFont font)
     {
         var labelLines = Wrap(label, _label, LabelWidth);
-        var valueLines = values.SelectMany(v => Wrap(v, _value, ValueWidth)).ToList();
-        var lineHeight = _value.GetHeight();
+        var valueLines = values.SelectMany(v => Wrap(v, font, ValueWidth)).ToList();
+        var lineHeight = Math.Max(font.GetHeight(), _label.GetHeight());
         var height = Math.Max(labelLines.Count, valueLines.Count) * lineHeight + RowGap;
 
         if (height + PendingHeadingHeight <= BodyHeight)
@@ -91,7 +96,7 @@ internal sealed class CertificatePageFlow : IDisposable
             for (var i = 0; i < labelLines.Count; i++)
                 DrawRowText(labelLines[i], _label, _labelBrush, Margin, _y + i * lineHeight);
             for (var i = 0; i < valueLines.Count; i++)
-                DrawRowText(valueLines[i], _value, TextBrush, ValueX, _y + i * lineHeight);
+                DrawRowText(valueLines[i], font, TextBrush, ValueX, _y + i * lineHeight);
             _y += height;
             return;
         }
@@ -105,7 +110,7 @@ internal sealed class CertificatePageFlow : IDisposable
             var labelText = i < labelLines.Count ? labelLines[i] : _y <= TopMargin ? $"{label} (continued)" : null;
             if (labelText is not null)
                 DrawRowText(labelText, _label, _labelBrush, Margin, _y);
-            DrawRowText(valueLines[i], _value, TextBrush, ValueX, _y);
+            DrawRowText(valueLines[i], font, TextBrush, ValueX, _y);
             _y += lineHeight;
         }
         _y += RowGap;

@@ -121,7 +121,19 @@ public sealed class CertificatePdf
         flow.Row("Destroyed key IDs", List(d.DestroyedKeyIds));
         flow.Row("Areas covered", List(d.AreasCovered));
         flow.Row("Areas not covered", List(d.AreasNotCovered));
-        flow.Row("Receipt SHA-256", Text(d.ReceiptSha256, "none"));
+        flow.Digest("Receipt SHA-256", Text(d.ReceiptSha256, "none"));
+        if (d.SanitizationType == "Purge")
+        {
+            // What an auditor checks the JSON twin's evidence against (README: "What a certificate proves").
+            flow.Digest("Erase command SHA-256", Text(d.CommandSha256, "none"));
+            flow.Digest("Identity certificate SHA-256", Text(d.IdentityCertificateSha256, "none"));
+            flow.Digest("Device key ID (receipt)", Text(d.DeviceKeyId, "none"));
+            flow.Digest("Gateway key ID (command)", Text(d.CommandKeyId, "none"));
+        }
+        else
+        {
+            flow.Row("Destruction record", Text(d.DestructionRecordId, "none"));
+        }
         flow.Row("Credentials revoked", List(d.RevokedCredentials));
         flow.Row("Identity certificate serial", Text(d.IdentityCertificateSerial));
 

@@ -15,6 +15,11 @@ public static class PdfSignatureVerifier
     public static PdfSignatureCheck Check(byte[] pdf)
     {
         ArgumentNullException.ThrowIfNull(pdf);
+        return Check(pdf.AsSpan());
+    }
+
+    public static PdfSignatureCheck Check(ReadOnlySpan<byte> pdf)
+    {
         var key = FindLastKey(pdf, "/ByteRange"u8);
         if (key < 0)
             return new(false, false, null, "no signature");
@@ -30,12 +35,12 @@ public static class PdfSignatureVerifier
         var gapEnd = (int)secondStart; // exclusive
         if (pdf[gapStart] != '<' || pdf[gapEnd - 1] != '>' || !PrecededBy(pdf, gapStart, "/Contents"u8))
             return Invalid("byte range does not exclude exactly the signature's /Contents");
-        if (!TryDecodeHex(pdf.AsSpan(gapStart + 1, gapEnd - gapStart - 2), out var contents))
+        if (!TryDecodeHex(pdf.Slice(gapStart + 1, gapEnd - gapStart - 2), out var contents))
             return Invalid("the signature's /Contents is not a hex string");
 
         var signedBytes = new byte[firstLength + secondLength];
-        pdf.AsSpan(0, gapStart).CopyTo(signedBytes);
-        pdf.AsSpan(gapEnd).CopyTo(signedBytes.AsSpan(gapStart));
+        pdf[..gapStart].CopyTo(signedBytes);
+        pdf[gapEnd..].CopyTo(signedBytes.AsSpan(gapStart));
 
         var cms = new SignedCms(new ContentInfo(signedBytes), detached: true);
         try
@@ -68,12 +73,12 @@ public static class PdfSignatureVerifier
     private static PdfSignatureCheck Invalid(string problem) => new(true, false, null, problem);
 
     /// <summary>The last occurrence of a name as a whole token (so "/ByteRange" does not match "/ByteRanges").</summary>
-    private static int FindLastKey(byte[] pdf, ReadOnlySpan<byte> name)
+    private static int FindLastKey(ReadOnlySpan<byte> pdf, ReadOnlySpan<byte> name)
     {
         var end = pdf.Length;
         while (end > 0)
         {
-            var at = pdf.AsSpan(0, end).LastIndexOf(name);
+            var at = pdf[..end].LastIndexOf(name);
             if (at < 0)
                 return -1;
             var next = at + name.Length;
@@ -85,7 +90,7 @@ public static class PdfSignatureVerifier
     }
 
     /// <summary>Reads "[a b c d]" with any PDF whitespace around the numbers.</summary>
-    private static bool TryReadByteRange(byte[] pdf, int position, out (long, long, long, long) range)
+    private static bool TryReadByteRange(ReadOnlySpan<byte> pdf, int position, out (long, long, long, long) range)
     {
         range = default;
         position = SkipWhitespace(pdf, position);
@@ -116,12 +121,12 @@ public static class PdfSignatureVerifier
         return true;
     }
 
-    private static bool PrecededBy(byte[] pdf, int position, ReadOnlySpan<byte> name)
+    private static bool PrecededBy(ReadOnlySpan<byte> pdf, int position, ReadOnlySpan<byte> name)
     {
         var end = position;
         while (end > 0 && IsWhitespace(pdf[end - 1]))
             end--;
-        return end >= name.Length && pdf.AsSpan(end - name.Length, name.Length).SequenceEqual(name);
+        return end >= name.Length && pdf.Slice(end - name.Length, name.Length).SequenceEqual(name);
     }
 
     /// <summary>A PDF hex string body: hex digits and whitespace; an odd final digit counts as followed by 0 (ISO 32000-1 §7.3.4.3).</summary>
@@ -159,7 +164,7 @@ public static class PdfSignatureVerifier
         return bytes.Length > 0;
     }
 
-    private static int SkipWhitespace(byte[] pdf, int position)
+    private static int SkipWhitespace(ReadOnlySpan<byte> pdf, int position)
     {
         while (position < pdf.Length && IsWhitespace(pdf[position]))
             position++;

@@ -1,0 +1,34 @@
+using System.Diagnostics;
+
+namespace Decommission.Certificates.Tests;
+
+/// <summary>Runs a tool a user would (pdfsig, chromium, openssl) and fails clearly when ops/test.sh did not install it.</summary>
+internal static class ExternalTool
+{
+    public static async Task<(int Exit, string Output)> Run(string tool, params string[] arguments) => await RunIn(null, tool, arguments);
+
+    public static async Task<(int Exit, string Output)> RunIn(string? directory, string tool, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (directory is not null)
+            start.WorkingDirectory = directory;
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new Xunit.Sdk.XunitException($"{tool} is not installed: ops/test.sh installs it (run the tests with ops/test.sh)");
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, await stdout + await stderr);
+        }
+    }
+}

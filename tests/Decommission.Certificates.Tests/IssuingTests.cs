@@ -1,0 +1,121 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Decommission.Certificates.Apis;
+using Decommission.Certificates.Issuing;
+using Decommission.Contracts;
+using Decommission.DeviceProtocol;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Decommission.Certificates.Tests;
+
+/// <summary>The attack of issue 14: a leaked broker credential and made-up evidence must not yield a certificate.</summary>
+public sealed class IssuingTests
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task Forged_evidence_is_refused_with_the_failed_check_and_nothing_is_issued()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        using var attacker = new EvidenceFactory("Attacker CA");
+        // What a forger can make: a receipt and command signed by keys of their own, and a certificate from their own CA.
+        var order = host.PurgeOrder("dev-forged") with { Evidence = attacker.Evidence("dev-forged") };
+
+        var refused = await host.Refuse(order);
+
+        Assert.Equal(("dev-forged", WipeEvidenceChecks.IdentityNotFromFleetCa), (refused.DeviceId, refused.Reason));
+        Assert.Contains("fleet CA", refused.Detail);
+        Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "certificates"))
+                     && Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Any());
+        Assert.Empty(host.Harness.Published.Select<DisposalCertificateIssued>());
+    }
+
+    [Fact]
+    public async Task Evidence_from_the_old_contract_without_the_signed_bytes_is_refused()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var order = host.PurgeOrder("dev-bare") with
+        {
+            Evidence = new ErasureEvidence
+            {
+                Method = "CryptographicErase", SelfCheckPassed = true, CompletedAt = DateTimeOffset.UtcNow, ReceiptSha256 = new string('a', 64),
+            },
+        };
+
+        Assert.Equal(WipeEvidenceChecks.Malformed, (await host.Refuse(order)).Reason);
+    }
+
+    [Fact]
+    public async Task One_erase_command_yields_one_certificate_whatever_retirement_presents_it()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var first = host.PurgeOrder("dev-once");
+        await host.Issue(first);
+
+        var replayed = await host.Refuse(first with { RetirementId = Guid.NewGuid() });
+
+        Assert.Equal(IssueRefusals.EraseCommandAlreadyCertified, replayed.Reason);
+        Assert.Equal(first.RetirementId, (await host.Issue(first)).RetirementId); // the original order is still answered
+    }
+
+    [Fact]
+    public async Task The_certificates_facts_come_from_the_verified_receipt_not_from_the_order()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var order = host.PurgeOrder("dev-facts");
+        // The order's summary lies; the signed receipt says boot-rom is not covered.
+        order = order with { Evidence = order.Evidence! with { AreasNotCovered = [], DestroyedKeyIds = ["every-key"] } };
+
+        var issued = await host.Issue(order);
+
+        using var twin = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json")));
+        var certificate = twin.RootElement.GetProperty("certificate");
+        Assert.Equal(["boot-rom"], certificate.GetProperty("areasNotCovered").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("every-key", certificate.GetProperty("destroyedKeyIds").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(ProtocolSigning.KeyId(host.Evidence.DeviceKey("dev-facts")), certificate.GetProperty("deviceKeyId").GetString());
+    }
+
+    [Fact]
+    public async Task A_missing_trust_file_is_a_clear_error_and_is_read_once_it_exists()
+    {
+        await using var host = await CertificatesHost.StartAsync(writeTrustFiles: false);
+        var trust = host.Services.GetRequiredService<EvidenceTrust>();
+
+        var missing = Assert.Throws<FileNotFoundException>(() => trust.FleetCa);
+        Assert.Contains("Certificates:FleetCaCertificatePath", missing.Message);
+        Assert.Contains("does not exist", missing.Message);
+
+        host.Evidence.WriteTrustFiles(Path.Combine(host.DataDirectory, "trust"));
+        await host.Issue(host.PurgeOrder("dev-late"));
+    }
+
+    [Fact]
+    public async Task Verify_says_evidence_invalid_when_the_stored_evidence_no_longer_checks()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var issued = await host.Issue(host.PurgeOrder("dev-evidence"));
+        using var auditor = host.Client(await host.NewKey(ApiRoles.Auditor));
+        var pdf = await auditor.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}/pdf");
+        Assert.Equal(VerificationResult.Valid, (await Verify(auditor, pdf)).Verdict);
+
+        // Someone with write access to the store swaps the receipt in the twin for an edited one.
+        var jsonPath = Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json");
+        var twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(jsonPath), CertificateIssuer.Json)!;
+        var edited = EvidenceFactory.TamperReceipt(new ErasureEvidence { Receipt = twin.Evidence!.Receipt }, "boot-rom", "nothing!");
+        await File.WriteAllBytesAsync(jsonPath, JsonSerializer.SerializeToUtf8Bytes(twin with { Evidence = twin.Evidence with { Receipt = edited.Receipt } }, CertificateIssuer.Json));
+
+        var result = await Verify(auditor, pdf);
+
+        Assert.Equal((VerificationResult.EvidenceInvalid, issued.CertificateId), (result.Verdict, result.CertificateId));
+        Assert.Contains(WipeEvidenceChecks.ReceiptHashMismatch, result.Detail);
+    }
+
+    private static async Task<VerificationResult> Verify(HttpClient client, byte[] pdf)
+    {
+        var content = new ByteArrayContent(pdf);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pdf");
+        var response = await client.PostAsync("/api/certificates/verify", content);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<VerificationResult>(Web))!;
+    }
+}
