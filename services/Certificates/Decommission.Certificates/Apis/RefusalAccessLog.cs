@@ -1,3 +1,4 @@
+using Decommission.DeviceProtocol;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -20,7 +21,7 @@ internal sealed class RefusalAccessLog(AccessLog log) : IAuthorizationMiddleware
     {
         if (authorizeResult.Challenged || authorizeResult.Forbidden)
         {
-            var action = LogText.Safe($"{context.Request.Method} {context.Request.Path}", 200);
+            var action = UntrustedText.Safe($"{context.Request.Method} {context.Request.Path}", 200);
             if (authorizeResult.Forbidden && context.User.Identity?.IsAuthenticated == true)
                 await log.WriteAsync(context.User, action, null, "403 forbidden for this role", context.RequestAborted);
             else

@@ -104,15 +104,15 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         File.Move(pdfPath + suffix, pdfPath, overwrite: true);
         File.Move(jsonPath + suffix, jsonPath, overwrite: true);
         logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
-            LogText.Safe(document.DeviceId));
+            UntrustedText.Safe(document.DeviceId));
         return IssueOutcome.Issued((await FindAsync(order.RetirementId, cancellationToken))!);
     }
 
     private IssueOutcome Refuse(IssueDisposalCertificate order, string reason, string detail)
     {
-        logger.LogWarning("Refused a {Type} certificate for {DeviceId} (retirement {RetirementId}): {Reason}: {Detail}", LogText.Safe(order.SanitizationType),
-            LogText.Safe(order.DeviceId), order.RetirementId, reason, LogText.Safe(detail));
-        return IssueOutcome.Refused(reason, LogText.Safe(detail));
+        logger.LogWarning("Refused a {Type} certificate for {DeviceId} (retirement {RetirementId}): {Reason}: {Detail}", UntrustedText.Safe(order.SanitizationType),
+            UntrustedText.Safe(order.DeviceId), order.RetirementId, reason, UntrustedText.Safe(detail));
+        return IssueOutcome.Refused(reason, UntrustedText.Safe(detail));
     }
 
     private async Task<string?> CertifiedElsewhereAsync(string commandId, Guid retirementId, CancellationToken cancellationToken)
