@@ -19,12 +19,13 @@ _broker_topology() {
 broker_setup() {
   local vhost=$1 admin_uri=$2 lines user configure write read
   lines=$(_broker_topology users) || return 1
+  # Every rabbitmqctl gets /dev/null as stdin: it would swallow the lines still to read.
   while IFS=$'\t' read -r user configure write read; do
     [ -n "$user" ] || continue
     PASSWORD[$user]=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
-    rmq_ctl delete_user "$user" >/dev/null 2>&1 || true
-    rmq_ctl add_user "$user" "${PASSWORD[$user]}" >/dev/null || return 1
-    rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" >/dev/null || return 1
+    rmq_ctl delete_user "$user" </dev/null >/dev/null 2>&1 || true
+    rmq_ctl add_user "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
+    rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
   done <<<"$lines"
   _broker_topology declare "$admin_uri"
 }

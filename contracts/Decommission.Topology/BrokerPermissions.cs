@@ -17,7 +17,8 @@ public sealed record UserPermissions(string User, string Configure, string Write
 /// send; RabbitMQ then wants configure and write on x and read on exchange x — and cannot tell queue x from exchange x,
 /// so the sender holds the same rights on the queue (see docs/deployment.md, "What a send to queue: costs");</item>
 /// <item>its temporary bus endpoint (MassTransit's <c>host_process_bus_id</c>: an exclusive queue and an exchange), where
-/// answers come; answering means writing to (and declaring) the requester's endpoint exchange;</item>
+/// answers come; answering means declaring and writing to the endpoint exchange of exactly the processes that send it
+/// requests (never their queue: it is exclusive to the requester's connection);</item>
 /// <item>the device channel's raw rights as listed.</item>
 /// </list>
 /// Consumers bind nothing: the shared type exchanges and their bindings are declared by <see cref="BrokerTopology"/> with an
@@ -26,9 +27,6 @@ public sealed record UserPermissions(string User, string Configure, string Write
 /// </summary>
 public static class BrokerPermissions
 {
-    /// <summary>MassTransit's temporary bus endpoints (exchange and exclusive queue); nobody else can consume an exclusive queue.</summary>
-    public const string BusEndpoints = ".*_bus_.*";
-
     public static IReadOnlyList<UserPermissions> All { get; } = BusCatalogue.Processes.Select(Of).ToList();
 
     public static UserPermissions Of(BusProcess process)
@@ -52,11 +50,18 @@ public static class BrokerPermissions
         write.AddRange(sendTargets);
         read.AddRange(sendTargets);
 
-        if (process.UsesMassTransit)
+        if (process.BusEndpoint is { } endpoint)
         {
-            configure.Add(BusEndpoints);
-            write.Add(BusEndpoints);
-            read.Add(BusEndpoints);
+            configure.Add(endpoint);
+            write.Add(endpoint);
+            read.Add(endpoint);
+        }
+
+        // An answer goes to the requester's endpoint exchange, which MassTransit declares (temporary) before sending.
+        foreach (var requester in BusCatalogue.RequestersOf(process).Where(r => r.BusEndpoint is not null && r != process))
+        {
+            configure.Add(requester.BusEndpoint!);
+            write.Add(requester.BusEndpoint!);
         }
 
         foreach (var raw in process.DeviceChannel)

@@ -14,7 +14,7 @@ public sealed record BindingDeclaration(string Source, string Destination, bool 
 /// The shared topology, declared once with an administrator's connection before any service starts (ops/up.sh, the
 /// compose definitions): each consumed queue with its exchange, as MassTransit lays it out (fanout, durable, no
 /// arguments, so the consumer's own redeclaration matches), the exchange of every published type bound to each queue
-/// that takes it, and the device channel's exchanges and receipt queue. A user then needs no right on what it does not own.
+/// that takes it (exchange to queue), and the device channel's exchanges and receipt queue. A user then needs no right on what it does not own.
 /// </summary>
 public static class BrokerTopology
 {
@@ -44,9 +44,11 @@ public static class BrokerTopology
         foreach (var queue in BusCatalogue.Processes.SelectMany(p => p.Consumes))
         {
             bindings.Add(new BindingDeclaration(queue.Name, queue.Name, ToExchange: false));
-            // Only published types: a command that is only ever sent reaches its queue through the queue's exchange.
+            // Only published types (a command that is only ever sent reaches its queue through the queue's exchange), and
+            // to the queue itself, not to its exchange as MassTransit would: a sender may read that exchange (it binds it
+            // on sending) and must not be able to bind a queue of its own there and receive a copy of every event.
             bindings.AddRange(queue.Messages.Where(BusCatalogue.IsPublished)
-                .Select(m => new BindingDeclaration(m.ExchangeName, queue.Name, ToExchange: true)));
+                .Select(m => new BindingDeclaration(m.ExchangeName, queue.Name, ToExchange: false)));
         }
         bindings.Add(new BindingDeclaration(DeviceChannelNames.ReceiptExchange, DeviceChannelNames.ReceiptQueue, ToExchange: false));
         return bindings;

@@ -20,6 +20,7 @@ public static class BusCatalogue
     public static readonly BusProcess Orchestrator = new()
     {
         Name = "orchestrator",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Orchestrator.Service"),
         Description = "the retirement saga and status queries",
         Consumes =
         [
@@ -53,6 +54,7 @@ public static class BusCatalogue
     public static readonly BusProcess Inventory = new()
     {
         Name = "inventory",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Inventory.Service"),
         Description = "devices, legal holds, retirement confirmation; hosts the end-of-life scheduler (same process, same user)",
         Consumes =
         [
@@ -69,6 +71,7 @@ public static class BusCatalogue
     public static readonly BusProcess Credentials = new()
     {
         Name = "credentials",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Credentials.Service"),
         Description = "enrollment, quarantine, identity revocation and the CRL",
         Consumes =
         [
@@ -78,7 +81,7 @@ public static class BusCatalogue
             Queue(QueueNames.RevokeIdentity, M<RevokeIdentity>()),
         ],
         // A request: the gateway answers DeviceIdentitiesRegistered.
-        Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities)],
+        Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities, Request: true)],
         Publishes = [M<DeviceQuarantined>(), M<QuarantineRefused>(), M<IdentityRevoked>()],
         Responds = [M<DeviceEnrolled>(), M<DevicesEnrolled>(), M<EnrollmentRejected>(), M<CredentialChecked>()],
     };
@@ -86,6 +89,7 @@ public static class BusCatalogue
     public static readonly BusProcess DeviceGateway = new()
     {
         Name = "device-gateway",
+        BusEndpoint = TemporaryEndpointOf("Decommission.DeviceGateway.Service"),
         Description = "signs erase commands for devices and verifies their receipts; owns the device channel",
         Consumes =
         [
@@ -108,6 +112,7 @@ public static class BusCatalogue
     public static readonly BusProcess Certificates = new()
     {
         Name = "certificates",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Certificates.Service"),
         Description = "issues disposal certificates; records a two-person physical destruction",
         Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
         // After a destruction recorded through its API by two authenticated people.
@@ -119,21 +124,23 @@ public static class BusCatalogue
     public static readonly BusProcess Operator = new()
     {
         Name = "operator",
+        // decom, or any other AMQP client of the operator's (the benchmark's driver): any temporary endpoint but a service's.
+        BusEndpoint = "(?!.*_Decommission[A-Za-z]*Service_bus_).*_bus_.*",
         Description = "the operator CLI (decom)",
         Sends =
         [
-            new(M<RetireDevice>(), QueueNames.RetireDevice),
-            new(M<CancelRetirement>(), QueueNames.RetireDevice),
-            new(M<RetryRetirement>(), QueueNames.RetireDevice),
-            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus),
-            new(M<ListRetirements>(), QueueNames.RetirementStatus),
-            new(M<CountRetirements>(), QueueNames.RetirementStatus),
-            new(M<ImportDevices>(), QueueNames.Inventory),
-            new(M<SetLegalHold>(), QueueNames.Inventory),
-            new(M<PreviewEndOfLife>(), QueueNames.Inventory),
-            new(M<EnrollDevice>(), QueueNames.EnrollDevice),
-            new(M<EnrollDevicesFromCsv>(), QueueNames.EnrollDevice),
-            new(M<CheckCredential>(), QueueNames.CheckCredential),
+            new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true),
+            new(M<CancelRetirement>(), QueueNames.RetireDevice, Request: true),
+            new(M<RetryRetirement>(), QueueNames.RetireDevice, Request: true),
+            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true),
+            new(M<ListRetirements>(), QueueNames.RetirementStatus, Request: true),
+            new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true),
+            new(M<ImportDevices>(), QueueNames.Inventory, Request: true),
+            new(M<SetLegalHold>(), QueueNames.Inventory, Request: true),
+            new(M<PreviewEndOfLife>(), QueueNames.Inventory, Request: true),
+            new(M<EnrollDevice>(), QueueNames.EnrollDevice, Request: true),
+            new(M<EnrollDevicesFromCsv>(), QueueNames.EnrollDevice, Request: true),
+            new(M<CheckCredential>(), QueueNames.CheckCredential, Request: true),
         ],
     };
 
@@ -142,7 +149,6 @@ public static class BusCatalogue
     {
         Name = "device-agent",
         Description = "the device fleet (raw AMQP, no MassTransit)",
-        UsesMassTransit = false,
         DeviceChannel =
         [
             new(DeviceCommandQueues, Configure: false, Write: false, Read: true),
@@ -186,6 +192,13 @@ public static class BusCatalogue
         return escaped.ToString();
     }
 
+    /// <summary>MassTransit names a temporary endpoint host_process_bus_id, the process being the entry assembly without its dots.</summary>
+    public static string TemporaryEndpointOf(string hostAssembly) => $".*_{hostAssembly.Replace(".", "", StringComparison.Ordinal)}_bus_.*";
+
+    /// <summary>The processes that send requests to a queue of <paramref name="responder"/>: it answers on their temporary endpoints.</summary>
+    public static IEnumerable<BusProcess> RequestersOf(BusProcess responder) =>
+        Processes.Where(p => p.Sends.Any(s => s.Request && responder.Consumes.Any(q => q.Name == s.Queue)));
+
     private static MessageType M<T>() => MessageType.Of<T>();
 
     private static ConsumedQueue Queue(string name, params MessageType[] messages) => new(name, messages);
@@ -201,8 +214,9 @@ public sealed record MessageType(string Namespace, string Name)
     public override string ToString() => Name;
 }
 
-/// <summary>A command sent to a queue (MassTransit: to <c>queue:{Queue}</c>, through the exchange of the queue's name).</summary>
-public sealed record Send(MessageType Message, string Queue);
+/// <summary>A command sent to a queue (MassTransit: to <c>queue:{Queue}</c>, through the exchange of the queue's name);
+/// a <paramref name="Request"/> is answered on the sender's temporary endpoint.</summary>
+public sealed record Send(MessageType Message, string Queue, bool Request = false);
 
 /// <summary>A queue a process consumes (a MassTransit receive endpoint) and the message types it takes.</summary>
 public sealed record ConsumedQueue(string Name, IReadOnlyList<MessageType> Messages);
@@ -217,8 +231,11 @@ public sealed record BusProcess
 
     public required string Description { get; init; }
 
-    /// <summary>False for a process that speaks raw AMQP only (no MassTransit bus, no temporary endpoint).</summary>
-    public bool UsesMassTransit { get; init; } = true;
+    /// <summary>
+    /// The pattern of its MassTransit temporary endpoint (queue and exchange <c>host_process_bus_id</c>, made when it first
+    /// sends a request; the queue is exclusive to its connection); null for a process without MassTransit.
+    /// </summary>
+    public string? BusEndpoint { get; init; }
 
     public IReadOnlyList<ConsumedQueue> Consumes { get; init; } = [];
 
