@@ -55,7 +55,7 @@ public static class BusCatalogue
     {
         Name = "inventory",
         BusEndpoint = TemporaryEndpointOf("Decommission.Inventory.Service"),
-        Description = "devices, legal holds, retirement confirmation; hosts the end-of-life scheduler (same process, same user)",
+        Description = "devices, legal holds, retirement confirmation, and the end-of-life scheduler: same process, same user",
         Consumes =
         [
             Queue(QueueNames.Inventory, M<ImportDevices>(), M<SetLegalHold>(), M<PreviewEndOfLife>()),
@@ -126,7 +126,7 @@ public static class BusCatalogue
         Name = "operator",
         // decom, or any other AMQP client of the operator's (the benchmark's driver): any temporary endpoint but a service's.
         BusEndpoint = "(?!.*_Decommission[A-Za-z]*Service_bus_).*_bus_.*",
-        Description = "the operator CLI (decom)",
+        Description = "the operator's decom, or any AMQP client of theirs",
         Sends =
         [
             new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true),
@@ -148,7 +148,7 @@ public static class BusCatalogue
     public static readonly BusProcess DeviceAgent = new()
     {
         Name = "device-agent",
-        Description = "the device fleet (raw AMQP, no MassTransit)",
+        Description = "the device fleet's shared user, raw AMQP",
         DeviceChannel =
         [
             new(DeviceCommandQueues, Configure: false, Write: false, Read: true),

@@ -168,6 +168,24 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
         Assert.True(allowed.Count == 0, $"the fleet's user may: {string.Join(", ", allowed)}");
     }
 
+    [Fact]
+    public async Task The_compose_definitions_declare_the_shared_topology_in_the_root_virtual_host()
+    {
+        // The fixture imported them into "/" of the test node with rabbitmqctl import_definitions, as the compose broker does.
+        var root = new UriBuilder(broker.AdminUri) { Path = "/" }.Uri;
+        await using var connection = await new ConnectionFactory { Uri = root }.CreateConnectionAsync();
+        foreach (var queue in BrokerTopology.Queues)
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.QueueDeclarePassiveAsync(queue.Name);
+        }
+        foreach (var exchange in BrokerTopology.Exchanges)
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.ExchangeDeclarePassiveAsync(exchange.Name);
+        }
+    }
+
     /// <summary>A device's command queue as the gateway makes it at registration, with the gateway's own user.</summary>
     private async Task<string> GatewayMadeDeviceQueue()
     {

@@ -8,7 +8,8 @@ namespace Decommission.Deployment.Tests;
 
 /// <summary>
 /// The node ops/test.sh starts, set up exactly as ops/up.sh sets up its own (ops/broker-users.sh: every catalogue user with
-/// its permissions, the shared topology declared by an administrator) in this assembly's virtual host. Tests then act as
+/// its permissions, the shared topology declared by an administrator) in this assembly's virtual host; the compose
+/// definitions (ops/rabbitmq/definitions.json) are imported into "/" first, as the compose broker does. Tests then act as
 /// each user with nothing but RabbitMQ.Client: what the broker lets through is what a leaked credential allows.
 /// </summary>
 public sealed class LeastPrivilegeBroker : IAsyncLifetime
@@ -34,6 +35,8 @@ public sealed class LeastPrivilegeBroker : IAsyncLifetime
             . ops/rabbitmq-node.sh
             . "$DECOM_TEST_RABBITMQ_STATE"
             . ops/broker-users.sh
+            # What compose loads, into "/": it must import as it is (users, permissions, topology).
+            rmq_ctl import_definitions "$PWD/ops/rabbitmq/definitions.json" >&2
             broker_setup "$1" "$2"
             for user in "${!PASSWORD[@]}"; do echo "$user ${PASSWORD[$user]}"; done
             """);
