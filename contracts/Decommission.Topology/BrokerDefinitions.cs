@@ -29,7 +29,7 @@ public static class BrokerDefinitions
             queues = BrokerTopology.Queues.Select(q => new { name = q.Name, vhost = virtualHost, durable = true, auto_delete = false, arguments = empty }),
             bindings = BrokerTopology.Bindings.Select(b => new
             {
-                source = b.Source, vhost = virtualHost, destination = b.Destination, destination_type = b.ToExchange ? "exchange" : "queue",
+                source = b.Source, vhost = virtualHost, destination = b.Queue, destination_type = "queue",
                 routing_key = "", arguments = empty,
             }),
         };

@@ -12,7 +12,8 @@ public sealed record UserPermissions(string User, string Configure, string Write
 /// <list type="bullet">
 /// <item>its own queues q (with q_error and q_skipped, where MassTransit moves what fails or nobody takes): MassTransit declares
 /// the queue and an exchange of its name and binds them (configure, write, read);</item>
-/// <item>a published type T: MassTransit declares the exchange Namespace:T before publishing (configure, write);</item>
+/// <item>a published type T, or a command sent through its type's exchange: MassTransit declares the exchange Namespace:T
+/// before writing to it (configure, write);</item>
 /// <item>a send to queue:x: MassTransit declares exchange x AND queue x and binds them, non-passively, before the first
 /// send; RabbitMQ then wants configure and write on x and read on exchange x — and cannot tell queue x from exchange x,
 /// so the sender holds the same rights on the queue (see docs/deployment.md, "What a send to queue: costs");</item>
@@ -40,11 +41,11 @@ public static class BrokerPermissions
         write.AddRange(own);
         read.AddRange(own);
 
-        var published = process.Publishes.Select(m => BusCatalogue.Exact(m.ExchangeName)).ToList();
+        var published = process.TypeExchanges.Select(m => BusCatalogue.Exact(m.ExchangeName)).ToList();
         configure.AddRange(published);
         write.AddRange(published);
 
-        var sendTargets = process.Sends.Select(s => s.Queue).Distinct().Where(q => process.Consumes.All(own => own.Name != q))
+        var sendTargets = process.QueuesSentTo.Where(q => process.Consumes.All(own => own.Name != q))
             .Select(BusCatalogue.Exact).ToList();
         configure.AddRange(sendTargets);
         write.AddRange(sendTargets);

@@ -7,14 +7,14 @@ public sealed record ExchangeDeclaration(string Name, string Type);
 
 public sealed record QueueDeclaration(string Name);
 
-/// <summary>A binding from exchange <paramref name="Source"/> to a queue or (when <paramref name="ToExchange"/>) an exchange.</summary>
-public sealed record BindingDeclaration(string Source, string Destination, bool ToExchange);
+/// <summary>A binding from exchange <paramref name="Source"/> to queue <paramref name="Queue"/>.</summary>
+public sealed record BindingDeclaration(string Source, string Queue);
 
 /// <summary>
 /// The shared topology, declared once with an administrator's connection before any service starts (ops/up.sh, the
 /// compose definitions): each consumed queue with its exchange, as MassTransit lays it out (fanout, durable, no
 /// arguments, so the consumer's own redeclaration matches), the exchange of every published type bound to each queue
-/// that takes it (exchange to queue), and the device channel's exchanges and receipt queue. A user then needs no right on what it does not own.
+/// that takes it (to the queue itself), and the device channel's exchanges and receipt queue. A user then needs no right on what it does not own.
 /// </summary>
 public static class BrokerTopology
 {
@@ -29,7 +29,7 @@ public static class BrokerTopology
     private static List<ExchangeDeclaration> BuildExchanges()
     {
         var endpoints = BusCatalogue.Processes.SelectMany(p => p.Consumes).Select(q => new ExchangeDeclaration(q.Name, ExchangeType.Fanout));
-        var published = BusCatalogue.MessageTypes.Where(BusCatalogue.IsPublished).Select(m => new ExchangeDeclaration(m.ExchangeName, ExchangeType.Fanout));
+        var published = BusCatalogue.MessageTypes.Where(BusCatalogue.TravelsByTypeExchange).Select(m => new ExchangeDeclaration(m.ExchangeName, ExchangeType.Fanout));
         ExchangeDeclaration[] deviceChannel =
         [
             new(DeviceChannelNames.CommandExchange, ExchangeType.Topic),
@@ -43,14 +43,14 @@ public static class BrokerTopology
         var bindings = new List<BindingDeclaration>();
         foreach (var queue in BusCatalogue.Processes.SelectMany(p => p.Consumes))
         {
-            bindings.Add(new BindingDeclaration(queue.Name, queue.Name, ToExchange: false));
-            // Only published types (a command that is only ever sent reaches its queue through the queue's exchange), and
-            // to the queue itself, not to its exchange as MassTransit would: a sender may read that exchange (it binds it
-            // on sending) and must not be able to bind a queue of its own there and receive a copy of every event.
-            bindings.AddRange(queue.Messages.Where(BusCatalogue.IsPublished)
-                .Select(m => new BindingDeclaration(m.ExchangeName, queue.Name, ToExchange: false)));
+            bindings.Add(new BindingDeclaration(queue.Name, queue.Name));
+            // Only types written to their own exchange (a command sent to queue: reaches its queue through the queue's
+            // exchange), and to the queue itself, not to its exchange as MassTransit would: a sender may read that exchange
+            // (it binds it on sending) and must not be able to bind a queue of its own there and get a copy of every event.
+            bindings.AddRange(queue.Messages.Where(BusCatalogue.TravelsByTypeExchange)
+                .Select(m => new BindingDeclaration(m.ExchangeName, queue.Name)));
         }
-        bindings.Add(new BindingDeclaration(DeviceChannelNames.ReceiptExchange, DeviceChannelNames.ReceiptQueue, ToExchange: false));
+        bindings.Add(new BindingDeclaration(DeviceChannelNames.ReceiptExchange, DeviceChannelNames.ReceiptQueue));
         return bindings;
     }
 
@@ -65,11 +65,6 @@ public static class BrokerTopology
         foreach (var queue in Queues)
             await channel.QueueDeclareAsync(queue.Name, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
         foreach (var binding in Bindings)
-        {
-            if (binding.ToExchange)
-                await channel.ExchangeBindAsync(binding.Destination, binding.Source, "", cancellationToken: cancellationToken);
-            else
-                await channel.QueueBindAsync(binding.Destination, binding.Source, "", cancellationToken: cancellationToken);
-        }
+            await channel.QueueBindAsync(binding.Queue, binding.Source, "", cancellationToken: cancellationToken);
     }
 }

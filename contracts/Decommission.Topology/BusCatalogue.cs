@@ -62,8 +62,8 @@ public static class BusCatalogue
             Queue(InventoryRetirements,
                 M<RetirementRequested>(), M<DeviceDecommissioned>(), M<RetirementFailed>(), M<RetirementCancelled>(), M<RetirementRetried>()),
         ],
-        // The end-of-life scheduler's retirements.
-        Sends = [new(M<RetireDevice>(), QueueNames.RetireDevice)],
+        // The end-of-life scheduler's retirements, through RetireDevice's own exchange.
+        Sends = [new(M<RetireDevice>(), QueueNames.RetireDevice, ThroughTypeExchange: true)],
         Publishes = [M<RetirementAccepted>(), M<RetirementRefused>(), M<DeviceLegalHoldChanged>()],
         Responds = [M<DevicesImported>(), M<LegalHoldSet>(), M<EndOfLifePreview>()],
     };
@@ -173,8 +173,9 @@ public static class BusCatalogue
     public static IEnumerable<(BusProcess Consumer, ConsumedQueue Queue)> QueuesTaking(MessageType message) =>
         Processes.SelectMany(p => p.Consumes.Where(q => q.Messages.Contains(message)).Select(q => (p, q)));
 
-    /// <summary>Whether anyone publishes <paramref name="message"/> (then its type exchange is bound to the queues that take it).</summary>
-    public static bool IsPublished(MessageType message) => Processes.Any(p => p.Publishes.Contains(message));
+    /// <summary>Whether anyone writes <paramref name="message"/> to its type's exchange (publishes it, or sends it through that
+    /// exchange); then the exchange is bound to the queues that take it.</summary>
+    public static bool TravelsByTypeExchange(MessageType message) => Processes.Any(p => p.TypeExchanges.Contains(message));
 
     /// <summary>The device command queues (decommission.device.&lt;id&gt;.commands), as a permission pattern.</summary>
     public static string DeviceCommandQueues => Exact(DeviceChannelNames.CommandQueue("\u0001")).Replace("\u0001", ".*", StringComparison.Ordinal);
@@ -214,9 +215,13 @@ public sealed record MessageType(string Namespace, string Name)
     public override string ToString() => Name;
 }
 
-/// <summary>A command sent to a queue (MassTransit: to <c>queue:{Queue}</c>, through the exchange of the queue's name);
-/// a <paramref name="Request"/> is answered on the sender's temporary endpoint.</summary>
-public sealed record Send(MessageType Message, string Queue, bool Request = false);
+/// <summary>
+/// A command sent to a queue. MassTransit sends to <c>queue:{Queue}</c> through the exchange of the queue's name, and
+/// declares and binds that queue on the way (the sender then needs configure, write and read on its name); a send
+/// <paramref name="ThroughTypeExchange"/> goes to the command type's own exchange, which the broker's set-up binds to the
+/// queue, and needs rights on that exchange only. A <paramref name="Request"/> is answered on the sender's temporary endpoint.
+/// </summary>
+public sealed record Send(MessageType Message, string Queue, bool Request = false, bool ThroughTypeExchange = false);
 
 /// <summary>A queue a process consumes (a MassTransit receive endpoint) and the message types it takes.</summary>
 public sealed record ConsumedQueue(string Name, IReadOnlyList<MessageType> Messages);
@@ -242,6 +247,12 @@ public sealed record BusProcess
     public IReadOnlyList<Send> Sends { get; init; } = [];
 
     public IReadOnlyList<MessageType> Publishes { get; init; } = [];
+
+    /// <summary>The message types whose own exchange it writes to: what it publishes, and what it sends through the type's exchange.</summary>
+    public IEnumerable<MessageType> TypeExchanges => Publishes.Concat(Sends.Where(s => s.ThroughTypeExchange).Select(s => s.Message)).Distinct();
+
+    /// <summary>The queues it sends to through their own exchange (MassTransit's <c>queue:</c> address).</summary>
+    public IEnumerable<string> QueuesSentTo => Sends.Where(s => !s.ThroughTypeExchange).Select(s => s.Queue).Distinct();
 
     /// <summary>Answers to requests: they go to the requester's temporary endpoint, never to a shared exchange.</summary>
     public IReadOnlyList<MessageType> Responds { get; init; } = [];

@@ -16,7 +16,8 @@ public static class PermissionTable
         text.Append("|---|---|---|---|---|\n");
         foreach (var p in BusCatalogue.Processes)
         {
-            var sends = p.Sends.GroupBy(s => s.Queue).Select(g => $"{string.Join(", ", g.Select(s => s.Message))} → `{g.Key}`");
+            var sends = p.Sends.GroupBy(s => (s.Queue, s.ThroughTypeExchange)).Select(g =>
+                $"{string.Join(", ", g.Select(s => s.Message))} → `{g.Key.Queue}`{(g.Key.ThroughTypeExchange ? " (through the type's exchange)" : "")}");
             var consumes = p.Consumes.Select(q => $"`{q.Name}`: {string.Join(", ", q.Messages)}");
             var raw = p.DeviceChannel.Select(r =>
                 $"{(r.Configure ? "c" : "")}{(r.Write ? "w" : "")}{(r.Read ? "r" : "")} `{r.Pattern}`");

@@ -26,7 +26,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
             foreach (var message in BusCatalogue.MessageTypes)
             {
                 // Publish: to the type's exchange, which the set-up declared for every published type.
-                var publishes = user.Publishes.Contains(message);
+                var publishes = user.TypeExchanges.Contains(message);
                 var published = await LeastPrivilegeBroker.PublishAsync(connection, message.ExchangeName) != AccessRefused;
                 expected.Add($"{user} publish {message}: {publishes}");
                 measured.Add($"{user} publish {message}: {published}");
@@ -35,7 +35,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
                 // type can put any type there: the broker routes bytes, and the catalogue says which queues it writes to.
                 foreach (var (_, queue) in BusCatalogue.QueuesTaking(message))
                 {
-                    var writes = user.Sends.Any(s => s.Queue == queue.Name) || user.Consumes.Any(q => q.Name == queue.Name);
+                    var writes = user.QueuesSentTo.Contains(queue.Name) || user.Consumes.Any(q => q.Name == queue.Name);
                     var sent = await LeastPrivilegeBroker.PublishAsync(connection, queue.Name) != AccessRefused;
                     expected.Add($"{user} send {message} to {queue.Name}: {writes}");
                     measured.Add($"{user} send {message} to {queue.Name}: {sent}");
@@ -72,7 +72,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
     public async Task The_operator_can_still_send_what_it_may()
     {
         await using var connection = await broker.ConnectAsync(BusCatalogue.Operator.Name);
-        foreach (var queue in BusCatalogue.Operator.Sends.Select(s => s.Queue).Distinct())
+        foreach (var queue in BusCatalogue.Operator.QueuesSentTo)
             Assert.Equal(Constants.ReplySuccess, await LeastPrivilegeBroker.PublishAsync(connection, queue));
     }
 
@@ -80,7 +80,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
     public async Task The_operator_cannot_delete_an_event_exchange()
     {
         await using var connection = await broker.ConnectAsync(BusCatalogue.Operator.Name);
-        foreach (var message in BusCatalogue.MessageTypes.Where(BusCatalogue.IsPublished))
+        foreach (var message in BusCatalogue.MessageTypes.Where(BusCatalogue.TravelsByTypeExchange))
             Assert.True(await LeastPrivilegeBroker.AttemptAsync(connection, c => c.ExchangeDeleteAsync(message.ExchangeName)) == AccessRefused,
                 $"the operator deleted {message.ExchangeName}");
     }
@@ -89,7 +89,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
     public async Task The_operator_cannot_purge_or_consume_a_service_queue_it_does_not_send_to()
     {
         await using var connection = await broker.ConnectAsync(BusCatalogue.Operator.Name);
-        var sendsTo = BusCatalogue.Operator.Sends.Select(s => s.Queue).ToHashSet();
+        var sendsTo = BusCatalogue.Operator.QueuesSentTo.ToHashSet();
         var queues = BrokerTopology.Queues.Select(q => q.Name).Where(q => !sendsTo.Contains(q)).ToList();
         Assert.NotEmpty(queues);
         foreach (var queue in queues)
@@ -100,6 +100,35 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Users))]
+    public async Task No_user_reads_purges_or_deletes_a_queue_it_neither_consumes_nor_sends_to_with_queue_addresses(string name)
+    {
+        var user = BusCatalogue.Named(name);
+        await using var connection = await broker.ConnectAsync(user.Name);
+        bool Raw(string queue, Func<RawAccess, bool> right) =>
+            user.DeviceChannel.Any(r => right(r) && System.Text.RegularExpressions.Regex.IsMatch(queue, $"^({r.Pattern})$"));
+        var mayTouch = user.Consumes.Select(q => q.Name).Concat(user.QueuesSentTo).ToHashSet();
+
+        var allowed = new List<string>();
+        foreach (var queue in BrokerTopology.Queues.Select(q => q.Name))
+        {
+            if (!mayTouch.Contains(queue) && !Raw(queue, r => r.Read))
+            {
+                if (await LeastPrivilegeBroker.AttemptAsync(connection, c => c.BasicGetAsync(queue, autoAck: true)) != AccessRefused)
+                    allowed.Add($"read {queue}");
+                if (await LeastPrivilegeBroker.AttemptAsync(connection, c => c.QueuePurgeAsync(queue)) != AccessRefused)
+                    allowed.Add($"purge {queue}");
+            }
+            if (!mayTouch.Contains(queue) && !Raw(queue, r => r.Configure)
+                && await LeastPrivilegeBroker.AttemptAsync(connection, c => c.QueueDeleteAsync(queue)) != AccessRefused)
+                allowed.Add($"delete {queue}");
+        }
+        Assert.True(allowed.Count == 0, $"{user} may {string.Join(", ", allowed)}");
+    }
+
+    public static TheoryData<string> Users() => [.. BusCatalogue.Processes.Select(p => p.Name)];
+
     [Fact]
     public async Task A_queue_of_the_operators_own_receives_no_event()
     {
@@ -109,7 +138,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
         Assert.Equal(Constants.ReplySuccess, await LeastPrivilegeBroker.AttemptAsync(connection,
             c => c.QueueDeclareAsync(own, durable: false, exclusive: false, autoDelete: true)));
 
-        foreach (var message in BusCatalogue.MessageTypes.Where(BusCatalogue.IsPublished))
+        foreach (var message in BusCatalogue.MessageTypes.Where(BusCatalogue.TravelsByTypeExchange))
             Assert.True(await LeastPrivilegeBroker.AttemptAsync(connection, c => c.QueueBindAsync(own, message.ExchangeName, "")) == AccessRefused,
                 $"the operator bound its queue to {message.ExchangeName}");
         // It may bind to the exchange of a queue it sends to (MassTransit's send does), but events are bound to the queue
