@@ -20,7 +20,7 @@ public static class PermissionTable
                 $"{string.Join(", ", g.Select(s => s.Message))} → `{g.Key.Queue}`{(g.Key.ThroughTypeExchange ? " (through the type's exchange)" : "")}");
             var consumes = p.Consumes.Select(q => $"`{q.Name}`: {string.Join(", ", q.Messages)}");
             var raw = p.DeviceChannel.Select(r =>
-                $"{(r.Configure ? "c" : "")}{(r.Write ? "w" : "")}{(r.Read ? "r" : "")} `{r.Pattern}`");
+                $"`{r.Pattern}` ({string.Join(", ", new[] { r.Configure ? "configure" : null, r.Write ? "write" : null, r.Read ? "read" : null }.OfType<string>())})");
             text.Append($"| `{p.Name}` ({p.Description}) | {Cell(sends)} | {Cell(p.Publishes.Select(m => m.Name))} | {Cell(p.Responds.Select(m => m.Name))} | {Cell(consumes.Concat(raw.Select(r => "device channel " + r)))} |\n");
         }
         text.Append(End).Append('\n');
