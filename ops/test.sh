@@ -8,6 +8,7 @@
 # Env:
 #   DECOM_TEST_RABBITMQ_URI  exported to the tests (amqp://guest:guest@127.0.0.1:PORT/);
 #                            if already set, no node is started and that broker is used
+#   DECOM_TEST_RABBITMQ_STATE exported to the tests: the started node's state, for rabbitmqctl (see ops/broker-users.sh)
 #   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
 #   DECOM_TEST_COMMAND       shell command run instead of `dotnet test Decommission.sln[x]`
 #                            (gets this script's args as "$@")
@@ -113,6 +114,9 @@ if [ -n "${DECOM_TEST_RABBITMQ_URI:-}" ]; then
 else
   rmq_node_start || { log "could not start RabbitMQ"; exit 1; }
   export DECOM_TEST_RABBITMQ_URI=$RMQ_URI
+  # For tests that manage the node's users as ops/up.sh does (rmq_ctl after sourcing ops/rabbitmq-node.sh and this file).
+  export DECOM_TEST_RABBITMQ_STATE=$RMQ_DIR/node.state
+  declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV >"$DECOM_TEST_RABBITMQ_STATE"
   # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet.
   for project in tests/*.Tests; do
     vhost=$(basename "$project")

@@ -43,15 +43,11 @@ mkdir -p "$RUN"
 rmq_node_start
 declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID >"$RUN/rabbitmq.state"
 
-# Each process's user may touch the message-type exchanges, its own queues, the queues it sends to, and its bus endpoint.
-# shellcheck source=ops/rabbitmq-users.sh
-. ops/rabbitmq-users.sh
-declare -A PASSWORD
-for user in "${!RABBITMQ_PERMISSIONS[@]}"; do
-  PASSWORD[$user]=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
-  rmq_ctl add_user "$user" "${PASSWORD[$user]}" >/dev/null
-  rmq_ctl set_permissions -p / "$user" "${RABBITMQ_PERMISSIONS[$user]}" "${RABBITMQ_PERMISSIONS[$user]}" "${RABBITMQ_PERMISSIONS[$user]}" >/dev/null
-done
+# Each process's own user, with exactly the rights the bus catalogue gives it, and the shared topology (type exchanges
+# bound to the queues that take them, the device channel) declared here, with guest, so that no user needs rights on it.
+# shellcheck source=ops/broker-users.sh
+. ops/broker-users.sh
+broker_setup / "$RMQ_URI"
 rmq_ctl delete_user guest >/dev/null
 uri() { echo "amqp://$1:${PASSWORD[$1]}@127.0.0.1:$RMQ_PORT/"; }
 
@@ -64,7 +60,7 @@ configure() {
   port=$(_rmq_free_port "$port")
   URL[$name]=http://127.0.0.1:$port
   (umask 077; printf '%s\n' "# settings of $name (ops/up.sh); secrets: keep this file owner-only" >"$RUN/$name/service.env"
-   for setting in "ASPNETCORE_URLS=${URL[$name]}" Bus__Transport=RabbitMq "$@"; do
+   for setting in "ASPNETCORE_URLS=${URL[$name]}" Bus__Transport=RabbitMq Bus__DeclareConsumeTopology=false "$@"; do
      printf '%s=%q\n' "${setting%%=*}" "${setting#*=}"
    done >>"$RUN/$name/service.env")
   port=$((port + 1))

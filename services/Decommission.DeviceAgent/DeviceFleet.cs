@@ -9,9 +9,11 @@ using RabbitMQ.Client.Exceptions;
 namespace Decommission.DeviceAgent;
 
 /// <summary>
-/// Simulated devices on the device channel. Each device has its own durable command queue and its own channel with
+/// Simulated devices on the device channel. Each device reads its own durable command queue on its own channel with
 /// prefetch 1, so a slow device holds up only itself; receipts are published with confirms. A connection carries at
-/// most <see cref="DevicesPerConnection"/> devices (RabbitMQ allows 2047 channels on one).
+/// most <see cref="DevicesPerConnection"/> devices (RabbitMQ allows 2047 channels on one). Devices declare nothing (the
+/// fleet's broker user may not): the gateway makes a device's queue when its identity is registered, and a device whose
+/// queue is not there yet tries again, quietly, until it is.
 /// </summary>
 public sealed class DeviceFleet : IAsyncDisposable
 {
@@ -19,6 +21,8 @@ public sealed class DeviceFleet : IAsyncDisposable
     private static readonly JsonSerializerOptions CommandJson = new() { RespectNullableAnnotations = true };
     private const int DevicesConnectingAtOnce = 16;
     public const int DevicesPerConnection = 1000;
+    private static readonly TimeSpan QueueRetryFirst = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan QueueRetryMax = TimeSpan.FromSeconds(5);
 
     private readonly Uri rabbitMqUri;
     private readonly TimeProvider time;
@@ -57,11 +61,6 @@ public sealed class DeviceFleet : IAsyncDisposable
         var devices = Devices.Values.ToList();
         for (var i = 0; i < Math.Max(1, (devices.Count + DevicesPerConnection - 1) / DevicesPerConnection); i++)
             connections.Add(await factory.CreateConnectionAsync(cancellationToken));
-        await using (var setup = await connections[0].CreateChannelAsync(cancellationToken: cancellationToken))
-        {
-            await setup.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-            await setup.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
-        }
         await Parallel.ForEachAsync(devices.Select((device, i) => (device, connection: connections[i / DevicesPerConnection])),
             new ParallelOptions { MaxDegreeOfParallelism = DevicesConnectingAtOnce, CancellationToken = cancellationToken },
             async (pair, ct) => await ConnectAsync(pair.connection, pair.device, ct));
@@ -105,40 +104,36 @@ public sealed class DeviceFleet : IAsyncDisposable
 
     private async Task ConnectAsync(IConnection connection, SimulatedDevice device, CancellationToken cancellationToken)
     {
-        var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-        lock (channels)
-            channels.Add(channel);
-        var queue = DeviceChannelNames.CommandQueue(device.Id);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-        await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(device.Id), cancellationToken: cancellationToken);
-        await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: 1, global: false, cancellationToken);
-
-        var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += (_, delivery) => AnswerAsync(device, channel, delivery);
         switch (device.Behaviour)
         {
             case DeviceBehaviour.NeverAnswers:
                 break;
             case DeviceBehaviour.OfflineUntil:
                 lock (comingOnline)
-                    comingOnline.Add(ComeOnlineAsync(device, channel, queue, consumer));
+                    comingOnline.Add(ComeOnlineAsync(connection, device));
                 break;
             default:
-                await channel.BasicConsumeAsync(queue, autoAck: false, consumer, cancellationToken);
+                // The first attempt is made before the fleet counts as started; a queue not there yet is waited for behind it.
+                if (!await TryListenAsync(connection, device, cancellationToken))
+                    lock (comingOnline)
+                        comingOnline.Add(ListenWhenQueueExistsAsync(connection, device, TimeSpan.Zero));
                 break;
         }
     }
 
-    private async Task ComeOnlineAsync(SimulatedDevice device, IChannel channel, string queue, AsyncEventingBasicConsumer consumer)
+    private Task ComeOnlineAsync(IConnection connection, SimulatedDevice device) =>
+        ListenWhenQueueExistsAsync(connection, device, device.Spec.OfflineUntil.GetValueOrDefault() - time.GetUtcNow(), announce: true);
+
+    private async Task ListenWhenQueueExistsAsync(IConnection connection, SimulatedDevice device, TimeSpan offlineFor, bool announce = false)
     {
         try
         {
-            var offlineFor = device.Spec.OfflineUntil.GetValueOrDefault() - time.GetUtcNow();
             if (offlineFor > TimeSpan.Zero)
                 await Task.Delay(offlineFor, time, stopping.Token);
-            await channel.BasicConsumeAsync(queue, autoAck: false, consumer, stopping.Token);
-            logger.LogInformation("Device {DeviceId} came online", device.Id);
+            for (var wait = QueueRetryFirst; !await TryListenAsync(connection, device, stopping.Token); wait = Min(wait * 2, QueueRetryMax))
+                await Task.Delay(wait, time, stopping.Token);
+            if (announce)
+                logger.LogInformation("Device {DeviceId} came online", device.Id);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -148,6 +143,31 @@ public sealed class DeviceFleet : IAsyncDisposable
             logger.LogError(e, "Device {DeviceId} could not come online", device.Id);
         }
     }
+
+    /// <summary>Consumes the device's queue on a channel of its own; false (the channel closed) when the queue does not exist yet.</summary>
+    private async Task<bool> TryListenAsync(IConnection connection, SimulatedDevice device, CancellationToken cancellationToken)
+    {
+        var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken: cancellationToken);
+        try
+        {
+            await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: 1, global: false, cancellationToken);
+            var consumer = new AsyncEventingBasicConsumer(channel);
+            consumer.ReceivedAsync += (_, delivery) => AnswerAsync(device, channel, delivery);
+            await channel.BasicConsumeAsync(DeviceChannelNames.CommandQueue(device.Id), autoAck: false, consumer, cancellationToken);
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
+        {
+            logger.LogDebug("Device {DeviceId}: no command queue yet (its identity is not registered with the gateway)", device.Id);
+            channel.Dispose();
+            return false;
+        }
+        lock (channels)
+            channels.Add(channel);
+        return true;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private async Task AnswerAsync(SimulatedDevice device, IChannel channel, BasicDeliverEventArgs delivery)
     {

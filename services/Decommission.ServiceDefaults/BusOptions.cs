@@ -15,6 +15,13 @@ public sealed class BusOptions
     [Required]
     public Uri RabbitMqUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
 
+    /// <summary>
+    /// True: each receive endpoint declares and binds the type exchanges of what it consumes (MassTransit's default; the
+    /// broker user then needs configure on them). False: the broker's set-up has declared them from the bus catalogue
+    /// (ops/up.sh, the compose definitions) and the endpoint binds nothing — what a least-privilege user requires.
+    /// </summary>
+    public bool DeclareConsumeTopology { get; set; } = true;
+
     /// <summary>Messages each receive endpoint fetches ahead.</summary>
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 32;

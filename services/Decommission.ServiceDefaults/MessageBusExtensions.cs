@@ -45,6 +45,8 @@ public static class MessageBusExtensions
         {
             bus.SetKebabCaseEndpointNameFormatter();
             builder.ApplyBusRegistrations(bus);
+            if (options.Transport == BusTransport.RabbitMq)
+                bus.AddConfigureEndpointsCallback((_, _, endpoint) => ConfigureForLeastPrivilege(endpoint, options));
 
             if (options.Transport == BusTransport.InMemory)
             {
@@ -60,6 +62,17 @@ public static class MessageBusExtensions
             });
         });
         return builder;
+    }
+
+    // A broker user may declare only what it owns (contracts/Decommission.Topology: BrokerPermissions). The shared type
+    // exchanges and their bindings to our queues are declared by the broker's set-up (BrokerTopology), so an endpoint binds
+    // nothing; and Fault<T> events are not published: nobody consumes them, and the failed message waits in <queue>_error
+    // with the fault in its headers, so nobody needs rights on MassTransit:Fault--… exchanges.
+    private static void ConfigureForLeastPrivilege(IReceiveEndpointConfigurator endpoint, BusOptions options)
+    {
+        endpoint.PublishFaults = false;
+        if (!options.DeclareConsumeTopology)
+            endpoint.ConfigureConsumeTopology = false;
     }
 
     private static List<Action<IBusRegistrationConfigurator>> GetOrCreate(IHostApplicationBuilder builder)

@@ -26,6 +26,12 @@ public sealed partial class ComposeFile
     public static IReadOnlyDictionary<string, string> UserVariables { get; } = new Dictionary<string, string>
     {
         ["RABBITMQ_PASSWORD"] = "s3cretPassw0rd",
+        // Each service's own broker user (the bus catalogue's).
+        ["ORCHESTRATOR_BROKER_PASSWORD"] = "orchestratorPassw0rd",
+        ["INVENTORY_BROKER_PASSWORD"] = "inventoryPassw0rd",
+        ["CREDENTIALS_BROKER_PASSWORD"] = "credentialsPassw0rd",
+        ["DEVICE_GATEWAY_BROKER_PASSWORD"] = "gatewayPassw0rd",
+        ["CERTIFICATES_BROKER_PASSWORD"] = "certificatesPassw0rd",
     };
 
     public static ComposeFile Load() => Load(Repository.ComposeFilePath, UserVariables);

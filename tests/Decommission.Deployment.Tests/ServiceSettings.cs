@@ -40,7 +40,7 @@ public sealed class ServiceSettings
     /// <exception cref="OptionsValidationException">a setting the service would refuse at start-up</exception>
     public static ServiceSettings Load(ServiceHost host, IReadOnlyDictionary<string, string> environment)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Production });
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Production });
         builder.Configuration
             .AddJsonFile(host.AppSettingsPath, optional: false)
             .AddInMemoryCollection(environment.Select(e => KeyValuePair.Create(ConfigurationKey(e.Key), (string?)e.Value)));

@@ -20,12 +20,15 @@ public sealed class FleetOnBrokerTests : IDisposable
         var devices = Enumerable.Range(1, 2_100)
             .Select(i => new SimulatedDevice(new DeviceSpec { Id = $"big-{run}-{i:D4}" }, gateway.PublicKey, GatewayKey.Now)).ToList();
         await using var fleet = new DeviceFleet(RabbitMqNode.Uri, devices, TimeProvider.System, NullLogger<DeviceFleet>.Instance);
-
-        await fleet.StartAsync(CancellationToken.None);
-
         var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
+        // The gateway makes each device's queue when it registers the device's identity; devices make nothing.
+        foreach (var device in devices)
+            await channel.QueueDeclareAsync(DeviceChannelNames.CommandQueue(device.Id), durable: true, exclusive: false, autoDelete: false);
+
+        await fleet.StartAsync(CancellationToken.None);
+
         foreach (var device in devices.Where((_, i) => i % 100 == 99 || i >= 2_040))
         {
             var queue = await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(device.Id));
@@ -33,5 +36,26 @@ public sealed class FleetOnBrokerTests : IDisposable
         }
         foreach (var device in devices)
             await channel.QueueDeleteAsync(DeviceChannelNames.CommandQueue(device.Id));
+    }
+
+    [Fact]
+    public async Task A_device_whose_queue_does_not_exist_yet_listens_once_the_gateway_makes_it()
+    {
+        var device = new SimulatedDevice(new DeviceSpec { Id = $"late-{Guid.NewGuid():N}" }, gateway.PublicKey, GatewayKey.Now);
+        await using var fleet = new DeviceFleet(RabbitMqNode.Uri, [device], TimeProvider.System, NullLogger<DeviceFleet>.Instance);
+
+        // Started before the device is registered: nothing to listen to yet, and the fleet does not make the queue.
+        await fleet.StartAsync(CancellationToken.None);
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        var queue = DeviceChannelNames.CommandQueue(device.Id);
+        await using (var probe = await connection.CreateChannelAsync())
+            await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() => probe.QueueDeclarePassiveAsync(queue));
+
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        for (var until = DateTime.UtcNow.AddSeconds(15); (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount == 0; await Task.Delay(100))
+            Assert.True(DateTime.UtcNow < until, $"{device.Id} did not start listening once its queue existed");
+        await channel.QueueDeleteAsync(queue);
     }
 }

@@ -66,8 +66,13 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
         if (claimed.Count == 0)
             return [];
 
-        // All sends in flight at once: the broker confirms them together instead of one round trip per device.
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
+        // All sends in flight at once: the broker confirms them together instead of one round trip per device. Sent to
+        // RetireDevice's own exchange, which reaches the saga's queue (bound by the broker's set-up, or by the saga's
+        // endpoint): a send to queue: would declare and bind the saga's queue, and the inventory's broker user would need
+        // the rights to read and delete it (contracts/Decommission.Topology, BrokerPermissions).
+        if (!bus.Topology.TryGetPublishAddress<RetireDevice>(out var exchange))
+            throw new InvalidOperationException("The bus has no address for RetireDevice's exchange");
+        var endpoint = await bus.GetSendEndpoint(exchange);
         await Task.WhenAll(claimed.Select(device =>
         {
             var endOfLife = DateOnly.FromDayNumber((int)device.EndOfLife);

@@ -1,0 +1,263 @@
+using Decommission.Contracts;
+using Decommission.DeviceProtocol;
+
+namespace Decommission.Topology;
+
+/// <summary>
+/// Every process that talks through the broker, under the name of its broker user: what it sends (to which queue),
+/// publishes and answers, and which queues it consumes with the messages each takes. The broker users' permissions,
+/// the topology ops/up.sh declares, the compose definitions and the README's table are derived from this; tests check
+/// the services' registrations against it. Nothing else describes who may send what.
+/// </summary>
+public static class BusCatalogue
+{
+    /// <summary>Raised by the orchestrator's deadline sweeper for itself; its type lives in the orchestrator, so it is named here.</summary>
+    public static readonly MessageType RetirementDeadlineReached = new("Decommission.Orchestrator.Deadlines", "RetirementDeadlineReached");
+
+    /// <summary>The inventory's queue of the retirement events it follows (no QueueNames constant: nobody sends to it).</summary>
+    public const string InventoryRetirements = "inventory-retirements";
+
+    public static readonly BusProcess Orchestrator = new()
+    {
+        Name = "orchestrator",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Orchestrator.Service"),
+        Description = "the retirement saga and status queries",
+        Consumes =
+        [
+            Queue(QueueNames.RetireDevice,
+                M<RetireDevice>(), M<CancelRetirement>(), M<RetryRetirement>(), M<RecordPhysicalDestruction>(),
+                M<RetirementAccepted>(), M<RetirementRefused>(), M<DeviceQuarantined>(), M<QuarantineRefused>(),
+                M<ErasureVerified>(), M<ErasureRejected>(), M<IdentityRevoked>(), M<DisposalCertificateIssued>(),
+                M<DisposalCertificateRefused>(), RetirementDeadlineReached),
+            Queue(QueueNames.RetirementStatus, M<GetRetirementStatus>(), M<ListRetirements>(), M<CountRetirements>()),
+        ],
+        Sends =
+        [
+            new(M<QuarantineDevice>(), QueueNames.QuarantineDevice),
+            new(M<EraseDevice>(), QueueNames.EraseDevice),
+            new(M<RevokeIdentity>(), QueueNames.RevokeIdentity),
+            new(M<IssueDisposalCertificate>(), QueueNames.IssueDisposalCertificate),
+        ],
+        Publishes =
+        [
+            M<RetirementRequested>(), M<RetirementFailed>(), M<RetirementCancelled>(), M<RetirementRetried>(),
+            M<PhysicalDestructionRecorded>(), M<DeviceDecommissioned>(), RetirementDeadlineReached,
+        ],
+        Responds =
+        [
+            M<RetirementSubmitted>(), M<RetirementCancelled>(), M<RetirementCommandRefused>(), M<RetirementRetried>(),
+            M<RetirementNotFound>(), M<RetirementStatus>(), M<RetirementList>(), M<RetirementCounts>(),
+        ],
+    };
+
+    /// <summary>The inventory and, in the same process with the same bus and user, the end-of-life scheduler.</summary>
+    public static readonly BusProcess Inventory = new()
+    {
+        Name = "inventory",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Inventory.Service"),
+        Description = "devices, legal holds, retirement confirmation, and the end-of-life scheduler: same process, same user",
+        Consumes =
+        [
+            Queue(QueueNames.Inventory, M<ImportDevices>(), M<SetLegalHold>(), M<PreviewEndOfLife>()),
+            Queue(InventoryRetirements,
+                M<RetirementRequested>(), M<DeviceDecommissioned>(), M<RetirementFailed>(), M<RetirementCancelled>(), M<RetirementRetried>()),
+        ],
+        // The end-of-life scheduler's retirements, through RetireDevice's own exchange.
+        Sends = [new(M<RetireDevice>(), QueueNames.RetireDevice, ThroughTypeExchange: true)],
+        Publishes = [M<RetirementAccepted>(), M<RetirementRefused>(), M<DeviceLegalHoldChanged>()],
+        Responds = [M<DevicesImported>(), M<LegalHoldSet>(), M<EndOfLifePreview>()],
+    };
+
+    public static readonly BusProcess Credentials = new()
+    {
+        Name = "credentials",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Credentials.Service"),
+        Description = "enrollment, quarantine, identity revocation and the CRL",
+        Consumes =
+        [
+            Queue(QueueNames.EnrollDevice, M<EnrollDevice>(), M<EnrollDevicesFromCsv>()),
+            Queue(QueueNames.CheckCredential, M<CheckCredential>()),
+            Queue(QueueNames.QuarantineDevice, M<QuarantineDevice>()),
+            Queue(QueueNames.RevokeIdentity, M<RevokeIdentity>()),
+        ],
+        // A request: the gateway answers DeviceIdentitiesRegistered.
+        Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities, Request: true)],
+        Publishes = [M<DeviceQuarantined>(), M<QuarantineRefused>(), M<IdentityRevoked>()],
+        Responds = [M<DeviceEnrolled>(), M<DevicesEnrolled>(), M<EnrollmentRejected>(), M<CredentialChecked>()],
+    };
+
+    public static readonly BusProcess DeviceGateway = new()
+    {
+        Name = "device-gateway",
+        BusEndpoint = TemporaryEndpointOf("Decommission.DeviceGateway.Service"),
+        Description = "signs erase commands for devices and verifies their receipts; owns the device channel",
+        Consumes =
+        [
+            Queue(QueueNames.EraseDevice, M<EraseDevice>()),
+            Queue(QueueNames.RegisterDeviceIdentities, M<RegisterDeviceIdentities>()),
+            Queue(QueueNames.DeviceGatewayEvents, M<DeviceQuarantined>(), M<DeviceLegalHoldChanged>()),
+        ],
+        Publishes = [M<ErasureVerified>(), M<ErasureRejected>()],
+        Responds = [M<DeviceIdentitiesRegistered>()],
+        // The device channel (raw AMQP, docs/device-protocol.md): the gateway makes all of it. It publishes commands, makes
+        // each device's queue and binds it (write on the queue, read on the exchange), and consumes the receipt queue.
+        DeviceChannel =
+        [
+            new(Exact(DeviceChannelNames.CommandExchange), Configure: true, Write: true, Read: true),
+            new(Exact(DeviceChannelNames.ReceiptExchange), Configure: true, Write: true, Read: true),
+            new(DeviceCommandQueues, Configure: true, Write: true, Read: false),
+        ],
+    };
+
+    public static readonly BusProcess Certificates = new()
+    {
+        Name = "certificates",
+        BusEndpoint = TemporaryEndpointOf("Decommission.Certificates.Service"),
+        Description = "issues disposal certificates; records a two-person physical destruction",
+        Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
+        // After a destruction recorded through its API by two authenticated people.
+        Sends = [new(M<RecordPhysicalDestruction>(), QueueNames.RetireDevice)],
+        Publishes = [M<DisposalCertificateIssued>(), M<DisposalCertificateRefused>()],
+    };
+
+    /// <summary>The operator's <c>decom</c>: requests only; answers come to its own temporary endpoint.</summary>
+    public static readonly BusProcess Operator = new()
+    {
+        Name = "operator",
+        // decom, or any other AMQP client of the operator's (the benchmark's driver): any temporary endpoint but a service's.
+        BusEndpoint = "(?!.*_Decommission[A-Za-z]*Service_bus_).*_bus_.*",
+        Description = "the operator's decom, or any AMQP client of theirs",
+        Sends =
+        [
+            new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true),
+            new(M<CancelRetirement>(), QueueNames.RetireDevice, Request: true),
+            new(M<RetryRetirement>(), QueueNames.RetireDevice, Request: true),
+            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true),
+            new(M<ListRetirements>(), QueueNames.RetirementStatus, Request: true),
+            new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true),
+            new(M<ImportDevices>(), QueueNames.Inventory, Request: true),
+            new(M<SetLegalHold>(), QueueNames.Inventory, Request: true),
+            new(M<PreviewEndOfLife>(), QueueNames.Inventory, Request: true),
+            new(M<EnrollDevice>(), QueueNames.EnrollDevice, Request: true),
+            new(M<EnrollDevicesFromCsv>(), QueueNames.EnrollDevice, Request: true),
+            new(M<CheckCredential>(), QueueNames.CheckCredential, Request: true),
+        ],
+    };
+
+    /// <summary>The device fleet's shared user: reads device command queues, writes receipts, makes nothing.</summary>
+    public static readonly BusProcess DeviceAgent = new()
+    {
+        Name = "device-agent",
+        Description = "the device fleet's shared user, raw AMQP",
+        DeviceChannel =
+        [
+            new(DeviceCommandQueues, Configure: false, Write: false, Read: true),
+            new(Exact(DeviceChannelNames.ReceiptExchange), Configure: false, Write: true, Read: false),
+        ],
+    };
+
+    public static IReadOnlyList<BusProcess> Processes { get; } = [Orchestrator, Inventory, Credentials, DeviceGateway, Certificates, Operator, DeviceAgent];
+
+    /// <summary>The processes that are services (a host under services/, a container in compose).</summary>
+    public static IReadOnlyList<BusProcess> Services { get; } = [Orchestrator, Inventory, Credentials, DeviceGateway, Certificates];
+
+    public static BusProcess Named(string name) =>
+        Processes.SingleOrDefault(p => p.Name == name) ?? throw new ArgumentException($"no process {name} in the bus catalogue", nameof(name));
+
+    /// <summary>Every message type the catalogue names, in a stable order.</summary>
+    public static IReadOnlyList<MessageType> MessageTypes { get; } = Processes
+        .SelectMany(p => p.Sends.Select(s => s.Message).Concat(p.Publishes).Concat(p.Responds).Concat(p.Consumes.SelectMany(q => q.Messages)))
+        .Distinct().OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The queues that take <paramref name="message"/>, with the process that consumes each.</summary>
+    public static IEnumerable<(BusProcess Consumer, ConsumedQueue Queue)> QueuesTaking(MessageType message) =>
+        Processes.SelectMany(p => p.Consumes.Where(q => q.Messages.Contains(message)).Select(q => (p, q)));
+
+    /// <summary>Whether anyone writes <paramref name="message"/> to its type's exchange (publishes it, or sends it through that
+    /// exchange); then the exchange is bound to the queues that take it.</summary>
+    public static bool TravelsByTypeExchange(MessageType message) => Processes.Any(p => p.TypeExchanges.Contains(message));
+
+    /// <summary>The device command queues (decommission.device.&lt;id&gt;.commands), as a permission pattern.</summary>
+    public static string DeviceCommandQueues => Exact(DeviceChannelNames.CommandQueue("\u0001")).Replace("\u0001", ".*", StringComparison.Ordinal);
+
+    /// <summary>A RabbitMQ permission pattern (Erlang regular expression) matching exactly <paramref name="name"/>.</summary>
+    public static string Exact(string name)
+    {
+        var escaped = new System.Text.StringBuilder();
+        foreach (var c in name)
+        {
+            if (@"\^$.|?*+()[]{}".Contains(c, StringComparison.Ordinal))
+                escaped.Append('\\');
+            escaped.Append(c);
+        }
+        return escaped.ToString();
+    }
+
+    /// <summary>MassTransit names a temporary endpoint host_process_bus_id, the process being the entry assembly without its dots.</summary>
+    public static string TemporaryEndpointOf(string hostAssembly) => $".*_{hostAssembly.Replace(".", "", StringComparison.Ordinal)}_bus_.*";
+
+    /// <summary>The processes that send requests to a queue of <paramref name="responder"/>: it answers on their temporary endpoints.</summary>
+    public static IEnumerable<BusProcess> RequestersOf(BusProcess responder) =>
+        Processes.Where(p => p.Sends.Any(s => s.Request && responder.Consumes.Any(q => q.Name == s.Queue)));
+
+    private static MessageType M<T>() => MessageType.Of<T>();
+
+    private static ConsumedQueue Queue(string name, params MessageType[] messages) => new(name, messages);
+}
+
+/// <summary>A message type as MassTransit names it on the broker: its exchange is <c>Namespace:Name</c>.</summary>
+public sealed record MessageType(string Namespace, string Name)
+{
+    public static MessageType Of<T>() => new(typeof(T).Namespace ?? "", typeof(T).Name);
+
+    public string ExchangeName => $"{Namespace}:{Name}";
+
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// A command sent to a queue. MassTransit sends to <c>queue:{Queue}</c> through the exchange of the queue's name, and
+/// declares and binds that queue on the way (the sender then needs configure, write and read on its name); a send
+/// <paramref name="ThroughTypeExchange"/> goes to the command type's own exchange, which the broker's set-up binds to the
+/// queue, and needs rights on that exchange only. A <paramref name="Request"/> is answered on the sender's temporary endpoint.
+/// </summary>
+public sealed record Send(MessageType Message, string Queue, bool Request = false, bool ThroughTypeExchange = false);
+
+/// <summary>A queue a process consumes (a MassTransit receive endpoint) and the message types it takes.</summary>
+public sealed record ConsumedQueue(string Name, IReadOnlyList<MessageType> Messages);
+
+/// <summary>Rights on raw-AMQP resources outside MassTransit (the device channel), matched by <paramref name="Pattern"/>.</summary>
+public sealed record RawAccess(string Pattern, bool Configure, bool Write, bool Read);
+
+public sealed record BusProcess
+{
+    /// <summary>The process's broker user.</summary>
+    public required string Name { get; init; }
+
+    public required string Description { get; init; }
+
+    /// <summary>
+    /// The pattern of its MassTransit temporary endpoint (queue and exchange <c>host_process_bus_id</c>, made when it first
+    /// sends a request; the queue is exclusive to its connection); null for a process without MassTransit.
+    /// </summary>
+    public string? BusEndpoint { get; init; }
+
+    public IReadOnlyList<ConsumedQueue> Consumes { get; init; } = [];
+
+    public IReadOnlyList<Send> Sends { get; init; } = [];
+
+    public IReadOnlyList<MessageType> Publishes { get; init; } = [];
+
+    /// <summary>The message types whose own exchange it writes to: what it publishes, and what it sends through the type's exchange.</summary>
+    public IEnumerable<MessageType> TypeExchanges => Publishes.Concat(Sends.Where(s => s.ThroughTypeExchange).Select(s => s.Message)).Distinct();
+
+    /// <summary>The queues it sends to through their own exchange (MassTransit's <c>queue:</c> address).</summary>
+    public IEnumerable<string> QueuesSentTo => Sends.Where(s => !s.ThroughTypeExchange).Select(s => s.Queue).Distinct();
+
+    /// <summary>Answers to requests: they go to the requester's temporary endpoint, never to a shared exchange.</summary>
+    public IReadOnlyList<MessageType> Responds { get; init; } = [];
+
+    public IReadOnlyList<RawAccess> DeviceChannel { get; init; } = [];
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,26 @@
+using Decommission.Topology;
+
+// The catalogue's derived artefacts, for ops/up.sh and for regenerating committed files:
+//   users                 user<TAB>configure<TAB>write<TAB>read, one line per broker user
+//   declare <admin-uri>   declares the shared topology on that broker and virtual host
+//   definitions           the compose broker definitions (ops/rabbitmq/definitions.json)
+//   table                 the README's table of who may send what
+switch (args)
+{
+    case ["users"]:
+        foreach (var user in BrokerPermissions.All)
+            Console.WriteLine(user.ToLine());
+        return 0;
+    case ["declare", var uri]:
+        await BrokerTopology.DeclareAsync(new Uri(uri));
+        return 0;
+    case ["definitions"]:
+        Console.Write(BrokerDefinitions.Json());
+        return 0;
+    case ["table"]:
+        Console.Write(PermissionTable.Markdown());
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: Decommission.Topology users | declare <admin-amqp-uri> | definitions | table");
+        return 2;
+}

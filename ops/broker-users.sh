@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# The broker's users, their permissions and the shared topology, all from the bus catalogue
+# (contracts/Decommission.Topology): nothing here names a queue, an exchange or a right. Source after ops/rabbitmq-node.sh
+# (with a node started or its state loaded), then:
+#
+#   broker_setup VHOST ADMIN_URI   creates every catalogue user with a fresh random password (in PASSWORD[user]) and its
+#                                  permissions on VHOST, and declares the shared topology there through ADMIN_URI
+#
+# Env: DECOM_TOPOLOGY_DLL (default: the build of $CONFIGURATION, else Release).
+
+declare -A PASSWORD=()
+
+_broker_topology() {
+  local dll=${DECOM_TOPOLOGY_DLL:-$PWD/contracts/Decommission.Topology/bin/${CONFIGURATION:-Release}/net10.0/Decommission.Topology.dll}
+  [ -f "$dll" ] || { echo "broker-users.sh: $dll is not built" >&2; return 1; }
+  dotnet "$dll" "$@"
+}
+
+broker_setup() {
+  local vhost=$1 admin_uri=$2 lines user configure write read
+  lines=$(_broker_topology users) || return 1
+  # Every rabbitmqctl gets /dev/null as stdin: it would swallow the lines still to read.
+  while IFS=$'\t' read -r user configure write read; do
+    [ -n "$user" ] || continue
+    PASSWORD[$user]=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
+    rmq_ctl delete_user "$user" </dev/null >/dev/null 2>&1 || true
+    rmq_ctl add_user "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
+    rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
+  done <<<"$lines"
+  _broker_topology declare "$admin_uri"
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The compose broker's start (docker-compose.yml): RabbitMQ as its image starts it, then the bus catalogue's users, their
+# permissions and the shared topology (definitions.json, generated from contracts/Decommission.Topology), then each user's
+# password from BROKER_PASSWORD_<USER> (ORCHESTRATOR, DEVICE_GATEWAY, …). A user without one cannot log in. The health
+# check waits for /tmp/decommission-broker-ready, so no service connects before its user can.
+set -euo pipefail
+rm -f /tmp/decommission-broker-ready
+docker-entrypoint.sh rabbitmq-server &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null; wait "$server"; exit' TERM INT
+
+# rabbitmqctl talks to the node with the cookie in the broker's home, whoever runs this script.
+ctl() { HOME=/var/lib/rabbitmq rabbitmqctl -q "$@"; }
+until ctl await_startup >/dev/null 2>&1; do
+  kill -0 "$server" 2>/dev/null || { wait "$server"; exit 1; }
+  sleep 1
+done
+ctl import_definitions /etc/rabbitmq/decommission/definitions.json
+for variable in ${!BROKER_PASSWORD_@}; do
+  [ -n "${!variable}" ] || continue
+  user=${variable#BROKER_PASSWORD_}; user=${user//_/-}; user=${user,,}
+  ctl change_password "$user" "${!variable}"
+done
+touch /tmp/decommission-broker-ready
+wait "$server"
