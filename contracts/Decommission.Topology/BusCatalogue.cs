@@ -33,10 +33,10 @@ public static class BusCatalogue
         ],
         Sends =
         [
-            new(M<QuarantineDevice>(), QueueNames.QuarantineDevice),
-            new(M<EraseDevice>(), QueueNames.EraseDevice),
-            new(M<RevokeIdentity>(), QueueNames.RevokeIdentity),
-            new(M<IssueDisposalCertificate>(), QueueNames.IssueDisposalCertificate),
+            new(M<QuarantineDevice>(), QueueNames.QuarantineDevice, ThroughTypeExchange: true),
+            new(M<EraseDevice>(), QueueNames.EraseDevice, ThroughTypeExchange: true),
+            new(M<RevokeIdentity>(), QueueNames.RevokeIdentity, ThroughTypeExchange: true),
+            new(M<IssueDisposalCertificate>(), QueueNames.IssueDisposalCertificate, ThroughTypeExchange: true),
         ],
         Publishes =
         [
@@ -81,7 +81,7 @@ public static class BusCatalogue
             Queue(QueueNames.RevokeIdentity, M<RevokeIdentity>()),
         ],
         // A request: the gateway answers DeviceIdentitiesRegistered.
-        Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities, Request: true)],
+        Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities, Request: true, ThroughTypeExchange: true)],
         Publishes = [M<DeviceQuarantined>(), M<QuarantineRefused>(), M<IdentityRevoked>()],
         Responds = [M<DeviceEnrolled>(), M<DevicesEnrolled>(), M<EnrollmentRejected>(), M<CredentialChecked>()],
     };
@@ -116,7 +116,7 @@ public static class BusCatalogue
         Description = "issues disposal certificates; records a two-person physical destruction",
         Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
         // After a destruction recorded through its API by two authenticated people.
-        Sends = [new(M<RecordPhysicalDestruction>(), QueueNames.RetireDevice)],
+        Sends = [new(M<RecordPhysicalDestruction>(), QueueNames.RetireDevice, ThroughTypeExchange: true)],
         Publishes = [M<DisposalCertificateIssued>(), M<DisposalCertificateRefused>()],
     };
 
@@ -129,18 +129,18 @@ public static class BusCatalogue
         Description = "the operator's decom, or any AMQP client of theirs",
         Sends =
         [
-            new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true),
-            new(M<CancelRetirement>(), QueueNames.RetireDevice, Request: true),
-            new(M<RetryRetirement>(), QueueNames.RetireDevice, Request: true),
-            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true),
-            new(M<ListRetirements>(), QueueNames.RetirementStatus, Request: true),
-            new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true),
-            new(M<ImportDevices>(), QueueNames.Inventory, Request: true),
-            new(M<SetLegalHold>(), QueueNames.Inventory, Request: true),
-            new(M<PreviewEndOfLife>(), QueueNames.Inventory, Request: true),
-            new(M<EnrollDevice>(), QueueNames.EnrollDevice, Request: true),
-            new(M<EnrollDevicesFromCsv>(), QueueNames.EnrollDevice, Request: true),
-            new(M<CheckCredential>(), QueueNames.CheckCredential, Request: true),
+            new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            new(M<CancelRetirement>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            new(M<RetryRetirement>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
+            new(M<ListRetirements>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
+            new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
+            new(M<ImportDevices>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
+            new(M<SetLegalHold>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
+            new(M<PreviewEndOfLife>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
+            new(M<EnrollDevice>(), QueueNames.EnrollDevice, Request: true, ThroughTypeExchange: true),
+            new(M<EnrollDevicesFromCsv>(), QueueNames.EnrollDevice, Request: true, ThroughTypeExchange: true),
+            new(M<CheckCredential>(), QueueNames.CheckCredential, Request: true, ThroughTypeExchange: true),
         ],
     };
 

@@ -22,6 +22,13 @@ public sealed class BusOptions
     /// </summary>
     public bool DeclareConsumeTopology { get; set; } = true;
 
+    /// <summary>
+    /// True (the default): a message is consumed only if the broker vouches (AMQP user-id) that its sender is a user the bus
+    /// catalogue names as a producer of its type; everything sent is stamped with our own user. Turn off only on a broker
+    /// where every process shares one user (the tests' throwaway node).
+    /// </summary>
+    public bool VerifySenders { get; set; } = true;
+
     /// <summary>Messages each receive endpoint fetches ahead.</summary>
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 32;

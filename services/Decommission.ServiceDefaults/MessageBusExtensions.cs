@@ -58,6 +58,10 @@ public static class MessageBusExtensions
             {
                 cfg.Host(options.RabbitMqUri);
                 cfg.PrefetchCount = options.PrefetchCount;
+                // Who sent what is checked, not assumed: every message carries our broker user, vouched for by the broker.
+                cfg.StampSender(SenderVerification.UserOf(options.RabbitMqUri));
+                if (options.VerifySenders)
+                    cfg.VerifySenders();
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -25,11 +25,22 @@ public sealed class Broker : IAsyncDisposable
 
     public static async Task<Broker> ConnectAsync(CliSettings settings, CancellationToken cancellationToken)
     {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(settings.Broker, host =>
+        var user = Uri.UnescapeDataString(settings.Broker.UserInfo.Split(':', 2)[0]);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
-            host.RequestedConnectionTimeout(ConnectTimeout);
-            host.ConnectionName("decom");
-        }));
+            cfg.Host(settings.Broker, host =>
+            {
+                host.RequestedConnectionTimeout(ConnectTimeout);
+                host.ConnectionName("decom");
+            });
+            // The services believe a request only from a broker user allowed to send it: the broker vouches for this user-id.
+            if (user.Length > 0)
+                cfg.ConfigureSend(send => send.UseSendExecute(context =>
+                {
+                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                        rabbit.BasicProperties.UserId = user;
+                }));
+        });
 
         // MassTransit keeps retrying a refused connection until start-up is cancelled; the first fault is the answer.
         var firstFault = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -58,9 +69,16 @@ public sealed class Broker : IAsyncDisposable
         }
     }
 
-    /// <summary>A client for one of the services' fixed queues; answers come to this bus's temporary endpoint.</summary>
+    /// <summary>
+    /// A client for a request the service behind <paramref name="queue"/> takes. It is sent to the request type's own
+    /// exchange, which the broker's set-up binds to that queue: the operator's user may write only its own requests' exchanges,
+    /// and holds no right on the services' queues. Answers come to this bus's temporary endpoint.
+    /// </summary>
     public IRequestClient<T> Client<T>(string queue) where T : class =>
-        _bus.CreateRequestClient<T>(new Uri($"queue:{queue}"), RequestTimeout.After(ms: (int)_settings.Timeout.TotalMilliseconds));
+        _bus.CreateRequestClient<T>(TypeExchange<T>(_bus), RequestTimeout.After(ms: (int)_settings.Timeout.TotalMilliseconds));
+
+    public static Uri TypeExchange<T>(IBus bus) where T : class =>
+        bus.Topology.TryGetPublishAddress<T>(out var address) ? address : throw new InvalidOperationException($"no exchange for {typeof(T).Name}");
 
     public Task<TResponse> Request<TRequest, TResponse>(string queue, TRequest message, CancellationToken cancellationToken)
         where TRequest : class where TResponse : class =>

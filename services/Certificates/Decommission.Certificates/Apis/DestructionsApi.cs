@@ -86,7 +86,11 @@ public static class DestructionsApi
             return Results.Problem($"already witnessed by {record.Witness} at {record.WitnessedAt:u}", statusCode: StatusCodes.Status409Conflict);
 
         // Sent again when the witness repeats the call (a lost answer): the saga ignores a destruction it already has.
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
+        // Through RecordPhysicalDestruction's own exchange (bound to the saga's queue by the broker's set-up): the certificates
+        // service's user may write that exchange only, and the saga believes the message only from this user.
+        if (!bus.Topology.TryGetPublishAddress<RecordPhysicalDestruction>(out var exchange))
+            throw new InvalidOperationException("The bus has no address for RecordPhysicalDestruction's exchange");
+        var endpoint = await bus.GetSendEndpoint(exchange);
         await endpoint.Send(new RecordPhysicalDestruction
         {
             RetirementId = record.RetirementId,

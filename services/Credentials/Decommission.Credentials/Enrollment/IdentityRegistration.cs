@@ -11,7 +11,9 @@ public sealed class IdentityRegistration(IClientFactory clients)
 
     public async Task<IReadOnlyList<IdentityRefusal>> RegisterAsync(IReadOnlyList<DeviceIdentity> identities, string registeredBy, CancellationToken cancellationToken)
     {
-        var client = clients.CreateRequestClient<RegisterDeviceIdentities>(new Uri($"queue:{QueueNames.RegisterDeviceIdentities}"), RequestTimeout.After(s: 60));
+        // Published to the request type's own exchange, which the broker's set-up binds to the gateway's queue: the credentials
+        // service's user needs no right on that queue.
+        var client = clients.CreateRequestClient<RegisterDeviceIdentities>(RequestTimeout.After(s: 60));
         var refused = new List<IdentityRefusal>();
         foreach (var batch in identities.Chunk(BatchSize))
         {

@@ -10,7 +10,7 @@ namespace Decommission.Orchestrator.StateMachines;
 /// Sends the command of the step the retirement is in and sets the deadline for its answer. The same activity
 /// re-sends it when the deadline passes, so a command lost between saving the saga and publishing is driven again.
 /// </summary>
-public sealed class SendStepCommandActivity(OrchestratorDatabase database, IOptions<RetirementSettings> options, TimeProvider clock)
+public sealed class SendStepCommandActivity(OrchestratorDatabase database, IBus bus, IOptions<RetirementSettings> options, TimeProvider clock)
     : IStateMachineActivity<Retirement>
 {
     private readonly RetirementSettings _settings = options.Value;
@@ -105,10 +105,14 @@ public sealed class SendStepCommandActivity(OrchestratorDatabase database, IOpti
         };
     }
 
-    private static async Task Send<TCommand>(ConsumeContext context, string queue, TCommand command)
+    // Through the command type's own exchange, which the broker's set-up binds to the service's queue (named by the
+    // catalogue): the orchestrator's broker user may write its commands' exchanges and holds no right on other services' queues.
+    private async Task Send<TCommand>(ConsumeContext context, string queue, TCommand command)
         where TCommand : class
     {
-        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{queue}"));
+        if (!bus.Topology.TryGetPublishAddress<TCommand>(out var exchange))
+            throw new InvalidOperationException($"The bus has no address for {typeof(TCommand).Name}'s exchange (consumed on {queue})");
+        var endpoint = await context.GetSendEndpoint(exchange);
         await endpoint.Send(command, context.CancellationToken);
     }
 
