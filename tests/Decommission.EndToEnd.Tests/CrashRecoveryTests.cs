@@ -77,8 +77,13 @@ public sealed partial class CrashRecoveryTests
         Assert.True(refused.ExitCode == 1 && refused.Out.Contains("Nothing enrolled"), refused.ToString());
         Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e"), $"Enrolled {FleetSize} devices");
 
-        // A deliberately hostile input: a body that is not a message at all, on the saga's queue.
-        await PublishGarbageAsync(new Uri(run.Operator["DECOM_BROKER"]), QueueNames.RetireDevice);
+        // Deliberately hostile inputs with the operator's credentials, on the saga's queue through the one exchange there the
+        // operator may write (RetireDevice's): a body that is not a message at all, and a forged IdentityRevoked in a
+        // RetireDevice's place. The broker refuses the operator's message claiming to come from the certificates service.
+        var operatorBroker = new Uri(run.Operator["DECOM_BROKER"]);
+        await PublishGarbageAsync(operatorBroker);
+        var forged = await PublishForgedIdentityRevokedAsync(operatorBroker);
+        await Assert.ThrowsAnyAsync<Exception>(() => PublishAsAnotherUserAsync(operatorBroker, claimedUser: "certificates"));
 
         var retireCsv = Path.Combine(work, "retire.csv");
         await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Order().Prepend("deviceId"));
@@ -135,7 +140,10 @@ public sealed partial class CrashRecoveryTests
         // Nothing in an _error queue but the hostile message; the device channel is drained.
         var queues = await run.QueuesAsync();
         var errors = queues.Where(q => q.Key.EndsWith("_error", StringComparison.Ordinal) && q.Value > 0).ToDictionary();
-        Assert.Equal(new Dictionary<string, int> { [$"{QueueNames.RetireDevice}_error"] = 1 }, errors);
+        Assert.Equal(new Dictionary<string, int> { [$"{QueueNames.RetireDevice}_error"] = 2 }, errors);
+        // The forged event was refused for who sent it (the orchestrator's log names the check), and no retirement took it.
+        Assert.Contains("IdentityRevoked refused: sent by broker user 'operator'", run.Log("orchestrator"));
+        Assert.DoesNotContain(forged.ToString(), (await Decom(run, "list", "--limit", "1000")).Out);
 
         run.Passed();
     }
@@ -212,16 +220,47 @@ public sealed partial class CrashRecoveryTests
         return null;
     }
 
-    private static async Task PublishGarbageAsync(Uri broker, string queue)
+    private const string RetireDeviceExchange = "Decommission.Contracts:RetireDevice";
+
+    private static async Task PublishGarbageAsync(Uri broker)
     {
         var factory = new ConnectionFactory { Uri = broker };
         await using var connection = await factory.CreateConnectionAsync();
-        // With confirms, a publish the operator's user may not make fails here instead of vanishing. MassTransit binds
-        // an exchange of the queue's name to it; the default exchange is not the operator's to write to.
+        // With confirms, a publish the operator's user may not make fails here instead of vanishing.
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        await channel.BasicPublishAsync(queue, "", mandatory: true,
-            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString() },
+        await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), UserId = "operator" },
             Encoding.UTF8.GetBytes("{ this is not a message"));
+    }
+
+    /// <summary>An IdentityRevoked envelope put where the operator may write: a well-formed message of a type it may not send.</summary>
+    private static async Task<Guid> PublishForgedIdentityRevokedAsync(Uri broker)
+    {
+        var retirement = Guid.NewGuid();
+        var factory = new ConnectionFactory { Uri = broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        var envelope = new
+        {
+            messageId = Guid.NewGuid(),
+            messageType = new[] { "urn:message:Decommission.Contracts:IdentityRevoked" },
+            message = new IdentityRevoked { RetirementId = retirement, DeviceId = "sim-00001", CertificateSerial = "01", CrlNumber = 1, RevokedAt = DateTimeOffset.UtcNow },
+            sentTime = DateTimeOffset.UtcNow,
+        };
+        await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), UserId = "operator", Persistent = true },
+            JsonSerializer.SerializeToUtf8Bytes(envelope, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        return retirement;
+    }
+
+    /// <summary>A publish whose user-id names another broker user than the connection's: RabbitMQ refuses it.</summary>
+    private static async Task PublishAsAnotherUserAsync(Uri broker, string claimedUser)
+    {
+        var factory = new ConnectionFactory { Uri = broker };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", UserId = claimedUser }, Encoding.UTF8.GetBytes("{}"));
     }
 
     [GeneratedRegex(@"Serial Number:\s*([0-9A-Fa-f:]+)")]
