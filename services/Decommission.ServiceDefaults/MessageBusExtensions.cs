@@ -75,6 +75,8 @@ public static class MessageBusExtensions
     private static void ConfigureForLeastPrivilege(IReceiveEndpointConfigurator endpoint, BusOptions options)
     {
         endpoint.PublishFaults = false;
+        // What nobody here consumes goes to <queue>_skipped saying so, instead of MassTransit's bare "dead-letter".
+        endpoint.ConfigureDeadLetter(pipe => pipe.UseFilter(new SkippedWithReasonFilter()));
         if (!options.DeclareConsumeTopology)
             endpoint.ConfigureConsumeTopology = false;
     }

@@ -81,6 +81,37 @@ public sealed class RabbitMqRetirementTests
         await host.WaitForState(id, "Completed", seconds: 30);
     }
 
+    [Fact]
+    public async Task A_message_nobody_on_the_queue_takes_is_skipped_with_the_reason()
+    {
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register);
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var skipped = $"{QueueNames.RetireDevice}_skipped";
+        await channel.QueueDeclareAsync(skipped, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueuePurgeAsync(skipped);
+
+        // A well-formed message of a type the saga's queue does not take.
+        var id = Guid.NewGuid().ToString();
+        await PublishRaw(channel, id, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            messageId = id,
+            messageType = new[] { "urn:message:Decommission.Contracts:ImportDevices" },
+            message = new { csv = "deviceId", requestedBy = "script" },
+        })));
+
+        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < until, $"nothing reached {skipped}");
+            if (await channel.BasicGetAsync(skipped, autoAck: true) is not { } message || message.BasicProperties.MessageId != id)
+                continue;
+            var reason = message.BasicProperties.Headers?["MT-Reason"] is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
+            Assert.Equal($"skipped: no consumer on queue {QueueNames.RetireDevice} takes Decommission.Contracts:ImportDevices", reason);
+            break;
+        }
+    }
+
     private static async Task PublishRaw(IChannel channel, string messageId, byte[] body)
     {
         var properties = new BasicProperties { MessageId = messageId, ContentType = "application/vnd.masstransit+json", Persistent = true };

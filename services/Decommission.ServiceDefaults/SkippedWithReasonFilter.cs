@@ -1,0 +1,25 @@
+using MassTransit;
+using MassTransit.Transports;
+
+namespace Decommission.ServiceDefaults;
+
+/// <summary>
+/// Moves a message no consumer of the endpoint takes to its <c>_skipped</c> queue, like MassTransit's own dead-letter
+/// filter, but with a reason an operator can act on in the MT-Reason header: which queue, and which message types it carried.
+/// </summary>
+public sealed class SkippedWithReasonFilter : IFilter<ReceiveContext>
+{
+    public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
+    {
+        if (!context.TryGetPayload(out IDeadLetterTransport? transport))
+            throw new TransportException(context.InputAddress, $"The {nameof(IDeadLetterTransport)} was not available on the {nameof(ReceiveContext)}.");
+        var types = context.TryGetPayload(out ConsumeContext? consume) && consume.SupportedMessageTypes.Any()
+            ? string.Join(", ", consume.SupportedMessageTypes.Select(t => t.Replace("urn:message:", "", StringComparison.Ordinal)))
+            : "a message of no known type";
+        var queue = context.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? context.InputAddress.ToString();
+        await transport.Send(context, $"skipped: no consumer on queue {queue} takes {types}");
+        await next.Send(context);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("skipped-with-reason");
+}
