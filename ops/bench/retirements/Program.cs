@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Decommission.Bench;
 using Decommission.Contracts;
+using Decommission.ServiceDefaults;
 using MassTransit;
 
 // Usage (run.sh does this): Program <operator-broker-uri> <bench-broker-uri> <enrollment-csv> <devices> <in-flight> <ceiling-messages>
@@ -57,8 +58,16 @@ const int Cold = 50;
     await bus.StopAsync();
 }
 
-var busControl = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(operatorBroker));
+// As decom does: requests to their types' exchanges (the operator's user holds no right on the services' queues), stamped
+// with the operator's user, which the services check against the bus catalogue.
+var busControl = Bus.Factory.CreateUsingRabbitMq(cfg =>
+{
+    cfg.Host(operatorBroker);
+    cfg.StampSender(SenderVerification.UserOf(operatorBroker));
+});
 await busControl.StartAsync();
+Uri TypeExchange<T>() where T : class =>
+    busControl.Topology.TryGetPublishAddress<T>(out var address) ? address : throw new InvalidOperationException($"no exchange for {typeof(T).Name}");
 try
 {
     var ids = (await File.ReadAllLinesAsync(keysCsv)).Skip(1).Select(line => line.Split(',')[0]).ToList();
@@ -69,19 +78,19 @@ try
     var inventory = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n"
         + string.Join("\n", ids.Select((id, i) => $"{id},Acme,TH-200,SN-{i},A-{i},eMMC,Ops,Lyon,simulated,"));
     var clock = Stopwatch.StartNew();
-    await busControl.CreateRequestClient<ImportDevices>(new Uri($"queue:{QueueNames.Inventory}"), RequestTimeout.After(m: 5))
+    await busControl.CreateRequestClient<ImportDevices>(TypeExchange<ImportDevices>(), RequestTimeout.After(m: 5))
         .GetResponse<DevicesImported>(new ImportDevices { Csv = inventory, RequestedBy = "bench" });
-    var enrolled = await busControl.CreateRequestClient<EnrollDevicesFromCsv>(new Uri($"queue:{QueueNames.EnrollDevice}"), RequestTimeout.After(m: 10))
+    var enrolled = await busControl.CreateRequestClient<EnrollDevicesFromCsv>(TypeExchange<EnrollDevicesFromCsv>(), RequestTimeout.After(m: 10))
         .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv { Csv = await File.ReadAllTextAsync(keysCsv), RequestedBy = "bench" });
     if (!enrolled.Is(out Response<DevicesEnrolled>? _))
         throw new InvalidOperationException("enrollment was rejected");
     Console.Error.WriteLine($"bench: {ids.Count} devices imported and enrolled in {clock.Elapsed.TotalSeconds:F1} s");
     await Task.Delay(TimeSpan.FromSeconds(5)); // the gateway registers the attestation keys
 
-    var retire = busControl.CreateRequestClient<RetireDevice>(new Uri($"queue:{QueueNames.RetireDevice}"), RequestTimeout.After(m: 2));
-    var status = busControl.CreateRequestClient<GetRetirementStatus>(new Uri($"queue:{QueueNames.RetirementStatus}"), RequestTimeout.After(s: 30));
-    var count = busControl.CreateRequestClient<CountRetirements>(new Uri($"queue:{QueueNames.RetirementStatus}"), RequestTimeout.After(m: 1));
-    var send = await busControl.GetSendEndpoint(new Uri($"queue:{QueueNames.RetireDevice}"));
+    var retire = busControl.CreateRequestClient<RetireDevice>(TypeExchange<RetireDevice>(), RequestTimeout.After(m: 2));
+    var status = busControl.CreateRequestClient<GetRetirementStatus>(TypeExchange<GetRetirementStatus>(), RequestTimeout.After(s: 30));
+    var count = busControl.CreateRequestClient<CountRetirements>(TypeExchange<CountRetirements>(), RequestTimeout.After(m: 1));
+    var send = await busControl.GetSendEndpoint(TypeExchange<RetireDevice>());
 
     // 2. Latency of one retirement on an idle system: request → Completed, one device at a time.
     var latencies = new List<double>();

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Decommission.ServiceDefaults;
 using MassTransit;
 using RabbitMQ.Client.Exceptions;
 
@@ -25,7 +26,6 @@ public sealed class Broker : IAsyncDisposable
 
     public static async Task<Broker> ConnectAsync(CliSettings settings, CancellationToken cancellationToken)
     {
-        var user = Uri.UnescapeDataString(settings.Broker.UserInfo.Split(':', 2)[0]);
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(settings.Broker, host =>
@@ -34,12 +34,7 @@ public sealed class Broker : IAsyncDisposable
                 host.ConnectionName("decom");
             });
             // The services believe a request only from a broker user allowed to send it: the broker vouches for this user-id.
-            if (user.Length > 0)
-                cfg.ConfigureSend(send => send.UseSendExecute(context =>
-                {
-                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                        rabbit.BasicProperties.UserId = user;
-                }));
+            cfg.StampSender(SenderVerification.UserOf(settings.Broker));
         });
 
         // MassTransit keeps retrying a refused connection until start-up is cancelled; the first fault is the answer.
