@@ -13,12 +13,29 @@ public sealed class SkippedWithReasonFilter : IFilter<ReceiveContext>
     {
         if (!context.TryGetPayload(out IDeadLetterTransport? transport))
             throw new TransportException(context.InputAddress, $"The {nameof(IDeadLetterTransport)} was not available on the {nameof(ReceiveContext)}.");
-        var types = context.TryGetPayload(out ConsumeContext? consume) && consume.SupportedMessageTypes.Any()
-            ? string.Join(", ", consume.SupportedMessageTypes.Select(t => t.Replace("urn:message:", "", StringComparison.Ordinal)))
+        var types = MessageTypes(context) is { Count: > 0 } named
+            ? string.Join(", ", named.Select(t => t.Replace("urn:message:", "", StringComparison.Ordinal)))
             : "a message of no known type";
         var queue = context.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? context.InputAddress.ToString();
         await transport.Send(context, $"skipped: no consumer on queue {queue} takes {types}");
         await next.Send(context);
+    }
+
+    // The envelope's own list (MassTransit's JSON envelope: "messageType": ["urn:message:Namespace:Type", …]).
+    private static List<string> MessageTypes(ReceiveContext context)
+    {
+        try
+        {
+            using var envelope = System.Text.Json.JsonDocument.Parse(context.Body.GetBytes());
+            return envelope.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                   && envelope.RootElement.TryGetProperty("messageType", out var types) && types.ValueKind == System.Text.Json.JsonValueKind.Array
+                ? types.EnumerateArray().Select(t => t.GetString() ?? "").Where(t => t.Length > 0).Take(8).ToList()
+                : [];
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return [];
+        }
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("skipped-with-reason");
