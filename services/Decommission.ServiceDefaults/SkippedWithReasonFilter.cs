@@ -29,7 +29,7 @@ public sealed class SkippedWithReasonFilter : IFilter<ReceiveContext>
             using var envelope = System.Text.Json.JsonDocument.Parse(context.Body.GetBytes());
             return envelope.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
                    && envelope.RootElement.TryGetProperty("messageType", out var types) && types.ValueKind == System.Text.Json.JsonValueKind.Array
-                ? types.EnumerateArray().Select(t => t.GetString() ?? "").Where(t => t.Length > 0).Take(8).ToList()
+                ? types.EnumerateArray().Select(t => Decommission.DeviceProtocol.UntrustedText.Safe(t.ValueKind == System.Text.Json.JsonValueKind.String ? t.GetString() : "", 200)).Where(t => t.Length > 0).Take(8).ToList()
                 : [];
         }
         catch (System.Text.Json.JsonException)
