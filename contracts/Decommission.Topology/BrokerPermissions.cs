@@ -17,7 +17,7 @@ public sealed record UserPermissions(string User, string Configure, string Write
 /// <item>a send to queue:x: MassTransit declares exchange x AND queue x and binds them, non-passively, before the first
 /// send; RabbitMQ then wants configure and write on x and read on exchange x — and cannot tell queue x from exchange x,
 /// so the sender holds the same rights on the queue (see docs/deployment.md, "What a send to queue: costs");</item>
-/// <item>its temporary bus endpoint (MassTransit's <c>host_process_bus_id</c>: an exclusive queue and an exchange), where
+/// <item>its temporary bus endpoint (<c>user_bus_id</c>, named after its broker user: an exclusive queue and an exchange), where
 /// answers come; answering means declaring and writing to the endpoint exchange of exactly the processes that send it
 /// requests (never their queue: it is exclusive to the requester's connection);</item>
 /// <item>the device channel's raw rights as listed.</item>

@@ -20,7 +20,7 @@ public static class BusCatalogue
     public static readonly BusProcess Orchestrator = new()
     {
         Name = "orchestrator",
-        BusEndpoint = TemporaryEndpointOf("Decommission.Orchestrator.Service"),
+        HasBusEndpoint = true,
         Description = "the retirement saga and status queries",
         Consumes =
         [
@@ -54,7 +54,7 @@ public static class BusCatalogue
     public static readonly BusProcess Inventory = new()
     {
         Name = "inventory",
-        BusEndpoint = TemporaryEndpointOf("Decommission.Inventory.Service"),
+        HasBusEndpoint = true,
         Description = "devices, legal holds, retirement confirmation, and the end-of-life scheduler: same process, same user",
         Consumes =
         [
@@ -71,7 +71,7 @@ public static class BusCatalogue
     public static readonly BusProcess Credentials = new()
     {
         Name = "credentials",
-        BusEndpoint = TemporaryEndpointOf("Decommission.Credentials.Service"),
+        HasBusEndpoint = true,
         Description = "enrollment, quarantine, identity revocation and the CRL",
         Consumes =
         [
@@ -89,7 +89,7 @@ public static class BusCatalogue
     public static readonly BusProcess DeviceGateway = new()
     {
         Name = "device-gateway",
-        BusEndpoint = TemporaryEndpointOf("Decommission.DeviceGateway.Service"),
+        HasBusEndpoint = true,
         Description = "signs erase commands for devices and verifies their receipts; owns the device channel",
         Consumes =
         [
@@ -112,7 +112,7 @@ public static class BusCatalogue
     public static readonly BusProcess Certificates = new()
     {
         Name = "certificates",
-        BusEndpoint = TemporaryEndpointOf("Decommission.Certificates.Service"),
+        HasBusEndpoint = true,
         Description = "issues disposal certificates; records a two-person physical destruction",
         Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
         // After a destruction recorded through its API by two authenticated people.
@@ -124,8 +124,7 @@ public static class BusCatalogue
     public static readonly BusProcess Operator = new()
     {
         Name = "operator",
-        // decom, or any other AMQP client of the operator's (the benchmark's driver): any temporary endpoint but a service's.
-        BusEndpoint = "(?!.*_Decommission[A-Za-z]*Service_bus_).*_bus_.*",
+        HasBusEndpoint = true,
         Description = "the operator's decom, or any AMQP client of theirs",
         Sends =
         [
@@ -193,8 +192,12 @@ public static class BusCatalogue
         return escaped.ToString();
     }
 
-    /// <summary>MassTransit names a temporary endpoint host_process_bus_id, the process being the entry assembly without its dots.</summary>
-    public static string TemporaryEndpointOf(string hostAssembly) => $".*_{hostAssembly.Replace(".", "", StringComparison.Ordinal)}_bus_.*";
+    /// <summary>
+    /// Every process names its MassTransit temporary endpoint (where its answers come) after its broker user:
+    /// <c>user_bus_id</c> (Decommission.ServiceDefaults.SenderVerification.BusEndpointName), whatever its host is called.
+    /// MassTransit's own name (host_process_bus_id, shortened past 72 characters) depends on the host's name.
+    /// </summary>
+    public const string TemporaryEndpointSuffix = "_bus_";
 
     /// <summary>The processes that send requests to a queue of <paramref name="responder"/>: it answers on their temporary endpoints.</summary>
     public static IEnumerable<BusProcess> RequestersOf(BusProcess responder) =>
@@ -231,16 +234,18 @@ public sealed record RawAccess(string Pattern, bool Configure, bool Write, bool 
 
 public sealed record BusProcess
 {
+
     /// <summary>The process's broker user.</summary>
     public required string Name { get; init; }
 
     public required string Description { get; init; }
 
-    /// <summary>
-    /// The pattern of its MassTransit temporary endpoint (queue and exchange <c>host_process_bus_id</c>, made when it first
-    /// sends a request; the queue is exclusive to its connection); null for a process without MassTransit.
-    /// </summary>
-    public string? BusEndpoint { get; init; }
+    /// <summary>Whether it has a MassTransit temporary endpoint (an exclusive queue and an exchange, made when it first sends a
+    /// request), named after its user: see <see cref="BusEndpoint"/>.</summary>
+    public bool HasBusEndpoint { get; init; }
+
+    /// <summary>The pattern of its temporary endpoint's name, <c>user_bus_id</c>; null for a process without MassTransit.</summary>
+    public string? BusEndpoint => HasBusEndpoint ? BusCatalogue.Exact(Name) + BusCatalogue.TemporaryEndpointSuffix + ".*" : null;
 
     public IReadOnlyList<ConsumedQueue> Consumes { get; init; } = [];
 

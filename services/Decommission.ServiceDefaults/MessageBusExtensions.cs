@@ -59,7 +59,9 @@ public static class MessageBusExtensions
                 cfg.Host(options.RabbitMqUri);
                 cfg.PrefetchCount = options.PrefetchCount;
                 // Who sent what is checked, not assumed: every message carries our broker user, vouched for by the broker.
-                cfg.StampSender(SenderVerification.UserOf(options.RabbitMqUri));
+                var user = SenderVerification.UserOf(options.RabbitMqUri);
+                cfg.StampSender(user);
+                cfg.OverrideDefaultBusEndpointQueueName(SenderVerification.BusEndpointName(user));
                 if (options.VerifySenders)
                     cfg.VerifySenders();
                 cfg.ConfigureEndpoints(context);

@@ -19,7 +19,11 @@ public static class SenderVerification
         cfg.ConfigurePublish(publish => publish.UseExecute(context => Stamp(context, user)));
     }
 
-    public static void VerifySenders(this IConsumePipeConfigurator cfg) => cfg.UseConsumeFilter(typeof(VerifiedSenderFilter<>), new NoRegistration());
+    /// <summary>Every receive endpoint of the bus, its temporary endpoint (where answers come) included, checks who sent what it takes.</summary>
+    public static void VerifySenders(this IBusFactoryConfigurator cfg) => cfg.UseFilter(new VerifiedSenderFilter());
+
+    /// <summary>The temporary endpoint's queue named after the broker user, so that the user's permissions can name it whatever the host is called.</summary>
+    public static string BusEndpointName(string user) => $"{user}_bus_{NewId.NextGuid():N}";
 
     /// <summary>The broker user in an amqp:// URI.</summary>
     public static string UserOf(Uri rabbitMqUri) =>
@@ -31,59 +35,60 @@ public static class SenderVerification
             rabbit.BasicProperties.UserId = user;
     }
 
-    /// <summary>The catalogue users that may produce <paramref name="messageType"/> (send, publish or answer it). A fault of
-    /// a request (<c>Fault&lt;T&gt;</c>) comes from whoever consumes T.</summary>
-    public static IReadOnlySet<string> ProducersOf(Type messageType)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlySet<string>> ProducersByUrn = new();
+
+    /// <summary>The catalogue users that may produce the message named by a MassTransit message URN
+    /// (<c>urn:message:Namespace:Type</c>, a fault <c>urn:message:MassTransit:Fault[[Namespace:Type]]</c>); empty if nobody may.</summary>
+    public static IReadOnlySet<string> ProducersOf(string urn) => ProducersByUrn.GetOrAdd(urn, static urn =>
     {
-        if (messageType.IsGenericType && messageType.GetGenericTypeDefinition() == typeof(Fault<>))
+        const string prefix = "urn:message:";
+        if (!urn.StartsWith(prefix, StringComparison.Ordinal))
+            return new HashSet<string>();
+        var name = urn[prefix.Length..];
+        if (name.StartsWith("MassTransit:Fault[[", StringComparison.Ordinal) && name.EndsWith("]]", StringComparison.Ordinal))
         {
-            var faulted = MessageType(messageType.GetGenericArguments()[0]);
+            var faulted = Parse(name["MassTransit:Fault[[".Length..^2]);
             return BusCatalogue.Processes.Where(p => p.Consumes.Any(q => q.Messages.Contains(faulted))).Select(p => p.Name).ToHashSet();
         }
-        var type = MessageType(messageType);
+        var type = Parse(name);
         return BusCatalogue.Processes
             .Where(p => p.Sends.Any(s => s.Message == type) || p.Publishes.Contains(type) || p.Responds.Contains(type))
             .Select(p => p.Name).ToHashSet();
-    }
+    });
 
-    private static MessageType MessageType(Type type) => new(type.Namespace ?? "", type.Name);
-
-    // UseConsumeFilter(Type, …) wants a registration context to resolve the filter; this filter needs no services.
-    private sealed class NoRegistration : IRegistrationContext
+    private static MessageType Parse(string name)
     {
-        public object? GetService(Type serviceType) => null;
-        public T GetRequiredService<T>() where T : notnull => throw new InvalidOperationException($"no {typeof(T).Name} here");
-        public T? GetService<T>() where T : class => null;
-        public void ConfigureConsumer(Type consumerType, IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureConsumer<T>(IReceiveEndpointConfigurator configurator, Action<IConsumerConfigurator<T>>? configure = null) where T : class, IConsumer => throw new NotSupportedException();
-        public void ConfigureConsumers(IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureSaga(Type sagaType, IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureSaga<T>(IReceiveEndpointConfigurator configurator, Action<ISagaConfigurator<T>>? configure = null) where T : class, ISaga => throw new NotSupportedException();
-        public void ConfigureSagas(IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureExecuteActivity(Type activityType, IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureActivity(Type activityType, IReceiveEndpointConfigurator executeEndpointConfigurator, IReceiveEndpointConfigurator compensateEndpointConfigurator) => throw new NotSupportedException();
-        public void ConfigureActivityExecute(Type activityType, IReceiveEndpointConfigurator executeEndpointConfigurator, Uri compensateAddress) => throw new NotSupportedException();
-        public void ConfigureActivityCompensate(Type activityType, IReceiveEndpointConfigurator compensateEndpointConfigurator) => throw new NotSupportedException();
-        public void ConfigureFuture(Type futureType, IReceiveEndpointConfigurator configurator) => throw new NotSupportedException();
-        public void ConfigureFuture<T>(IReceiveEndpointConfigurator configurator) where T : class, ISaga => throw new NotSupportedException();
+        var colon = name.LastIndexOf(':');
+        return colon < 0 ? new MessageType("", name) : new MessageType(name[..colon], name[(colon + 1)..]);
     }
 }
 
-/// <summary>Refuses a message whose broker-vouched sender (AMQP user-id) the bus catalogue does not name as a producer of its type.</summary>
-public sealed class VerifiedSenderFilter<T> : IFilter<ConsumeContext<T>>
-    where T : class
+/// <summary>
+/// Refuses a message whose broker-vouched sender (AMQP user-id) the bus catalogue does not name as a producer of every
+/// type its envelope claims. It sits in front of every consumer, saga and response handler of an endpoint.
+/// </summary>
+public sealed class VerifiedSenderFilter : IFilter<ConsumeContext>
 {
-    private static readonly IReadOnlySet<string> Producers = SenderVerification.ProducersOf(typeof(T));
-
-    public Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    public Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
         // In memory (the all-in-one host, test harnesses) there is no broker and no one else on the bus.
         if (!context.ReceiveContext.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit))
             return next.Send(context);
         var sender = rabbit.Properties.UserId;
-        if (string.IsNullOrEmpty(sender) || !Producers.Contains(sender))
+        var types = context.SupportedMessageTypes.ToList();
+        // A fault names its generic type and MassTransit's Fault interface: the generic one says what failed, and is checked.
+        if (types.Any(t => t.StartsWith("urn:message:MassTransit:Fault[[", StringComparison.Ordinal)))
+            types.Remove("urn:message:MassTransit:Fault");
+        var refused = types.Count == 0 ? "a message of no type"
+            : types.FirstOrDefault(urn => string.IsNullOrEmpty(sender) || !SenderVerification.ProducersOf(urn).Contains(sender));
+        if (refused is not null)
+        {
+            var name = Decommission.DeviceProtocol.UntrustedText.Safe(refused.Replace("urn:message:", "", StringComparison.Ordinal), 200);
+            var producers = types.Count == 0 ? new HashSet<string>() : SenderVerification.ProducersOf(refused);
             throw new UnverifiedSenderException(
-                $"{typeof(T).Name} refused: sent by broker user '{sender ?? "(not stated)"}', and only {(Producers.Count == 0 ? "nobody" : string.Join(", ", Producers.Order()))} may produce it (contracts/Decommission.Topology: BusCatalogue)");
+                $"{name[(name.LastIndexOf(':') + 1)..]} refused: sent by broker user '{Decommission.DeviceProtocol.UntrustedText.Safe(sender ?? "(not stated)", 64)}', and only "
+                + $"{(producers.Count == 0 ? "nobody" : string.Join(", ", producers.Order()))} may produce {name} (contracts/Decommission.Topology: BusCatalogue)");
+        }
         return next.Send(context);
     }
 

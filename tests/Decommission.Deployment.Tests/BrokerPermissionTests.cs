@@ -139,7 +139,7 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
     {
         await using var connection = await broker.ConnectAsync(BusCatalogue.Operator.Name);
         // A name its temporary endpoints may have: the only queues it may make.
-        var own = $"attacker_decom_bus_{Guid.NewGuid():N}";
+        var own = $"operator_bus_{Guid.NewGuid():N}";
         Assert.Equal(Constants.ReplySuccess, await LeastPrivilegeBroker.AttemptAsync(connection,
             c => c.QueueDeclareAsync(own, durable: false, exclusive: false, autoDelete: true)));
 
@@ -155,6 +155,19 @@ public sealed class BrokerPermissionTests(LeastPrivilegeBroker broker)
         await using var channel = await connection.CreateChannelAsync();
         Assert.Null(await channel.BasicGetAsync(own, autoAck: true));
         await channel.QueueDeleteAsync(own);
+    }
+
+    [Fact]
+    public async Task The_operator_cannot_make_or_write_a_services_answer_endpoint()
+    {
+        await using var connection = await broker.ConnectAsync(BusCatalogue.Operator.Name);
+        foreach (var service in BusCatalogue.Services)
+        {
+            // What a service's temporary endpoint is called on any host (Decommission.ServiceDefaults.SenderVerification.BusEndpointName).
+            var endpoint = $"{service.Name}_bus_{Guid.NewGuid():N}";
+            Assert.True(await LeastPrivilegeBroker.AttemptAsync(connection, c => c.ExchangeDeclareAsync(endpoint, ExchangeType.Fanout, durable: false, autoDelete: true))
+                == AccessRefused, $"the operator made {endpoint}");
+        }
     }
 
     [Fact]

@@ -64,6 +64,7 @@ var busControl = Bus.Factory.CreateUsingRabbitMq(cfg =>
 {
     cfg.Host(operatorBroker);
     cfg.StampSender(SenderVerification.UserOf(operatorBroker));
+    cfg.OverrideDefaultBusEndpointQueueName(SenderVerification.BusEndpointName(SenderVerification.UserOf(operatorBroker)));
 });
 await busControl.StartAsync();
 Uri TypeExchange<T>() where T : class =>

@@ -35,6 +35,7 @@ public sealed class Broker : IAsyncDisposable
             });
             // The services believe a request only from a broker user allowed to send it: the broker vouches for this user-id.
             cfg.StampSender(SenderVerification.UserOf(settings.Broker));
+            cfg.OverrideDefaultBusEndpointQueueName(SenderVerification.BusEndpointName(SenderVerification.UserOf(settings.Broker)));
         });
 
         // MassTransit keeps retrying a refused connection until start-up is cancelled; the first fault is the answer.
