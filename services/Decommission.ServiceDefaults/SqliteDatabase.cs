@@ -67,19 +67,37 @@ public abstract class SqliteDatabase
     public async Task TruncateWalAsync(CancellationToken cancellationToken = default)
     {
         Interlocked.Exchange(ref _checkpointAgain, 1);
-        if (Interlocked.CompareExchange(ref _checkpointing, 1, 0) != 0)
-            return;
-        try
+        // Whoever holds the turn runs until nobody asked again; one who asked while the turn was being given back takes it.
+        while (Interlocked.CompareExchange(ref _checkpointing, 1, 0) == 0)
         {
-            while (Interlocked.Exchange(ref _checkpointAgain, 0) == 1)
+            try
             {
-                await using var connection = await OpenAsync(cancellationToken);
-                await connection.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE);");
+                while (Interlocked.Exchange(ref _checkpointAgain, 0) == 1)
+                    await CheckpointTruncateAsync(cancellationToken);
             }
+            finally
+            {
+                Interlocked.Exchange(ref _checkpointing, 0);
+            }
+            if (Volatile.Read(ref _checkpointAgain) == 0)
+                return;
         }
-        finally
+    }
+
+    // A reader holding an old snapshot makes the checkpoint report busy (and leave the WAL): try again until it is done.
+    private async Task CheckpointTruncateAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
         {
-            Interlocked.Exchange(ref _checkpointing, 0);
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken) && reader.GetInt64(0) == 0)
+                return;
+            if (attempt == 100)
+                throw new InvalidOperationException($"The WAL of {FilePath} could not be checkpointed and truncated: readers kept it busy for 5 s.");
+            await Task.Delay(50, cancellationToken);
         }
     }
 

@@ -82,6 +82,30 @@ public sealed class RabbitMqRetirementTests
     }
 
     [Fact]
+    public async Task With_sender_checks_on_a_message_from_a_user_the_catalogue_does_not_name_is_refused_with_the_reason()
+    {
+        // The node's guest user is no catalogue user: nothing it sends may move a retirement.
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register, new() { ["Bus:VerifySenders"] = "true" });
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.QueueDeclareAsync(ErrorQueue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueuePurgeAsync(ErrorQueue);
+
+        var id = Guid.NewGuid().ToString();
+        await PublishRaw(channel, id, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            messageId = id,
+            messageType = new[] { "urn:message:Decommission.Contracts:RetireDevice" },
+            message = new { deviceId = "dev-from-guest", reason = "eol", requestedBy = "mallory", requestedAt = DateTimeOffset.UtcNow },
+        })), userId: "guest");
+
+        var errors = await ReadErrorQueue(channel, expected: 1);
+        Assert.Contains("RetireDevice refused: sent by broker user 'guest', and only inventory, operator may produce Decommission.Contracts:RetireDevice", errors[id]);
+        Assert.Null(await host.Store.LoadAsync(Guid.Parse(id)));
+    }
+
+    [Fact]
     public async Task A_message_nobody_on_the_queue_takes_is_skipped_with_the_reason()
     {
         await using var host = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register);
@@ -112,9 +136,9 @@ public sealed class RabbitMqRetirementTests
         }
     }
 
-    private static async Task PublishRaw(IChannel channel, string messageId, byte[] body)
+    private static async Task PublishRaw(IChannel channel, string messageId, byte[] body, string? userId = null)
     {
-        var properties = new BasicProperties { MessageId = messageId, ContentType = "application/vnd.masstransit+json", Persistent = true };
+        var properties = new BasicProperties { MessageId = messageId, ContentType = "application/vnd.masstransit+json", Persistent = true, UserId = userId };
         await channel.BasicPublishAsync("", QueueNames.RetireDevice, mandatory: true, basicProperties: properties, body: body);
     }
 

@@ -41,13 +41,15 @@ public sealed class OrchestratorHost : IAsyncDisposable
     public static Task<OrchestratorHost> StartOnRabbitMqAsync(Action<IBusRegistrationConfigurator> playedServices, Dictionary<string, string?>? settings = null,
         Action<HostApplicationBuilder>? realServices = null)
     {
-        var all = new Dictionary<string, string?>(settings ?? [])
+        var all = new Dictionary<string, string?>
         {
             ["Bus:Transport"] = "RabbitMq",
             ["Bus:RabbitMqUri"] = RabbitMqNode.Uri.ToString(),
             // Every service of a test shares the node's guest user: who sent what cannot be told apart here.
             ["Bus:VerifySenders"] = "false",
         };
+        foreach (var (key, value) in settings ?? [])
+            all[key] = value;
         return StartAsync(null, all, builder =>
         {
             realServices?.Invoke(builder);

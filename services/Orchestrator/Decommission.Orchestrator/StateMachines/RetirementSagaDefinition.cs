@@ -20,6 +20,7 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Ignore<InvalidRetirementRequestException>();
+            r.Ignore<Decommission.ServiceDefaults.UnverifiedSenderException>();
             r.Intervals(10, 50, 100, 250, 500, 1000, 2000);
         });
         endpointConfigurator.UseInMemoryOutbox(context);
@@ -39,6 +40,7 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
         sagaConfigurator.Message<ErasureRejected>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<IdentityRevoked>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<DisposalCertificateIssued>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
+        sagaConfigurator.Message<DisposalCertificateRefused>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<RetirementDeadlineReached>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<CancelRetirement>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
         sagaConfigurator.Message<RetryRetirement>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));

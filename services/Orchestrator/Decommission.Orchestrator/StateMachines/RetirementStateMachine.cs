@@ -56,7 +56,10 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         Event(() => RecordDestruction, x =>
         {
             x.CorrelateById(context => context.Message.RetirementId);
-            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
+            // The certificates service sends it without asking for an answer: nobody to tell, nothing to publish.
+            x.OnMissingInstance(m => m.ExecuteAsync(context => context.ResponseAddress is null
+                ? Task.CompletedTask
+                : context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
         });
 
         InstanceState(x => x.CurrentState);
@@ -209,7 +212,8 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
             When(Retry)
                 .RespondAsync(context => Task.FromResult(Refusal(context, "only a failed retirement can be retried"))),
             When(RecordDestruction)
-                .RespondAsync(context => Task.FromResult(Refusal(context, "physical destruction is recorded only on a failed retirement"))));
+                .If(context => context.ResponseAddress is not null, asked => asked
+                    .RespondAsync(context => Task.FromResult(Refusal(context, "physical destruction is recorded only on a failed retirement")))));
 
         During(RevokingIdentity,
             When(IdentityRevoked)
