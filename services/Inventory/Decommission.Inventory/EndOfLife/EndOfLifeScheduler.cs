@@ -82,7 +82,14 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
                 Reason = $"EndOfLife: end-of-life date {endOfLife:yyyy-MM-dd}",
                 RequestedBy = settings.SchedulerName,
                 RequestedAt = now,
-            }, context => context.MessageId = RequestIdFor(device.DeviceId, endOfLife), cancellationToken);
+            }, context =>
+            {
+                context.MessageId = RequestIdFor(device.DeviceId, endOfLife);
+                // Mandatory: if the exchange lost its binding to the saga's queue (deleted and made again by a sender), the
+                // send fails and the claim stays unsent, to be sent again, instead of vanishing while the broker confirms it.
+                if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                    rabbit.Mandatory = true;
+            }, cancellationToken);
         }));
 
         var sentAt = clock.GetUtcNow().ToString("O");
