@@ -55,7 +55,7 @@ public sealed class EvidenceFactory : IDisposable
     /// signing; the keys and identity replace the right ones.
     /// </summary>
     public ErasureEvidence Evidence(string deviceId, Func<EraseCommand, EraseCommand>? command = null, Func<WipeReceipt, WipeReceipt>? receipt = null,
-        ECDsa? commandKey = null, ECDsa? receiptKey = null, X509Certificate2? identity = null, DateTimeOffset? at = null)
+        ECDsa? commandKey = null, ECDsa? receiptKey = null, X509Certificate2? identity = null, DateTimeOffset? at = null, Guid? retirementId = null)
     {
         var now = at ?? DateTimeOffset.UtcNow;
         commandKey ??= GatewayKey;
@@ -66,6 +66,7 @@ public sealed class EvidenceFactory : IDisposable
         {
             CommandId = Guid.NewGuid().ToString(),
             DeviceId = deviceId,
+            RetirementId = (retirementId ?? Guid.NewGuid()).ToString(),
             Nonce = ProtocolSigning.NewNonce(),
             IssuedAt = ProtocolSigning.Timestamp(now.AddMinutes(-1)),
             ExpiresAt = ProtocolSigning.Timestamp(now.AddMinutes(10)),
@@ -129,9 +130,29 @@ public sealed class EvidenceFactory : IDisposable
     }
 
     /// <summary>An order for a Purge certificate as the saga sends it, with real evidence.</summary>
-    public IssueDisposalCertificate PurgeOrder(string deviceId, ErasureEvidence? evidence = null) => new()
+    public IssueDisposalCertificate PurgeOrder(string deviceId, ErasureEvidence? evidence = null)
     {
-        RetirementId = Guid.NewGuid(),
+        evidence ??= Evidence(deviceId);
+        return PurgeOrder(deviceId, evidence, RetirementOf(evidence));
+    }
+
+    /// <summary>The retirement the evidence's command was signed for (a new one if it names none).</summary>
+    public static Guid RetirementOf(ErasureEvidence evidence)
+    {
+        try
+        {
+            var command = JsonSerializer.Deserialize<EraseCommand>(Convert.FromBase64String(evidence.Command));
+            return Guid.TryParse(command?.RetirementId, out var id) ? id : Guid.NewGuid();
+        }
+        catch (Exception e) when (e is FormatException or JsonException)
+        {
+            return Guid.NewGuid();
+        }
+    }
+
+    public IssueDisposalCertificate PurgeOrder(string deviceId, ErasureEvidence evidence, Guid retirementId) => new()
+    {
+        RetirementId = retirementId,
         DeviceId = deviceId,
         Device = new DeviceSnapshot
         {
@@ -139,7 +160,7 @@ public sealed class EvidenceFactory : IDisposable
             MediaType = "eMMC 8 GB", Owner = "Plant operations", Site = "Lyon plant",
         },
         SanitizationType = "Purge",
-        Evidence = evidence ?? Evidence(deviceId),
+        Evidence = evidence,
         RevokedCredentials = [new RevokedCredential { Kind = "ApiKey", CredentialId = "ApiKey:x", RevokedAt = DateTimeOffset.UtcNow }],
         IdentityCertificateSerial = Identity(deviceId).SerialNumber,
         Reason = "end of life",

@@ -6,11 +6,14 @@ namespace Decommission.DeviceProtocol;
 /// <summary>A signed crypto-erase command, as sent to a device. Timestamps are RFC 3339 UTC strings, signed as sent.</summary>
 public sealed record EraseCommand
 {
-    public const string Type = "decommission.erase-command.v1";
+    // v2: the command names the retirement it belongs to, so a wipe cannot be certified for another retirement.
+    public const string Type = "decommission.erase-command.v2";
 
     [JsonPropertyName("type")] public string MessageType { get; init; } = Type;
     [JsonPropertyName("commandId")] public string CommandId { get; init; } = "";
     [JsonPropertyName("deviceId")] public string DeviceId { get; init; } = "";
+    /// <summary>The retirement this erase belongs to: the disposal certificate is issued for this retirement only.</summary>
+    [JsonPropertyName("retirementId")] public string RetirementId { get; init; } = "";
     /// <summary>At least 128 random bits, base64url; the receipt must echo it.</summary>
     [JsonPropertyName("nonce")] public string Nonce { get; init; } = "";
     [JsonPropertyName("issuedAt")] public string IssuedAt { get; init; } = "";
@@ -23,5 +26,5 @@ public sealed record EraseCommand
 
     /// <summary>The canonical encoding the signature covers: a JSON array of the fields in a fixed order.</summary>
     public byte[] SignedBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new[] { Type, CommandId, DeviceId, Nonce, IssuedAt, ExpiresAt, Method, KeyId });
+        new[] { Type, CommandId, DeviceId, RetirementId, Nonce, IssuedAt, ExpiresAt, Method, KeyId });
 }

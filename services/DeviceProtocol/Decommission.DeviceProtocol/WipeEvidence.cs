@@ -7,6 +7,8 @@ namespace Decommission.DeviceProtocol;
 /// <summary>The names of the checks <see cref="WipeEvidence.Verify"/> makes; a failure names the first that failed.</summary>
 public static class WipeEvidenceChecks
 {
+    /// <summary>The gateway signed the command for another retirement of the device: its wipe certifies that one, not this.</summary>
+    public const string CommandForAnotherRetirement = "CommandForAnotherRetirement";
     public const string Malformed = nameof(Malformed);
     public const string ReceiptHashMismatch = nameof(ReceiptHashMismatch);
     public const string IdentityForAnotherDevice = nameof(IdentityForAnotherDevice);
@@ -43,7 +45,7 @@ public static class WipeEvidence
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
 
     public static (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(byte[] receiptBytes, string receiptSha256, byte[] commandBytes,
-        byte[] identityCertificate, string deviceId, X509Certificate2 fleetCa, byte[] commandSigningKey)
+        byte[] identityCertificate, string deviceId, Guid retirementId, X509Certificate2 fleetCa, byte[] commandSigningKey)
     {
         static (VerifiedWipe?, WipeEvidenceProblem?) Fail(string check, string detail) => (null, new WipeEvidenceProblem(check, detail));
 
@@ -86,6 +88,8 @@ public static class WipeEvidence
                 return Fail(WipeEvidenceChecks.CommandNotSignedByGateway, $"the command does not verify with the gateway's command-signing key {commandKeyId}");
         if (command.DeviceId != deviceId)
             return Fail(WipeEvidenceChecks.CommandForAnotherDevice, $"the command is for device {command.DeviceId}, not {deviceId}");
+        if (!Guid.TryParse(command.RetirementId, out var commandRetirement) || commandRetirement != retirementId)
+            return Fail(WipeEvidenceChecks.CommandForAnotherRetirement, $"the command belongs to retirement {command.RetirementId}, not {retirementId}");
         if (receipt.CommandId != command.CommandId)
             return Fail(WipeEvidenceChecks.CommandIdMismatch, $"the receipt answers command {receipt.CommandId}, not {command.CommandId}");
         if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(receipt.Nonce), System.Text.Encoding.UTF8.GetBytes(command.Nonce)))

@@ -132,9 +132,21 @@ public sealed class WipeEvidenceTests : IDisposable
         AssertRefused(evidence, WipeEvidenceChecks.OutsideCommandWindow);
     }
 
-    private (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(ErasureEvidence evidence) =>
+    [Fact]
+    public void A_genuine_wipe_presented_for_another_retirement_is_refused()
+    {
+        var evidence = _fleet.Evidence(Device);
+
+        var (wipe, problem) = Verify(evidence, retirementId: Guid.NewGuid());
+
+        Assert.Null(wipe);
+        Assert.Equal(WipeEvidenceChecks.CommandForAnotherRetirement, problem!.Check);
+    }
+
+    private (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(ErasureEvidence evidence, Guid? retirementId = null) =>
         WipeEvidence.Verify(Convert.FromBase64String(evidence.Receipt), evidence.ReceiptSha256, Convert.FromBase64String(evidence.Command),
-            Convert.FromBase64String(evidence.IdentityCertificate), Device, _fleet.FleetCa, _fleet.GatewayKey.ExportSubjectPublicKeyInfo());
+            Convert.FromBase64String(evidence.IdentityCertificate), Device, retirementId ?? EvidenceFactory.RetirementOf(evidence), _fleet.FleetCa,
+            _fleet.GatewayKey.ExportSubjectPublicKeyInfo());
 
     private void AssertRefused(ErasureEvidence evidence, string check)
     {

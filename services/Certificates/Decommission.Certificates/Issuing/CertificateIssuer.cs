@@ -51,7 +51,7 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         switch (order.SanitizationType)
         {
             case SanitizationTypes.Purge:
-                var (verified, problem) = trust.Verify(order.Evidence, order.DeviceId);
+                var (verified, problem) = trust.Verify(order.Evidence, order.DeviceId, order.RetirementId);
                 if (problem is not null)
                     return Refuse(order, problem.Check, problem.Detail);
                 wipe = verified!;

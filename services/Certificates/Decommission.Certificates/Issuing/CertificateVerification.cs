@@ -58,6 +58,6 @@ public sealed class CertificateVerification(CertificatesDatabase database, Signi
         return trust.Verify(new ErasureEvidence
         {
             Receipt = evidence.Receipt, ReceiptSha256 = twin.Certificate.ReceiptSha256, Command = evidence.Command, IdentityCertificate = evidence.IdentityCertificate,
-        }, record.DeviceId).Problem;
+        }, record.DeviceId, record.RetirementId).Problem;
     }
 }

@@ -38,7 +38,7 @@ public sealed class EvidenceTrust(IOptions<CertificatesOptions> options) : IDisp
     }
 
     /// <summary>Checks the evidence of a Purge from its bytes alone (<see cref="WipeEvidence.Verify"/>).</summary>
-    public (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(ErasureEvidence? evidence, string deviceId)
+    public (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(ErasureEvidence? evidence, string deviceId, Guid retirementId)
     {
         if (evidence is null)
             return (null, new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, "the order carries no erase evidence"));
@@ -55,7 +55,7 @@ public sealed class EvidenceTrust(IOptions<CertificatesOptions> options) : IDisp
         }
         if (receipt.Length == 0 || command.Length == 0 || identity.Length == 0)
             return (null, new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, "the receipt, command or identity certificate is missing"));
-        return WipeEvidence.Verify(receipt, evidence.ReceiptSha256, command, identity, deviceId, FleetCa, CommandSigningKey);
+        return WipeEvidence.Verify(receipt, evidence.ReceiptSha256, command, identity, deviceId, retirementId, FleetCa, CommandSigningKey);
     }
 
     public void Dispose() => _fleetCa?.Dispose();

@@ -60,6 +60,7 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
             {
                 CommandId = order.CommandId.ToString(),
                 DeviceId = order.DeviceId,
+                RetirementId = order.RetirementId.ToString(),
                 Nonce = order.Nonce,
                 IssuedAt = ProtocolSigning.Timestamp(now),
                 ExpiresAt = ProtocolSigning.Timestamp(order.ExpiresAt),
