@@ -79,6 +79,7 @@ public static class BusCatalogue
             Queue(QueueNames.CheckCredential, M<CheckCredential>()),
             Queue(QueueNames.QuarantineDevice, M<QuarantineDevice>()),
             Queue(QueueNames.RevokeIdentity, M<RevokeIdentity>()),
+            Queue(QueueNames.CredentialsEvents, M<RetirementAccepted>()),
         ],
         // A request: the gateway answers DeviceIdentitiesRegistered.
         Sends = [new(M<RegisterDeviceIdentities>(), QueueNames.RegisterDeviceIdentities, Request: true, ThroughTypeExchange: true)],

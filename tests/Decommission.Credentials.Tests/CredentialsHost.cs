@@ -66,6 +66,24 @@ public sealed class CredentialsHost : IAsyncDisposable
         return new CredentialsHost(app, dataDirectory, logs);
     }
 
+    /// <summary>The inventory's admission of a retirement, as credentials hears it; returns once recorded.</summary>
+    public async Task Admit(Guid retirementId, string deviceId)
+    {
+        await Harness.Bus.Publish(new RetirementAccepted { RetirementId = retirementId, DeviceId = deviceId, Device = new DeviceSnapshot() });
+        var database = Services.GetRequiredService<CredentialsDatabase>();
+        for (var until = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(20))
+        {
+            await using var connection = await database.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = $id;";
+            command.Parameters.AddWithValue("$id", retirementId.ToString());
+            if ((long)(await command.ExecuteScalarAsync())! > 0)
+                return;
+            if (DateTime.UtcNow > until)
+                throw new TimeoutException($"retirement {retirementId} was never recorded as admitted");
+        }
+    }
+
     public async Task<DeviceEnrolled> Enroll(string deviceId, ECDsa? attestationKey = null)
     {
         using var key = attestationKey is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;

@@ -18,6 +18,7 @@ public sealed class CredentialsTests
     private static async Task<DeviceQuarantined> Quarantine(CredentialsHost host, string deviceId, Guid retirementId)
     {
         var before = host.Harness.Published.Select<DeviceQuarantined>().Count();
+        await host.Admit(retirementId, deviceId);
         await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
         var until = DateTime.UtcNow.AddSeconds(15);
         while (host.Harness.Published.Select<DeviceQuarantined>().Count() <= before && DateTime.UtcNow < until)
@@ -101,11 +102,29 @@ public sealed class CredentialsTests
     }
 
     [Fact]
+    public async Task Orders_for_a_retirement_the_inventory_never_admitted_revoke_nothing()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        var enrolled = await host.Enroll("dev-not-admitted");
+        var retirement = Guid.NewGuid();
+
+        // What a leaked orchestrator credential could send for an active device.
+        await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirement, DeviceId = "dev-not-admitted" });
+        await host.Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirement, DeviceId = "dev-not-admitted" });
+        await Task.Delay(1500);
+
+        Assert.True((await Check(host, "dev-not-admitted", enrolled.Secrets.ApiKey)).Valid, "the device's secrets were revoked");
+        Assert.DoesNotContain(host.Harness.Published.Select<DeviceQuarantined>(), m => m.Context.Message.RetirementId == retirement);
+        Assert.DoesNotContain(host.Harness.Published.Select<IdentityRevoked>(), m => m.Context.Message.RetirementId == retirement);
+    }
+
+    [Fact]
     public async Task An_unknown_device_is_refused_with_a_reason()
     {
         await using var host = await CredentialsHost.StartAsync();
         var retirement = Guid.NewGuid();
 
+        await host.Admit(retirement, "nobody");
         await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirement, DeviceId = "nobody" });
 
         var refused = await host.WaitForPublished<QuarantineRefused>(m => m.RetirementId == retirement);
@@ -221,6 +240,7 @@ public sealed class CredentialsTests
         {
             var enrolled = await host.Enroll($"dev-crl{i}");
             var retirement = Guid.NewGuid();
+            await host.Admit(retirement, $"dev-crl{i}");
             await host.Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirement, DeviceId = $"dev-crl{i}" });
             var revoked = await host.WaitForPublished<IdentityRevoked>(m => m.RetirementId == retirement);
             Assert.Equal(enrolled.IdentityCertificateSerial, revoked.CertificateSerial);

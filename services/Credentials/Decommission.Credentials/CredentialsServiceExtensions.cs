@@ -21,6 +21,7 @@ public static class CredentialsServiceExtensions
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<CrlPublisher>();
         builder.Services.AddSingleton<IdentityRegistration>();
+        builder.Services.AddSingleton<AdmittedRetirements>();
         builder.Services.AddSingleton<DeviceEnrollment>();
         builder.Services.AddHostedService<CredentialsStartup>();
 
@@ -28,11 +29,15 @@ public static class CredentialsServiceExtensions
         {
             bus.AddConsumer<EnrollmentConsumer>().Endpoint(e => e.Name = QueueNames.EnrollDevice);
             bus.AddConsumer<CheckCredentialConsumer>().Endpoint(e => e.Name = QueueNames.CheckCredential);
-            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.QuarantineDevice);
+            // An order whose admission (RetirementAccepted, on another queue) has not arrived yet waits for it a little.
+            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000, 2000, 5000, 10000)))
+                .Endpoint(e => e.Name = QueueNames.QuarantineDevice);
+            bus.AddConsumer<RetirementAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
+                .Endpoint(e => e.Name = QueueNames.CredentialsEvents);
             bus.AddConsumer<RevokeIdentityConsumer>(c => c.UseMessageRetry(r =>
             {
                 r.Ignore<UnknownDeviceException>();
-                r.Intervals(50, 200, 1000);
+                r.Intervals(50, 200, 1000, 2000, 5000, 10000);
             })).Endpoint(e =>
             {
                 e.Name = QueueNames.RevokeIdentity;

@@ -10,12 +10,14 @@ namespace Decommission.Credentials.Revocation;
 /// Quarantine: every operational credential is revoked (its hash destroyed, so it can never validate again) and the device
 /// moves to the quarantine segment. The identity (attestation) credential stays: the wipe needs it. A repeat answers the same.
 /// </summary>
-public sealed class QuarantineDeviceConsumer(CredentialsDatabase database, IOptions<CredentialsOptions> options, TimeProvider clock,
-    ILogger<QuarantineDeviceConsumer> logger) : IConsumer<QuarantineDevice>
+public sealed class QuarantineDeviceConsumer(CredentialsDatabase database, AdmittedRetirements admitted, IOptions<CredentialsOptions> options,
+    TimeProvider clock, ILogger<QuarantineDeviceConsumer> logger) : IConsumer<QuarantineDevice>
 {
     public async Task Consume(ConsumeContext<QuarantineDevice> context)
     {
         var order = context.Message;
+        // Only inside a retirement the inventory admitted: the orchestrator's order alone revokes nothing.
+        await admitted.EnsureAdmittedAsync(order.RetirementId, order.DeviceId, context.CancellationToken);
         var now = clock.GetUtcNow();
         var quarantined = await database.Writes.WriteAsync<(List<(string Id, string Kind, string RevokedAt)> Revoked, string Segment)?>(
             async (connection, transaction) =>

@@ -4,11 +4,12 @@ using MassTransit;
 namespace Decommission.Credentials.Revocation;
 
 /// <summary>After the verified wipe: the device's identity certificate goes on a new signed CRL.</summary>
-public sealed class RevokeIdentityConsumer(CrlPublisher crls) : IConsumer<RevokeIdentity>
+public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirements admitted) : IConsumer<RevokeIdentity>
 {
     public async Task Consume(ConsumeContext<RevokeIdentity> context)
     {
         var order = context.Message;
+        await admitted.EnsureAdmittedAsync(order.RetirementId, order.DeviceId, context.CancellationToken);
         if (await crls.RevokeAsync(order.DeviceId, order.RetirementId, context.CancellationToken) is not { } revocation)
             throw new UnknownDeviceException($"Device {order.DeviceId} has no identity certificate to revoke: it was never enrolled.");
 
