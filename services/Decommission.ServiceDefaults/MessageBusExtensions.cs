@@ -77,6 +77,8 @@ public static class MessageBusExtensions
     private static void ConfigureForLeastPrivilege(IReceiveEndpointConfigurator endpoint, BusOptions options)
     {
         endpoint.PublishFaults = false;
+        // Our own user-id goes on what we move to _error/_skipped, never the sender's (RabbitMQ would refuse it).
+        endpoint.ConfigureReceive(receive => receive.UseFilter(new BrokerSenderFilter()));
         // What nobody here consumes goes to <queue>_skipped saying so, instead of MassTransit's bare "dead-letter".
         endpoint.ConfigureDeadLetter(pipe => pipe.UseFilter(new SkippedWithReasonFilter()));
         if (!options.DeclareConsumeTopology)

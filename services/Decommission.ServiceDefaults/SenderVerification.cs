@@ -74,7 +74,8 @@ public sealed class VerifiedSenderFilter : IFilter<ConsumeContext>
         // In memory (the all-in-one host, test harnesses) there is no broker and no one else on the bus.
         if (!context.ReceiveContext.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit))
             return next.Send(context);
-        var sender = rabbit.Properties.UserId;
+        // The user-id as received (BrokerSenderFilter keeps it before it takes it off the message, for moves to _error).
+        var sender = context.ReceiveContext.TryGetPayload<BrokerSender>(out var kept) ? kept.User : rabbit.Properties.UserId;
         var types = context.SupportedMessageTypes.ToList();
         // A fault names its generic type and MassTransit's Fault interface: the generic one says what failed, and is checked.
         if (types.Any(t => t.StartsWith("urn:message:MassTransit:Fault[[", StringComparison.Ordinal)))
@@ -97,3 +98,37 @@ public sealed class VerifiedSenderFilter : IFilter<ConsumeContext>
 
 /// <summary>A message from a sender that may not produce it: no retry can make it believable.</summary>
 public sealed class UnverifiedSenderException(string message) : Exception(message);
+
+/// <summary>The broker user that published a received message (its AMQP user-id, which RabbitMQ vouches for).</summary>
+public sealed record BrokerSender(string User);
+
+/// <summary>
+/// Takes the sender's user-id off a received message (keeping it as <see cref="BrokerSender"/>) before anything can move the
+/// message: MassTransit's moves to <c>_error</c> and <c>_skipped</c> copy the message's properties, and RabbitMQ refuses a
+/// user-id that is not the moving connection's own user — the channel would close and the message come back forever.
+/// </summary>
+public sealed class BrokerSenderFilter : IFilter<ReceiveContext>
+{
+    public Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
+    {
+        if (context.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit) && !string.IsNullOrEmpty(rabbit.Properties.UserId))
+        {
+            context.GetOrAddPayload(() => new BrokerSender(rabbit.Properties.UserId!));
+            context.AddOrUpdatePayload<RabbitMqBasicConsumeContext>(() => rabbit, existing => new WithoutUserId(existing));
+        }
+        return next.Send(context);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("broker-sender");
+
+    private sealed class WithoutUserId(RabbitMqBasicConsumeContext received) : RabbitMqBasicConsumeContext
+    {
+        private readonly RabbitMQ.Client.BasicProperties _properties = new(received.Properties) { UserId = null };
+
+        public string Exchange => received.Exchange;
+        public string ConsumerTag => received.ConsumerTag;
+        public ulong DeliveryTag => received.DeliveryTag;
+        public string RoutingKey => received.RoutingKey ?? "";
+        public RabbitMQ.Client.IReadOnlyBasicProperties Properties => _properties;
+    }
+}
