@@ -11,6 +11,8 @@ public static class QueueNames
     public const string RegisterDeviceIdentities = "register-device-identities";
     /// <summary>The events the device gateway follows: quarantines (from credentials) and legal holds (from inventory).</summary>
     public const string DeviceGatewayEvents = "device-gateway-events";
+    /// <summary>The retirement events the inventory follows to keep each device's status.</summary>
+    public const string InventoryRetirements = "inventory-retirements";
     /// <summary>The events the credentials service follows: the inventory's admissions (it revokes only inside one).</summary>
     public const string CredentialsEvents = "credentials-events";
     public const string RevokeIdentity = "revoke-identity";

@@ -14,9 +14,6 @@ public static class BusCatalogue
     /// <summary>Raised by the orchestrator's deadline sweeper for itself; its type lives in the orchestrator, so it is named here.</summary>
     public static readonly MessageType RetirementDeadlineReached = new("Decommission.Orchestrator.Deadlines", "RetirementDeadlineReached");
 
-    /// <summary>The inventory's queue of the retirement events it follows (no QueueNames constant: nobody sends to it).</summary>
-    public const string InventoryRetirements = "inventory-retirements";
-
     public static readonly BusProcess Orchestrator = new()
     {
         Name = "orchestrator",
@@ -59,7 +56,7 @@ public static class BusCatalogue
         Consumes =
         [
             Queue(QueueNames.Inventory, M<ImportDevices>(), M<SetLegalHold>(), M<PreviewEndOfLife>()),
-            Queue(InventoryRetirements,
+            Queue(QueueNames.InventoryRetirements,
                 M<RetirementRequested>(), M<DeviceDecommissioned>(), M<RetirementFailed>(), M<RetirementCancelled>(), M<RetirementRetried>()),
         ],
         // The end-of-life scheduler's retirements, through RetireDevice's own exchange.

@@ -24,7 +24,7 @@ public static class InventoryServiceExtensions
         builder.AddBusRegistration(bus =>
         {
             bus.AddConsumer<InventoryRequestsConsumer>().Endpoint(e => e.Name = QueueNames.Inventory);
-            bus.AddConsumer<RetirementFollower>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = "inventory-retirements");
+            bus.AddConsumer<RetirementFollower>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
         });
         return builder;
     }
