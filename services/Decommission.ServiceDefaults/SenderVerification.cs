@@ -109,26 +109,32 @@ public sealed record BrokerSender(string User);
 /// </summary>
 public sealed class BrokerSenderFilter : IFilter<ReceiveContext>
 {
+    // RabbitMQ.Client 7 hands deliveries over with read-only properties, and MassTransit's receive context is the payload
+    // its moves read them from: the user-id is cleared in place, on the delivered properties object.
+    private static readonly System.Reflection.FieldInfo? UserIdField =
+        typeof(RabbitMQ.Client.ReadOnlyBasicProperties).GetField("<UserId>k__BackingField",
+            System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+
     public Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
     {
-        if (context.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit) && !string.IsNullOrEmpty(rabbit.Properties.UserId))
+        if (context.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit) && rabbit.Properties.UserId is { Length: > 0 } user)
         {
-            context.GetOrAddPayload(() => new BrokerSender(rabbit.Properties.UserId!));
-            context.AddOrUpdatePayload<RabbitMqBasicConsumeContext>(() => rabbit, existing => new WithoutUserId(existing));
+            context.GetOrAddPayload(() => new BrokerSender(user));
+            Clear(rabbit.Properties);
+            if (!string.IsNullOrEmpty(rabbit.Properties.UserId))
+                throw new InvalidOperationException(
+                    $"Cannot take the user-id off a received {rabbit.Properties.GetType().Name}: moving the message to _error would be refused by RabbitMQ.");
         }
         return next.Send(context);
     }
 
-    public void Probe(ProbeContext context) => context.CreateFilterScope("broker-sender");
-
-    private sealed class WithoutUserId(RabbitMqBasicConsumeContext received) : RabbitMqBasicConsumeContext
+    private static void Clear(RabbitMQ.Client.IReadOnlyBasicProperties properties)
     {
-        private readonly RabbitMQ.Client.BasicProperties _properties = new(received.Properties) { UserId = null };
-
-        public string Exchange => received.Exchange;
-        public string ConsumerTag => received.ConsumerTag;
-        public ulong DeliveryTag => received.DeliveryTag;
-        public string RoutingKey => received.RoutingKey ?? "";
-        public RabbitMQ.Client.IReadOnlyBasicProperties Properties => _properties;
+        if (properties is RabbitMQ.Client.IBasicProperties writable)
+            writable.UserId = null;
+        else if (properties is RabbitMQ.Client.ReadOnlyBasicProperties && UserIdField is not null)
+            UserIdField.SetValue(properties, null);
     }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("broker-sender");
 }
