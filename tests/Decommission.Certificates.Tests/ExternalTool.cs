@@ -5,6 +5,9 @@ namespace Decommission.Certificates.Tests;
 /// <summary>Runs a tool a user would (pdfsig, chromium, openssl) and fails clearly when ops/test.sh did not install it.</summary>
 internal static class ExternalTool
 {
+    /// <summary>The repository's root, from this test's output directory (tests/Decommission.Certificates.Tests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/).</summary>
+    public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
     public static async Task<(int Exit, string Output)> Run(string tool, params string[] arguments) => await RunIn(null, tool, arguments);
 
     public static async Task<(int Exit, string Output)> RunIn(string? directory, string tool, params string[] arguments)

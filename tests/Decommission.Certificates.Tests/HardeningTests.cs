@@ -98,6 +98,60 @@ public sealed class HardeningTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Verifications_beyond_the_parallel_limit_wait_then_get_429()
+    {
+        await using var host = await CertificatesHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Certificates:MaxParallelVerifications"] = "1", ["Certificates:VerificationQueueTimeout"] = "00:00:00.300",
+        });
+        using var auditor = host.Client(await host.NewKey(ApiRoles.Auditor));
+        var release = new TaskCompletionSource();
+        var slow = new SlowUpload(release.Task);
+
+        var holding = auditor.PostAsync("/api/certificates/verify", slow);
+        await slow.Started;
+        var refused = await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[1000]));
+        release.SetResult();
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, (await holding).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[1000]))).StatusCode);
+    }
+
+    /// <summary>A body that sends its first bytes, then waits: it holds a verification slot until released.</summary>
+    private sealed class SlowUpload : HttpContent
+    {
+        private readonly Task _release;
+        private readonly TaskCompletionSource _started = new();
+
+        public SlowUpload(Task release)
+        {
+            _release = release;
+            Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+        }
+
+        public Task Started => _started.Task;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(new byte[1000]);
+            await stream.FlushAsync();
+            // Let the server take the slot and start reading before the second request comes.
+            await Task.Delay(200);
+            _started.SetResult();
+            await _release;
+            await stream.WriteAsync(new byte[1000]);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 2000;
+            return true;
+        }
+    }
+
+    [Fact]
     public async Task Refused_keys_and_forbidden_requests_are_in_the_access_log_without_the_key()
     {
         await using var host = await CertificatesHost.StartAsync();

@@ -102,8 +102,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory); // tests/Decommission.Certificates.Tests/bin/<Configuration>/<tfm>/
         var (configuration, framework) = (here.Parent!.Name, here.Name);
-        var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, "services", "Certificates", "Decommission.Certificates.Service", "bin", configuration, framework, "Decommission.Certificates.Service.dll");
+        var path = Path.Combine(ExternalTool.RepositoryRoot, "services", "Certificates", "Decommission.Certificates.Service", "bin", configuration, framework, "Decommission.Certificates.Service.dll");
         return File.Exists(path) ? path : throw new Xunit.Sdk.XunitException($"the certificates service host is not built at {path}");
     }
 

@@ -55,7 +55,8 @@ public sealed class CertificatesApiHost : IAsyncDisposable
         return new CertificatesApiHost(app, evidence);
     }
 
-    public Task<string> NewKey(string role) => _app.Services.GetRequiredService<ApiKeyStore>().CreateAsync($"{role}-{Guid.NewGuid():N}"[..16], role);
+    public Task<string> NewKey(string role, string? name = null) =>
+        _app.Services.GetRequiredService<ApiKeyStore>().CreateAsync(name ?? $"{role}-{Guid.NewGuid():N}"[..16], role);
 
     public async Task<CertificateRecord> Issue(string deviceId)
     {

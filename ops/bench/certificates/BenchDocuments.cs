@@ -1,10 +1,21 @@
+using System.Security.Cryptography;
 using Decommission.Certificates.Pdf;
+using Decommission.Certificates.Tests;
+using Decommission.DeviceProtocol;
 
-/// <summary>Certificates shaped like the issuer's: a verified crypto-erase with a realistic evidence list and audit trail.</summary>
+/// <summary>Certificates shaped like the issuer's: a crypto-erase whose evidence really verifies, with a realistic audit trail.</summary>
 internal static class BenchDocuments
 {
+    private static readonly EvidenceFactory Fleet = new("Bench Fleet CA");
+
     public static CertificateDocument Create(int index)
     {
+        var deviceId = $"meter-{index:00000}";
+        var evidence = Fleet.Evidence(deviceId);
+        var (wipe, problem) = WipeEvidence.Verify(Convert.FromBase64String(evidence.Receipt), evidence.ReceiptSha256, Convert.FromBase64String(evidence.Command),
+            Convert.FromBase64String(evidence.IdentityCertificate), deviceId, Fleet.FleetCa, Fleet.GatewayKey.ExportSubjectPublicKeyInfo());
+        if (wipe is null)
+            throw new InvalidOperationException($"the bench's evidence does not verify: {problem}");
         var retirementId = Guid.NewGuid();
         var requested = new DateTimeOffset(2025, 3, 4, 9, 30, 0, TimeSpan.Zero).AddMinutes(index);
         string[] states = ["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"];
@@ -13,7 +24,7 @@ internal static class BenchDocuments
             CertificateId = $"DC-{retirementId:N}".ToUpperInvariant(),
             RetirementId = retirementId,
             IssuedAt = requested.AddMinutes(12),
-            DeviceId = $"meter-{index:00000}",
+            DeviceId = deviceId,
             Manufacturer = "Acme Sensors GmbH",
             Model = "AS-9000 Smart Meter",
             SerialNumber = $"SN-77A1-{index:00000}",
@@ -24,27 +35,33 @@ internal static class BenchDocuments
             Method = "Cryptographic Erase: every copy of the media encryption key destroyed (NIST SP 800-88 Rev.2)",
             Tool = "Decommission device channel (signed crypto-erase command, device firmware erase)",
             ToolVersion = "1.0.0",
-            VerificationMethod = "Device-signed wipe receipt verified against its registered attestation key, command, nonce and expiry; device self-check: decryption after erase",
-            VerificationResult = "Passed: receipt verified; self-check could not decrypt any data",
+            VerificationMethod = "Device-signed wipe receipt verified by the certificates service from its bytes: identity certificate issued by the fleet CA "
+                + "for this device, receipt signed by its key, answering the erase command the gateway signed (command id, nonce, time); "
+                + "device self-check: decryption after erase",
+            VerificationResult = "Passed: identity, receipt and command verified; self-check could not decrypt any data",
             PostSanitizationDestination = "Certified e-waste recycler (WEEE)",
-            PerformedBy = $"Device meter-{index:00000} (crypto-erase commanded by the Decommission service)",
-            ValidatedBy = "Decommission device gateway (automated receipt verification)",
+            PerformedBy = $"Device {deviceId} (crypto-erase commanded by the Decommission service)",
+            ValidatedBy = "Decommission certificates service (automated verification of the signed evidence)",
             RequestedAt = requested,
             SanitizedAt = requested.AddMinutes(9),
             Location = "Substation 7, Rotterdam",
             Reason = "End of life",
             RequestedBy = "operator:j.devries",
-            DestroyedKeyIds = ["media-key-slot-0", "media-key-slot-1", "backup-key-slot-0"],
-            AreasCovered = ["user data partition", "configuration partition"],
-            AreasNotCovered = ["boot ROM (read-only, holds no user data)"],
-            ReceiptSha256 = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().Concat(Guid.NewGuid().ToByteArray()).ToArray()),
+            DestroyedKeyIds = wipe.Receipt.DestroyedKeyIds,
+            AreasCovered = wipe.Receipt.AreasCovered,
+            AreasNotCovered = wipe.Receipt.AreasNotCovered,
+            ReceiptSha256 = evidence.ReceiptSha256,
+            CommandSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.CommandBytes)),
+            IdentityCertificateSha256 = Convert.ToHexStringLower(SHA256.HashData(wipe.IdentityCertificate)),
+            DeviceKeyId = wipe.DeviceKeyId,
+            CommandKeyId = wipe.CommandKeyId,
             RevokedCredentials =
             [
                 $"CloudToken cred-{index:x4}a revoked {requested.AddMinutes(1):yyyy-MM-dd HH:mm:ss}Z",
                 $"ApiKey cred-{index:x4}b revoked {requested.AddMinutes(1):yyyy-MM-dd HH:mm:ss}Z",
                 $"LocalAdminPassword cred-{index:x4}c revoked {requested.AddMinutes(1):yyyy-MM-dd HH:mm:ss}Z",
             ],
-            IdentityCertificateSerial = $"4F1A9C33D2E0{index:X4}",
+            IdentityCertificateSerial = Fleet.Identity(deviceId).SerialNumber,
             AuditTrail = states.Zip(states.Skip(1))
                 .Select((step, i) => $"{requested.AddMinutes(2 * i).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {step.First} → {step.Second} by orchestrator")
                 .ToList(),
