@@ -11,12 +11,12 @@ internal static class BenchDocuments
     public static CertificateDocument Create(int index)
     {
         var deviceId = $"meter-{index:00000}";
-        var evidence = Fleet.Evidence(deviceId);
+        var retirementId = Guid.NewGuid();
+        var evidence = Fleet.Evidence(deviceId, retirementId: retirementId);
         var (wipe, problem) = WipeEvidence.Verify(Convert.FromBase64String(evidence.Receipt), evidence.ReceiptSha256, Convert.FromBase64String(evidence.Command),
-            Convert.FromBase64String(evidence.IdentityCertificate), deviceId, Fleet.FleetCa, Fleet.GatewayKey.ExportSubjectPublicKeyInfo());
+            Convert.FromBase64String(evidence.IdentityCertificate), deviceId, retirementId, Fleet.FleetCa, Fleet.GatewayKey.ExportSubjectPublicKeyInfo());
         if (wipe is null)
             throw new InvalidOperationException($"the bench's evidence does not verify: {problem}");
-        var retirementId = Guid.NewGuid();
         var requested = new DateTimeOffset(2025, 3, 4, 9, 30, 0, TimeSpan.Zero).AddMinutes(index);
         string[] states = ["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"];
         return new CertificateDocument
