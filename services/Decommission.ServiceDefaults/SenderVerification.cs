@@ -112,7 +112,7 @@ public sealed class BrokerSenderFilter : IFilter<ReceiveContext>
     // RabbitMQ.Client 7 hands deliveries over with read-only properties, and MassTransit's receive context is the payload
     // its moves read them from: the user-id is cleared in place, on the delivered properties object.
     private static readonly System.Reflection.FieldInfo? UserIdField =
-        typeof(RabbitMQ.Client.ReadOnlyBasicProperties).GetField("<UserId>k__BackingField",
+        typeof(RabbitMQ.Client.ReadOnlyBasicProperties).GetField("_userId",
             System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
 
     public Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
