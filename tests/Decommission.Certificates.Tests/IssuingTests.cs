@@ -54,7 +54,8 @@ public sealed class IssuingTests
 
         var replayed = await host.Refuse(first with { RetirementId = Guid.NewGuid() });
 
-        Assert.Equal(IssueRefusals.EraseCommandAlreadyCertified, replayed.Reason);
+        // The gateway signed the command for the first retirement: another retirement cannot present its wipe.
+        Assert.Equal(Decommission.DeviceProtocol.WipeEvidenceChecks.CommandForAnotherRetirement, replayed.Reason);
         Assert.Equal(first.RetirementId, (await host.Issue(first)).RetirementId); // the original order is still answered
     }
 
