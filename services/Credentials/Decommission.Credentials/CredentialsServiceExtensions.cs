@@ -30,7 +30,7 @@ public static class CredentialsServiceExtensions
             bus.AddConsumer<EnrollmentConsumer>().Endpoint(e => e.Name = QueueNames.EnrollDevice);
             bus.AddConsumer<CheckCredentialConsumer>().Endpoint(e => e.Name = QueueNames.CheckCredential);
             // An order whose admission (RetirementAccepted, on another queue) has not arrived yet waits for it a little.
-            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000, 2000, 5000, 10000)))
+            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000)))
                 .Endpoint(e => e.Name = QueueNames.QuarantineDevice);
             bus.AddConsumer<RetirementAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
                 .Endpoint(e => e.Name = QueueNames.CredentialsEvents);

@@ -38,7 +38,8 @@ public static class DeviceGatewayServiceExtensions
             bus.AddConsumer<EraseDeviceConsumer>(c => c.UseMessageRetry(r =>
             {
                 r.Handle<NotQuarantinedException>();
-                r.Intervals(200, 500, 1000, 2000, 5000, 10000);
+                // Usually the quarantine is a few milliseconds behind: look again soon first.
+                r.Intervals(10, 50, 200, 500, 1000, 2000, 5000, 10000);
             })).Endpoint(e => e.Name = QueueNames.EraseDevice);
             bus.AddConsumer<RegisterDeviceIdentitiesConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
                 .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
