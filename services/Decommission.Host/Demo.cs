@@ -19,7 +19,7 @@ namespace Decommission.Host;
 /// </summary>
 public static class Demo
 {
-    private static readonly string[] Finished = ["Completed", "Failed", "Refused", "Cancelled"];
+    private static readonly string[] Finished = [.. RetirementStates.Settled];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -148,7 +148,7 @@ public static class Demo
         foreach (var (deviceId, id) in retirements.OrderBy(r => r.Key))
         {
             var state = states.GetValueOrDefault(id);
-            var certificate = state?.State == "Completed" ? CertificateIssuer.CertificateIdFor(id) + ".pdf" : null;
+            var certificate = state?.State == RetirementStates.Completed ? CertificateIssuer.CertificateIdFor(id) + ".pdf" : null;
             table.AddRow(deviceId, fleet.Devices[deviceId].Behaviour.ToString(), state?.State ?? "(unknown)",
                 (state?.EraseAttempts ?? 0).ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(certificate ?? state?.FailureReason ?? ""));
@@ -156,9 +156,9 @@ public static class Demo
         AnsiConsole.Write(table);
 
         var byState = retirements.Values.GroupBy(id => states.GetValueOrDefault(id)?.State ?? "(unfinished)").ToDictionary(g => g.Key, g => g.Count());
-        AnsiConsole.MarkupLine($"[green]Retired: {byState.GetValueOrDefault("Completed")}[/]   [red]Failed: {byState.GetValueOrDefault("Failed")}[/]"
+        AnsiConsole.MarkupLine($"[green]Retired: {byState.GetValueOrDefault(RetirementStates.Completed)}[/]   [red]Failed: {byState.GetValueOrDefault(RetirementStates.Failed)}[/]"
             + (byState.GetValueOrDefault("(unfinished)") > 0 ? $"   [yellow]Unfinished: {byState["(unfinished)"]}[/]" : ""));
-        foreach (var reason in states.Values.Where(s => retirements.ContainsValue(s.RetirementId) && s.State == "Failed").GroupBy(s => s.FailureReason))
+        foreach (var reason in states.Values.Where(s => retirements.ContainsValue(s.RetirementId) && s.State == RetirementStates.Failed).GroupBy(s => s.FailureReason))
             AnsiConsole.MarkupLine($"  failed with {Markup.Escape(reason.Key ?? "")}: {reason.Count()}");
         AnsiConsole.MarkupLine($"Certificates: [blue]{Markup.Escape(issuer.CertificateDirectory)}[/] (.pdf signed, .json with the PDF's SHA-256)");
         AnsiConsole.MarkupLine($"CRL:          [blue]{Markup.Escape(services.GetRequiredService<CrlPublisher>().CrlPath)}[/] (verify: openssl crl -inform DER -in … -CAfile {Markup.Escape(Path.Combine(Path.GetFullPath(data), "ca", "fleet-ca.pem"))})");

@@ -1,3 +1,4 @@
+using Decommission.Contracts;
 using System.Security.Cryptography;
 using Decommission.Certificates.Pdf;
 using Decommission.Certificates.Tests;
@@ -18,7 +19,7 @@ internal static class BenchDocuments
         if (wipe is null)
             throw new InvalidOperationException($"the bench's evidence does not verify: {problem}");
         var requested = new DateTimeOffset(2025, 3, 4, 9, 30, 0, TimeSpan.Zero).AddMinutes(index);
-        string[] states = ["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"];
+        string[] states = [.. RetirementStates.All.Take(6)];
         return new CertificateDocument
         {
             CertificateId = $"DC-{retirementId:N}".ToUpperInvariant(),
@@ -31,7 +32,7 @@ internal static class BenchDocuments
             AssetNumber = $"ASSET-2019-{index:00000}",
             MediaType = "eMMC flash, 8 GB (self-encrypting)",
             MediaSource = "Northwind Utilities, metering division",
-            SanitizationType = "Purge",
+            SanitizationType = SanitizationTypes.Purge,
             Method = "Cryptographic Erase: every copy of the media encryption key destroyed (NIST SP 800-88 Rev.2)",
             Tool = "Decommission device channel (signed crypto-erase command, device firmware erase)",
             ToolVersion = "1.0.0",

@@ -103,7 +103,7 @@ try
         while (true)
         {
             var answer = await status.GetResponse<RetirementStatus, RetirementNotFound>(new GetRetirementStatus { RetirementId = submitted.Message.RetirementId });
-            if (answer.Is(out Response<RetirementStatus>? s) && s.Message.State is "Completed" or "Failed")
+            if (answer.Is(out Response<RetirementStatus>? s) && s.Message.State is RetirementStates.Completed or RetirementStates.Failed)
                 break;
             await Task.Delay(2);
         }
@@ -129,7 +129,7 @@ try
     var (peakInFlight, _) = await WaitForAll(devices, "bulk");
     var bulkSeconds = clock.Elapsed.TotalSeconds;
     var cpuAfter = processes.CpuSeconds();
-    var failed = await Count(count, "Failed");
+    var failed = await Count(count, RetirementStates.Failed);
     Console.WriteLine($"bulk_retirements {bulk.Count}");
     Console.WriteLine($"bulk_failed {failed}");
     Console.WriteLine($"bulk_sent_seconds {sentIn:F1}");
@@ -149,7 +149,7 @@ try
         Console.WriteLine($"inflight_retirements {inFlight}");
         Console.WriteLine($"inflight_peak {peak}");
         Console.WriteLine($"inflight_seconds {clock.Elapsed.TotalSeconds:F1}");
-        Console.WriteLine($"inflight_failed {await Count(count, "Failed") - failed}");
+        Console.WriteLine($"inflight_failed {await Count(count, RetirementStates.Failed) - failed}");
         foreach (var (name, megabytes) in rss)
             Console.WriteLine($"inflight_peak_rss_mb_{name} {megabytes:F0}");
     }
@@ -170,7 +170,7 @@ try
             foreach (var (name, megabytes) in processes.ResidentMegabytes())
                 rss[name] = Math.Max(rss.GetValueOrDefault(name), megabytes);
             var byState = (await count.GetResponse<RetirementCounts>(new CountRetirements())).Message.ByState;
-            var ended = byState.GetValueOrDefault("Completed") + byState.GetValueOrDefault("Failed");
+            var ended = byState.GetValueOrDefault(RetirementStates.Completed) + byState.GetValueOrDefault(RetirementStates.Failed);
             var open = byState.Values.Sum() - ended;
             peak = Math.Max(peak, open);
             if (ended >= total || phaseClock.Elapsed.TotalSeconds >= reported + 1)

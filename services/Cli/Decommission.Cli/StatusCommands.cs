@@ -61,7 +61,7 @@ public static class StatusCommands
     }
 
     // The saga's states in the order a retirement passes through them; a state this CLI does not know is listed after them.
-    private static readonly string[] StateOrder = ["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed", "Failed", "Refused", "Cancelled"];
+    private static readonly string[] StateOrder = [.. RetirementStates.All];
 
     public static Command Summary(CliContext cli)
     {

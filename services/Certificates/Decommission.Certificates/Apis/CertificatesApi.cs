@@ -1,3 +1,4 @@
+using Decommission.Contracts;
 using System.Globalization;
 using System.Security.Claims;
 using Decommission.Certificates.Issuing;
@@ -49,7 +50,7 @@ public static class CertificatesApi
         long after = 0;
         if (!string.IsNullOrEmpty(cursor) && !long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out after))
             return Results.Problem("cursor is not one this API returned", statusCode: StatusCodes.Status400BadRequest);
-        if (method is not null and not ("Purge" or "Destroy"))
+        if (method is not null and not (SanitizationTypes.Purge or SanitizationTypes.Destroy))
             return Results.Problem("method must be Purge or Destroy", statusCode: StatusCodes.Status400BadRequest);
 
         await using var connection = await database.OpenAsync(cancellationToken);

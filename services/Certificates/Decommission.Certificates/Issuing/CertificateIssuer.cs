@@ -207,12 +207,6 @@ public sealed record IssueOutcome(CertificateRecord? Certificate, string Reason,
     public static IssueOutcome Refused(string reason, string detail) => new(null, reason, detail);
 }
 
-public static class SanitizationTypes
-{
-    public const string Purge = "Purge";
-    public const string Destroy = "Destroy";
-}
-
 /// <summary>Refusals besides the evidence checks.</summary>
 public static class IssueRefusals
 {

@@ -1,3 +1,4 @@
+using Decommission.Contracts;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
@@ -122,7 +123,7 @@ public sealed class CertificatePdf
         flow.Row("Areas covered", List(d.AreasCovered));
         flow.Row("Areas not covered", List(d.AreasNotCovered));
         flow.Digest("Receipt SHA-256", Text(d.ReceiptSha256, "none"));
-        if (d.SanitizationType == "Purge")
+        if (d.SanitizationType == SanitizationTypes.Purge)
         {
             // What an auditor checks the JSON twin's evidence against (README: "What a certificate proves").
             flow.Digest("Erase command SHA-256", Text(d.CommandSha256, "none"));

@@ -62,7 +62,7 @@ public sealed class RetirementFollower(InventoryDatabase database, TimeProvider 
 
     // A refusal happens before the device was marked Retiring, so only failures after acceptance change the status.
     public Task Consume(ConsumeContext<RetirementFailed> context) =>
-        context.Message.FailedIn == "Requested" ? Task.CompletedTask : SetStatus(context.Message.RetirementId, context.Message.DeviceId, "Failed");
+        context.Message.FailedIn == RetirementStates.Requested ? Task.CompletedTask : SetStatus(context.Message.RetirementId, context.Message.DeviceId, "Failed");
 
     public Task Consume(ConsumeContext<RetirementCancelled> context) => SetStatus(context.Message.RetirementId, context.Message.DeviceId, "Active");
 

@@ -20,7 +20,7 @@ internal sealed class AuditTrailObserver(TimeProvider clock) : IStateObserver<Re
             ToState = currentState.Name,
             Event = context.Event.Name,
             Actor = ActorOf(context),
-            Detail = currentState.Name is "Failed" or "Refused"
+            Detail = currentState.Name is RetirementStates.Failed or RetirementStates.Refused
                 ? $"{context.Saga.FailureReason}: {context.Saga.FailureDetail}"
                 : "",
         });

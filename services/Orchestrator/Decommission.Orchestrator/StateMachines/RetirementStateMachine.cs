@@ -12,8 +12,8 @@ namespace Decommission.Orchestrator.StateMachines;
 /// </summary>
 public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
 {
-    public const string Purge = "Purge";
-    public const string Destroy = "Destroy";
+    public const string Purge = SanitizationTypes.Purge;
+    public const string Destroy = SanitizationTypes.Destroy;
 
     private readonly RetirementSettings _settings;
     private readonly TimeProvider _clock;
@@ -285,7 +285,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
     public Event<RecordPhysicalDestruction> RecordDestruction { get; private set; } = null!;
 
     /// <summary>The states a device's retirement is over in; any other state holds the device.</summary>
-    public static readonly string[] ClosedStates = [nameof(Completed), nameof(Refused), nameof(Cancelled)];
+    public static readonly string[] ClosedStates = [.. RetirementStates.Closed];
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
