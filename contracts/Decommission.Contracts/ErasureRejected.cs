@@ -1,9 +1,12 @@
+using MassTransit;
+
 namespace Decommission.Contracts;
 
 /// <summary>A wipe receipt failed verification; Reason names the check that failed.</summary>
-public record ErasureRejected
+public record ErasureRejected : CorrelatedBy<Guid>
 {
     public Guid RetirementId { get; init; }
+    Guid CorrelatedBy<Guid>.CorrelationId => RetirementId;
     public string DeviceId { get; init; } = "";
     public Guid CommandId { get; init; }
     /// <summary>The nonce of the command this verdict is about.</summary>

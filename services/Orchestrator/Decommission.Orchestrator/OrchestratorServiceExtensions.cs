@@ -20,7 +20,7 @@ public static class OrchestratorServiceExtensions
 
         builder.Services.AddSingleton(sp => new OrchestratorDatabase(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DatabasePath));
         builder.Services.AddSingleton<RetirementSagaStore>();
-        builder.Services.AddSingleton<SendStepCommandActivity>();
+        builder.Services.AddSingleton<RetirementSteps>();
         builder.Services.AddSingleton<FindActiveRetirementActivity>();
         // Registered before the bus, so the schema exists before the first message is consumed.
         builder.Services.AddHostedService<OrchestratorDatabaseMigrator>();

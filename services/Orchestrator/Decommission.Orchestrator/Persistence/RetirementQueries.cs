@@ -6,14 +6,18 @@ namespace Decommission.Orchestrator.Persistence;
 /// <summary>Reads of stored retirements that do not go through the saga (status, duplicates, audit trail).</summary>
 public static class RetirementQueries
 {
+    /// <summary>The predicate of the one-open-retirement-per-device index (0001_retirements.sql), word for word, so SQLite
+    /// uses the index; built from the contract's constants, not from input.</summary>
+    public static readonly string IsOpen = $"current_state NOT IN ({string.Join(", ", RetirementStates.Closed.Select(s => $"'{s}'"))})";
+
     /// <summary>The device's retirement that is not yet Completed, Refused or Cancelled, if any.</summary>
     public static async Task<OpenRetirement?> OpenRetirementOfDevice(OrchestratorDatabase database, string deviceId)
     {
         await using var connection = await database.OpenAsync();
         var row = await connection.QuerySingleOrDefaultAsync<(string Id, string State)?>(
-            """
+            $"""
             SELECT correlation_id AS Id, current_state AS State FROM retirements
-            WHERE device_id = @DeviceId AND current_state NOT IN ('Completed', 'Refused', 'Cancelled');
+            WHERE device_id = @DeviceId AND {IsOpen};
             """, new { DeviceId = deviceId });
         return row is { } r ? new OpenRetirement(Guid.Parse(r.Id), r.State) : null;
     }

@@ -1,5 +1,4 @@
 using Decommission.Contracts;
-using Decommission.Orchestrator.Deadlines;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -32,18 +31,27 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
             x.UseExecute(context => RetireDeviceValidation.EnsureValid(context.Message));
             x.UsePartitioner(partition, m => RetirementIds.For(m));
         });
-        sagaConfigurator.Message<RetirementAccepted>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<RetirementRefused>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<DeviceQuarantined>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<QuarantineRefused>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<ErasureVerified>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<ErasureRejected>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<IdentityRevoked>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<DisposalCertificateIssued>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<DisposalCertificateRefused>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<RetirementDeadlineReached>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<CancelRetirement>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<RetryRetirement>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
-        sagaConfigurator.Message<RecordPhysicalDestruction>(x => x.UsePartitioner(partition, m => m.Message.RetirementId));
+        sagaConfigurator.ConnectSagaConfigurationObserver(new PartitionByRetirement(sagaConfigurator, partition));
+    }
+
+    /// <summary>Every other message the saga takes names its retirement (CorrelatedBy&lt;Guid&gt;): it waits for that retirement's previous one.</summary>
+    private sealed class PartitionByRetirement(ISagaConfigurator<Retirement> saga, IPartitioner partition) : ISagaConfigurationObserver
+    {
+        public void SagaMessageConfigured<TSaga, TMessage>(ISagaMessageConfigurator<TSaga, TMessage> configurator)
+            where TSaga : class, ISaga where TMessage : class
+        {
+            if (typeof(CorrelatedBy<Guid>).IsAssignableFrom(typeof(TMessage)))
+                saga.Message<TMessage>(x => x.UsePartitioner(partition, m => ((CorrelatedBy<Guid>)m.Message).CorrelationId));
+        }
+
+        public void SagaConfigured<TSaga>(ISagaConfigurator<TSaga> configurator)
+            where TSaga : class, ISaga
+        {
+        }
+
+        public void StateMachineSagaConfigured<TInstance>(ISagaConfigurator<TInstance> configurator, SagaStateMachine<TInstance> stateMachine)
+            where TInstance : class, ISaga, SagaStateMachineInstance
+        {
+        }
     }
 }

@@ -10,7 +10,7 @@ namespace Decommission.Orchestrator.StateMachines;
 /// The retirement workflow: Requested → Quarantining → Erasing → RevokingIdentity → Certifying → Completed,
 /// with Refused, Cancelled and Failed (which can be retried, or closed by a recorded physical destruction).
 /// </summary>
-public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
+public sealed partial class RetirementStateMachine : MassTransitStateMachine<Retirement>
 {
     public const string Purge = SanitizationTypes.Purge;
     public const string Destroy = SanitizationTypes.Destroy;
@@ -23,44 +23,21 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
         _settings = settings.Value;
         _clock = clock;
 
+        // Every other message the machine takes names its retirement (CorrelatedBy<Guid>, its RetirementId): MassTransit
+        // correlates it by that id. Only what differs is declared here.
         Event(() => RetireDevice, x =>
         {
             // The request's message id is the retirement id, so a redelivered request finds its own retirement.
             x.CorrelateById(context => RetirementIds.For(context));
             x.SelectId(context => RetirementIds.For(context));
         });
-        Event(() => RetirementAccepted, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => RetirementRefused, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => DeviceQuarantined, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => QuarantineRefused, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => ErasureVerified, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => ErasureRejected, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => IdentityRevoked, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => CertificateIssued, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => CertificateRefused, x => x.CorrelateById(context => context.Message.RetirementId));
-        Event(() => DeadlineReached, x =>
-        {
-            x.CorrelateById(context => context.Message.RetirementId);
-            x.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => Cancel, x =>
-        {
-            x.CorrelateById(context => context.Message.RetirementId);
-            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
-        });
-        Event(() => Retry, x =>
-        {
-            x.CorrelateById(context => context.Message.RetirementId);
-            x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
-        });
-        Event(() => RecordDestruction, x =>
-        {
-            x.CorrelateById(context => context.Message.RetirementId);
-            // The certificates service sends it without asking for an answer: nobody to tell, nothing to publish.
-            x.OnMissingInstance(m => m.ExecuteAsync(context => context.ResponseAddress is null
-                ? Task.CompletedTask
-                : context.RespondAsync(new RetirementNotFound { RetirementId = context.Message.RetirementId })));
-        });
+        Event(() => DeadlineReached, x => x.OnMissingInstance(m => m.Discard()));
+        Event(() => Cancel, x => x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(NotFound(context.Message.RetirementId)))));
+        Event(() => Retry, x => x.OnMissingInstance(m => m.ExecuteAsync(context => context.RespondAsync(NotFound(context.Message.RetirementId)))));
+        // The certificates service sends it without asking for an answer: nobody to tell, nothing to publish.
+        Event(() => RecordDestruction, x => x.OnMissingInstance(m => m.ExecuteAsync(context => context.ResponseAddress is null
+            ? Task.CompletedTask
+            : context.RespondAsync(NotFound(context.Message.RetirementId)))));
 
         InstanceState(x => x.CurrentState);
         ConnectStateObserver(new AuditTrailObserver(clock));
@@ -77,13 +54,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                 .Activity(x => x.OfType<FindActiveRetirementActivity>())
                 .IfElse(context => context.Saga.OtherOpenRetirement is not null,
                     duplicate => duplicate
-                        .If(Asked, answer => answer.Respond(context => new RetirementSubmitted
-                        {
-                            RetirementId = context.Saga.OtherOpenRetirement!.Id,
-                            DeviceId = context.Message.DeviceId,
-                            AlreadyActive = true,
-                            State = context.Saga.OtherOpenRetirement.State,
-                        }))
+                        .If(Asked, answer => answer.Respond(context => AlreadyRetiring(context)))
                         .Finalize(),
                     fresh => fresh
                         .Then(context =>
@@ -94,14 +65,14 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                             context.Saga.RequestedAt = context.Message.RequestedAt == default ? Now : context.Message.RequestedAt;
                         })
                         .TransitionTo(Requested)
-                        .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
+                        .RequestAdmission()
                         .If(Asked, answer => answer.RespondAsync(context => Task.FromResult(Submitted(context.Saga, alreadyActive: false))))));
 
         During(Requested,
             When(RetirementAccepted)
                 .Then(context => context.Saga.Device = context.Message.Device)
                 .TransitionTo(Quarantining)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+                .OrderQuarantine(),
             When(RetirementRefused)
                 .Then(context => Fail(context.Saga, context.Message.Reason, context.Message.Detail))
                 .TransitionTo(Refused)
@@ -116,7 +87,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     StartErase(context.Saga);
                 })
                 .TransitionTo(Erasing)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+                .OrderErase(),
             When(QuarantineRefused)
                 .Then(context => Fail(context.Saga, FailureReasons.QuarantineRefused, $"{context.Message.Reason}: {context.Message.Detail}"))
                 .TransitionTo(Failed)
@@ -147,7 +118,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
             When(ErasureVerified, AnswersCurrentErase)
                 .Then(context => AcceptEvidence(context.Saga, context.Message))
                 .TransitionTo(RevokingIdentity)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+                .OrderIdentityRevocation(),
             When(ErasureRejected, context => AnswersCurrentErase(context) && context.Message.Conclusive)
                 .Then(context => Fail(context.Saga, context.Message.Reason, context.Message.Detail))
                 .TransitionTo(Failed)
@@ -164,33 +135,31 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                 .IfElse(context => context.Saga.EraseAttempts < _settings.EraseAttempts && Now < context.Saga.EraseExpiresAt,
                     nextAttempt => nextAttempt
                         .Then(context => AuditTrailObserver.Record(context, Now, $"erase attempt {context.Saga.EraseAttempts} timed out"))
-                        .Activity(x => x.OfInstanceType<SendStepCommandActivity>()),
+                        .OrderErase(),
                     unreachable => unreachable
-                        .Then(context => Fail(context.Saga, context.Saga.LastRejectionReason ?? FailureReasons.DeviceUnreachable,
-                            context.Saga.LastRejectionReason is null
-                                ? $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); command expires {context.Saga.EraseExpiresAt:O}"
-                                : $"no verified receipt after {context.Saga.EraseAttempts} attempt(s); the last receipt was rejected: {context.Saga.LastRejectionDetail}"))
+                        .Then(context => Fail(context.Saga, context.Saga.LastRejectionReason ?? FailureReasons.DeviceUnreachable, Unreachable(context.Saga)))
                         .TransitionTo(Failed)
                         .Publish(context => Failure(context.Saga))));
 
         // A valid receipt that arrives after a rejected (forged, replayed) one still proves the erase.
         During(Failed,
-            When(ErasureVerified, context => context.Saga.FailedIn == nameof(Erasing) && AnswersCurrentErase(context))
+            When(ErasureVerified, context => context.Saga.FailedIn == RetirementStates.Erasing && AnswersCurrentErase(context))
                 .Then(context => AcceptEvidence(context.Saga, context.Message))
                 .TransitionTo(RevokingIdentity)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+                .OrderIdentityRevocation());
 
+        // A retry resumes the step that failed: a fresh erase command, the certificate, or the quarantine.
         During(Failed,
             When(Retry)
                 .Then(context => ClearFailure(context.Saga))
-                .IfElse(context => context.Saga.FailedIn == nameof(Erasing),
+                .IfElse(context => context.Saga.FailedIn == RetirementStates.Erasing,
                     erase => erase
                         .Then(context => StartErase(context.Saga))
-                        .TransitionTo(Erasing),
-                    other => other.IfElse(context => context.Saga.FailedIn == nameof(Certifying),
-                        certify => certify.TransitionTo(Certifying),
-                        quarantine => quarantine.TransitionTo(Quarantining)))
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>())
+                        .TransitionTo(Erasing)
+                        .OrderErase(),
+                    other => other.IfElse(context => context.Saga.FailedIn == RetirementStates.Certifying,
+                        certify => certify.TransitionTo(Certifying).OrderCertificate(),
+                        quarantine => quarantine.TransitionTo(Quarantining).OrderQuarantine()))
                 .Publish(context => Retried(context))
                 .If(context => context.ResponseAddress is not null, request => request.Respond(context => Retried(context))),
             When(RecordDestruction)
@@ -200,14 +169,9 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     context.Saga.SanitizationType = Destroy;
                     ClearFailure(context.Saga);
                 })
-                .Publish(context => new PhysicalDestructionRecorded
-                {
-                    RetirementId = context.Saga.CorrelationId,
-                    DeviceId = context.Saga.DeviceId,
-                    Destruction = context.Message.Destruction,
-                })
+                .Publish(context => DestructionRecorded(context))
                 .TransitionTo(RevokingIdentity)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+                .OrderIdentityRevocation());
         During([Requested, Quarantining, Erasing, RevokingIdentity, Certifying, Completed, Refused, Cancelled],
             When(Retry)
                 .RespondAsync(context => Task.FromResult(Refusal(context, "only a failed retirement can be retried"))),
@@ -219,7 +183,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
             When(IdentityRevoked)
                 .Then(context => context.Saga.IdentityCertificateSerial = context.Message.CertificateSerial)
                 .TransitionTo(Certifying)
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+                .OrderCertificate());
 
         During(Certifying,
             When(CertificateIssued)
@@ -229,20 +193,13 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     context.Saga.Deadline = null;
                 })
                 .TransitionTo(Completed)
-                .Publish(context => new DeviceDecommissioned
-                {
-                    RetirementId = context.Saga.CorrelationId,
-                    DeviceId = context.Saga.DeviceId,
-                    SanitizationType = context.Saga.SanitizationType ?? Purge,
-                    CertificateId = context.Message.CertificateId,
-                    CompletedAt = Now,
-                }),
+                .Publish(context => Decommissioned(context)),
             When(CertificateRefused)
                 .Then(context => Fail(context.Saga, FailureReasons.CertificateRefused, $"{context.Message.Reason}: {context.Message.Detail}"))
                 .TransitionTo(Failed)
                 .Publish(context => Failure(context.Saga)));
 
-        // Steps that wait for another service send their command again when it has not answered in time.
+        // Steps that wait for another service send their order again when it has not answered in time.
         During(Requested, Quarantining, RevokingIdentity, Certifying,
             When(DeadlineReached, IsDue)
                 .Then(context =>
@@ -250,7 +207,7 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
                     context.Saga.Redrives++;
                     AuditTrailObserver.Record(context, Now, $"no answer yet; command re-sent ({context.Saga.Redrives})");
                 })
-                .Activity(x => x.OfInstanceType<SendStepCommandActivity>()));
+                .RedriveStep());
 
         DuringAny(
             When(RetireDevice)
@@ -288,103 +245,4 @@ public sealed class RetirementStateMachine : MassTransitStateMachine<Retirement>
     public static readonly string[] ClosedStates = [.. RetirementStates.Closed];
 
     private DateTimeOffset Now => _clock.GetUtcNow();
-
-    // The sweeper may fire early, late, or for a deadline that has since moved: act only on the current, due one.
-    private bool IsDue(BehaviorContext<Retirement, RetirementDeadlineReached> context) =>
-        context.Saga.Deadline is { } deadline
-        && deadline.ToUnixTimeMilliseconds() == context.Message.Deadline.ToUnixTimeMilliseconds()
-        && deadline <= Now;
-
-    private static bool AnswersCurrentErase(BehaviorContext<Retirement, Contracts.ErasureVerified> context) =>
-        Answers(context.Saga, context.Message.CommandId, context.Message.Nonce);
-
-    private static bool AnswersCurrentErase(BehaviorContext<Retirement, Contracts.ErasureRejected> context) =>
-        Answers(context.Saga, context.Message.CommandId, context.Message.Nonce);
-
-    private static bool Answers(Retirement saga, Guid commandId, string nonce) =>
-        saga.EraseCommandId == commandId && saga.EraseNonce is { } expected
-        && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(nonce ?? ""));
-
-    private void StartErase(Retirement saga)
-    {
-        saga.EraseCommandId = NewId.NextGuid();
-        // 256 random bits, base64url: the device must echo it, and the saga believes only answers that carry it.
-        saga.EraseNonce = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        saga.LastRejectionReason = null;
-        saga.LastRejectionDetail = null;
-        saga.EraseAttempts = 0;
-        saga.EraseExpiresAt = Now + _settings.EraseDeadline;
-        saga.SanitizationType = Purge;
-    }
-
-    private void AcceptEvidence(Retirement saga, Contracts.ErasureVerified verified)
-    {
-        saga.Evidence = verified.Evidence;
-        saga.SanitizationType = Purge;
-        ClearFailure(saga);
-    }
-
-    private static void Fail(Retirement saga, string reason, string detail)
-    {
-        saga.FailureReason = reason;
-        saga.FailureDetail = detail;
-        saga.FailedIn = saga.CurrentState;
-        saga.Deadline = null;
-    }
-
-    private static void ClearFailure(Retirement saga)
-    {
-        saga.FailureReason = null;
-        saga.FailureDetail = null;
-        saga.Redrives = 0;
-    }
-
-    private Contracts.RetirementFailed Failure(Retirement saga) => new()
-    {
-        RetirementId = saga.CorrelationId,
-        DeviceId = saga.DeviceId,
-        Reason = saga.FailureReason ?? "",
-        Detail = saga.FailureDetail ?? "",
-        FailedIn = saga.FailedIn ?? "",
-        FailedAt = Now,
-    };
-
-    private RetirementCancelled Cancellation(BehaviorContext<Retirement, CancelRetirement> context) => new()
-    {
-        RetirementId = context.Saga.CorrelationId,
-        DeviceId = context.Saga.DeviceId,
-        RequestedBy = context.Message.RequestedBy,
-        Reason = context.Message.Reason,
-        CancelledAt = Now,
-    };
-
-    private static RetirementRetried Retried(BehaviorContext<Retirement, RetryRetirement> context) => new()
-    {
-        RetirementId = context.Saga.CorrelationId,
-        DeviceId = context.Saga.DeviceId,
-        RequestedBy = context.Message.RequestedBy,
-        ResumedIn = context.Saga.CurrentState,
-    };
-
-    // A RetireDevice sent without a response address (the end-of-life scheduler's, a bulk sender's) gets no answer:
-    // MassTransit would publish it to nobody, one more message per retirement for the broker.
-    private static bool Asked(BehaviorContext<Retirement, RetireDevice> context) => context.ResponseAddress is not null;
-
-    private static RetirementSubmitted Submitted(Retirement saga, bool alreadyActive) => new()
-    {
-        RetirementId = saga.CorrelationId,
-        DeviceId = saga.DeviceId,
-        AlreadyActive = alreadyActive,
-        State = saga.CurrentState,
-    };
-
-    private static RetirementCommandRefused Refusal<T>(BehaviorContext<Retirement, T> context, string reason)
-        where T : class => new()
-    {
-        RetirementId = context.Saga.CorrelationId,
-        Command = typeof(T).Name,
-        State = context.Saga.CurrentState,
-        Reason = reason,
-    };
 }

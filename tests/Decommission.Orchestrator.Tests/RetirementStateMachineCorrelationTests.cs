@@ -1,0 +1,68 @@
+using Decommission.Contracts;
+using Decommission.Orchestrator.Persistence;
+using Decommission.Orchestrator.StateMachines;
+using Decommission.Testing;
+using MassTransit;
+
+namespace Decommission.Orchestrator.Tests;
+
+/// <summary>Correlation is declared once, by the messages (CorrelatedBy&lt;Guid&gt;), and the declaration reaches no envelope and no exchange.</summary>
+public sealed class RetirementStateMachineCorrelationTests
+{
+    private static async Task<IReadOnlyList<Type>> MessagesTheMachineTakes()
+    {
+        await using var host = await OrchestratorHost.StartAsync();
+        var machine = (RetirementStateMachine)host.Services.GetService(typeof(RetirementStateMachine))!;
+        return [.. machine.Events.Select(e => e.GetType().GetInterfaces()
+            .Single(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(Event<>)).GetGenericArguments()[0])];
+    }
+
+    [Fact]
+    public async Task Every_message_the_machine_takes_but_the_request_is_correlated_by_its_retirement_id()
+    {
+        var messages = await MessagesTheMachineTakes();
+
+        Assert.Equal(14, messages.Count);
+        foreach (var type in messages.Where(t => t != typeof(RetireDevice)))
+        {
+            var id = NewId.NextGuid();
+            var message = Activator.CreateInstance(type)!;
+            type.GetProperty("RetirementId")!.SetValue(message, id);
+            var correlated = Assert.IsAssignableFrom<CorrelatedBy<Guid>>(message);
+            Assert.Equal(id, correlated.CorrelationId);
+        }
+    }
+
+    [Fact]
+    public async Task A_retirement_messages_envelope_names_only_its_own_type_so_sender_checks_and_broker_permissions_see_nothing_new()
+    {
+        var messages = await MessagesTheMachineTakes();
+
+        // The envelope's messageType list (and the exchanges MassTransit binds for a publish) is this list.
+        foreach (var type in messages)
+            Assert.Equal([MessageUrn.ForTypeString(type)], MessageTypeCache.GetMessageTypeNames(type));
+    }
+
+    [Fact]
+    public async Task A_published_retirement_message_carries_only_its_own_type()
+    {
+        var s = new Scenario(await OrchestratorHost.StartAsync());
+        await using var _ = s.Host;
+        var id = NewId.NextGuid();
+
+        await s.Quarantined(id, "dev-envelope");
+
+        var published = await s.Host.Harness.Published.SelectAsync<DeviceQuarantined>(m => m.Context.Message.RetirementId == id).First();
+        Assert.Equal(["urn:message:Decommission.Contracts:DeviceQuarantined"], published.Context.SupportedMessageTypes);
+        Assert.Equal(id, published.Context.CorrelationId);
+    }
+
+    [Fact]
+    public void The_open_retirement_query_repeats_the_indexs_predicate_word_for_word()
+    {
+        using var stream = typeof(OrchestratorDatabase).Assembly.GetManifestResourceStream(
+            typeof(OrchestratorDatabase).Assembly.GetManifestResourceNames().Single(n => n.EndsWith("0001_retirements.sql")))!;
+
+        Assert.Contains(RetirementQueries.IsOpen, new StreamReader(stream).ReadToEnd());
+    }
+}
