@@ -52,7 +52,8 @@ public sealed class RetirementStateMachineCorrelationTests
 
         await s.Quarantined(id, "dev-envelope");
 
-        var published = await s.Host.Harness.Published.SelectAsync<DeviceQuarantined>(m => m.Context.Message.RetirementId == id).First();
+        Assert.True(await s.Host.Harness.Published.Any<DeviceQuarantined>(m => m.Context.Message.RetirementId == id));
+        var published = s.Host.Harness.Published.Select<DeviceQuarantined>(m => m.Context.Message.RetirementId == id).First();
         Assert.Equal(["urn:message:Decommission.Contracts:DeviceQuarantined"], published.Context.SupportedMessageTypes);
         Assert.Equal(id, published.Context.CorrelationId);
     }
