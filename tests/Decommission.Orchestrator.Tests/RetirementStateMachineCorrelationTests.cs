@@ -2,6 +2,8 @@ using Decommission.Contracts;
 using Decommission.Orchestrator.Persistence;
 using Decommission.Orchestrator.StateMachines;
 using Decommission.Testing;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using MassTransit;
 
 namespace Decommission.Orchestrator.Tests;
@@ -44,6 +46,30 @@ public sealed class RetirementStateMachineCorrelationTests
     }
 
     [Fact]
+    public async Task Every_message_the_machine_takes_waits_for_its_retirements_previous_one()
+    {
+        var messages = await MessagesTheMachineTakes();
+        await using var host = await OrchestratorHost.StartAsync();
+
+        // The bus's own description of its pipes: which message types pass a partitioner before the saga.
+        var probe = JsonSerializer.SerializeToNode(host.Harness.Bus.GetProbeResult())!;
+        var partitioned = Descendants(probe)
+            .Where(n => n["filterType"]?.GetValue<string>() == "dispatchPipe"
+                && Descendants(n).Any(f => f["filterType"]?.GetValue<string>() == "partition"))
+            .Select(n => n["outputType"]!.GetValue<string>())
+            .ToHashSet();
+
+        Assert.All(messages, type => Assert.Contains($"MassTransit.ConsumeContext<{type.FullName}>", partitioned));
+    }
+
+    private static IEnumerable<JsonObject> Descendants(JsonNode node) => node switch
+    {
+        JsonObject o => o.SelectMany(p => p.Value is null ? [] : Descendants(p.Value)).Prepend(o),
+        JsonArray a => a.SelectMany(e => e is null ? [] : Descendants(e)),
+        _ => [],
+    };
+
+    [Fact]
     public async Task A_published_retirement_message_carries_only_its_own_type()
     {
         var s = new Scenario(await OrchestratorHost.StartAsync());
@@ -56,6 +82,23 @@ public sealed class RetirementStateMachineCorrelationTests
         var published = s.Host.Harness.Published.Select<DeviceQuarantined>(m => m.Context.Message.RetirementId == id).First();
         Assert.Equal(["urn:message:Decommission.Contracts:DeviceQuarantined"], published.Context.SupportedMessageTypes);
         Assert.Equal(id, published.Context.CorrelationId);
+    }
+
+    [Fact]
+    public async Task A_command_for_no_retirement_is_answered_not_found()
+    {
+        await using var host = await OrchestratorHost.StartAsync();
+        var unknown = NewId.NextGuid();
+
+        var cancel = await host.Harness.GetRequestClient<CancelRetirement>()
+            .GetResponse<RetirementCancelled, RetirementNotFound>(new CancelRetirement { RetirementId = unknown, RequestedBy = "carol", Reason = "typo" });
+        var retry = await host.Harness.GetRequestClient<RetryRetirement>()
+            .GetResponse<RetirementRetried, RetirementNotFound>(new RetryRetirement { RetirementId = unknown, RequestedBy = "dave" });
+
+        Assert.True(cancel.Is(out Response<RetirementNotFound>? notFound));
+        Assert.Equal(unknown, notFound!.Message.RetirementId);
+        Assert.True(retry.Is(out Response<RetirementNotFound>? _));
+        Assert.Null(await host.Store.LoadAsync(unknown));
     }
 
     [Fact]

@@ -23,8 +23,8 @@ public sealed partial class RetirementStateMachine : MassTransitStateMachine<Ret
         _settings = settings.Value;
         _clock = clock;
 
-        // Every other message the machine takes names its retirement (CorrelatedBy<Guid>, its RetirementId): MassTransit
-        // correlates it by that id. Only what differs is declared here.
+        // The messages the machine takes name their retirement (CorrelatedBy<Guid>: their RetirementId) and MassTransit
+        // correlates them by it. Declared here is only what differs: the request, and what a message for no retirement gets.
         Event(() => RetireDevice, x =>
         {
             // The request's message id is the retirement id, so a redelivered request finds its own retirement.
