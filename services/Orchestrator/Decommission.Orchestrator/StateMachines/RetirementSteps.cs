@@ -37,7 +37,7 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
         return Send(context, QueueNames.QuarantineDevice, new QuarantineDevice { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
     }
 
-    /// <summary>Sends the current erase command once more (attempt n+1), to wait for a receipt until the attempt or the command expires.</summary>
+    /// <summary>Sends the erase command to the device gateway as its next attempt; the answer is due when the attempt expires, never after the command does.</summary>
     public Task OrderErase(BehaviorContext<Retirement> context)
     {
         var saga = context.Saga;
