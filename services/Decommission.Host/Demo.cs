@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Dapper;
 using Decommission.Certificates.Issuing;
 using Decommission.Contracts;
 using Decommission.Credentials.Revocation;
 using Decommission.DeviceAgent;
-using Decommission.DeviceGateway;
 using Decommission.DeviceGateway.Commands;
 using Decommission.Orchestrator.Persistence;
 using MassTransit;
@@ -95,8 +93,8 @@ public static class Demo
             throw new InvalidOperationException("the demo fleet could not be enrolled");
 
         // Enrollment registers each attestation key with the gateway; wait until it has them all.
-        await using var connection = await services.GetRequiredService<GatewayDatabase>().OpenAsync();
-        while (await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM attestation_keys;") < devices.Count)
+        var attestationKeys = services.GetRequiredService<AttestationKeyStore>();
+        while (await attestationKeys.CountAsync() < devices.Count)
             await Task.Delay(50);
         AnsiConsole.MarkupLine($"Imported {imported.Message.Imported} devices into the inventory and enrolled them (identity certificates, secrets, attestation keys).");
     }

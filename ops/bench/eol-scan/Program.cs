@@ -23,12 +23,12 @@ try
     for (var i = 0; i < devices; i++)
         csv.Append(CultureInfo.InvariantCulture, $"eol-{i:D6},Acme,TH-200,SN-{i},A-{i},eMMC,Ops,Lyon,floor,{(i % 500 == 0 ? today : today.AddDays(1 + i % 3650)):yyyy-MM-dd}\n");
     var clock = Stopwatch.StartNew();
-    await new DeviceImport(database, TimeProvider.System).ImportAsync(csv.ToString(), CancellationToken.None);
+    await new DeviceImport(new DeviceStore(database), TimeProvider.System).ImportAsync(csv.ToString(), CancellationToken.None);
     Console.Error.WriteLine($"eol-scan: {devices} devices imported in {clock.Elapsed.TotalSeconds:F1} s");
 
     var bus = Bus.Factory.CreateUsingInMemory(_ => { });
     await bus.StartAsync();
-    var scheduler = new EndOfLifeScheduler(database, bus, Options.Create(new InventoryOptions { EndOfLifeBatchSize = 100 }), TimeProvider.System,
+    var scheduler = new EndOfLifeScheduler(new DeviceStore(database), bus, Options.Create(new InventoryOptions { EndOfLifeBatchSize = 100 }), TimeProvider.System,
         NullLogger<EndOfLifeScheduler>.Instance);
     clock.Restart();
     var sent = await scheduler.ScanOnceAsync();

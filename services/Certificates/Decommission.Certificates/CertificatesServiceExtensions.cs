@@ -25,6 +25,7 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton<CertificatePdf>();
         builder.Services.AddSingleton<EvidenceTrust>();
         builder.Services.AddSingleton<DestructionStore>();
+        builder.Services.AddSingleton<CertificateStore>();
         builder.Services.AddSingleton<CertificateIssuer>();
         builder.Services.AddSingleton<CertificateVerification>();
         builder.Services.AddSingleton<ApiKeyStore>();

@@ -21,7 +21,8 @@ public static class CredentialsServiceExtensions
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<CrlPublisher>();
         builder.Services.AddSingleton<IdentityRegistration>();
-        builder.Services.AddSingleton<AdmittedRetirements>();
+        builder.Services.AddSingleton<AdmittedRetirementStore>();
+        builder.Services.AddSingleton<EnrolledDeviceStore>();
         builder.Services.AddSingleton<DeviceEnrollment>();
         builder.Services.AddHostedService<CredentialsStartup>();
 

@@ -21,6 +21,9 @@ public static class DeviceGatewayServiceExtensions
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<FleetCa>();
+        builder.Services.AddSingleton<EraseCommandStore>();
+        builder.Services.AddSingleton<AttestationKeyStore>();
+        builder.Services.AddSingleton<ErasePreconditionStore>();
         builder.Services.AddSingleton<ReceiptProcessor>();
         // A host that brings its own device channel (the all-in-one host's in-process fleet) registers it first.
         if (builder.Services.All(d => d.ServiceType != typeof(IDeviceChannel)))

@@ -16,6 +16,7 @@ public static class InventoryServiceExtensions
     {
         builder.Services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new InventoryDatabase(sp.GetRequiredService<IOptions<InventoryOptions>>().Value.DatabasePath));
+        builder.Services.AddSingleton<DeviceStore>();
         builder.Services.AddSingleton<DeviceImport>();
         builder.Services.AddHostedService<InventoryDatabaseMigrator>();
         builder.Services.AddSingleton<EndOfLifeScheduler>();
@@ -24,7 +25,9 @@ public static class InventoryServiceExtensions
         builder.AddBusRegistration(bus =>
         {
             bus.AddConsumer<InventoryRequestsConsumer>().Endpoint(e => e.Name = QueueNames.Inventory);
-            bus.AddConsumer<RetirementFollower>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
+            // Admission and the status that follows it share one queue (the catalogue's inventory-retirements).
+            bus.AddConsumer<DeviceAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
+            bus.AddConsumer<DeviceStatusConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
         });
         return builder;
     }

@@ -43,7 +43,7 @@ public static class CertificatesApi
 
     public sealed record CertificatePage(IReadOnlyList<CertificateSummary> Items, string? NextCursor);
 
-    private static async Task<IResult> List(CertificatesDatabase database, string? deviceId, DateTimeOffset? from, DateTimeOffset? to, string? method,
+    private static async Task<IResult> List(CertificateStore certificates, string? deviceId, DateTimeOffset? from, DateTimeOffset? to, string? method,
         string? cursor, int? limit, CancellationToken cancellationToken)
     {
         var size = Math.Clamp(limit ?? 50, 1, MaxPageSize);
@@ -53,23 +53,22 @@ public static class CertificatesApi
         if (method is not null and not (SanitizationTypes.Purge or SanitizationTypes.Destroy))
             return Results.Problem("method must be Purge or Destroy", statusCode: StatusCodes.Status400BadRequest);
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await CertificateQueries.PageAsync(connection, deviceId, from, to, method, after, size + 1);
+        var rows = await certificates.PageAsync(deviceId, from, to, method, after, size + 1, cancellationToken);
         var items = rows.Take(size).Select(r => new CertificateSummary(r.CertificateId, r.RetirementId, r.DeviceId, r.SanitizationType, r.IssuedAt, r.PdfSha256)).ToList();
         var next = rows.Count > size ? rows[size - 1].Seq.ToString(CultureInfo.InvariantCulture) : null;
         return Results.Ok(new CertificatePage(items, next));
     }
 
-    private static async Task<IResult> GetJson(string id, CertificatesDatabase database, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<IResult> GetJson(string id, CertificateStore certificates, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var record = await Find(database, id, cancellationToken);
+        var record = await certificates.FindAsync(id, cancellationToken);
         await log.WriteAsync(user, "read-json", id, record is null ? "not found" : "ok", cancellationToken);
         return record is null ? Results.NotFound() : Results.File(await File.ReadAllBytesAsync(record.JsonPath, cancellationToken), "application/json");
     }
 
-    private static async Task<IResult> GetPdf(string id, CertificatesDatabase database, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<IResult> GetPdf(string id, CertificateStore certificates, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var record = await Find(database, id, cancellationToken);
+        var record = await certificates.FindAsync(id, cancellationToken);
         await log.WriteAsync(user, "download-pdf", id, record is null ? "not found" : "ok", cancellationToken);
         return record is null
             ? Results.NotFound()
@@ -166,10 +165,4 @@ public static class CertificatesApi
 
     private static async Task<IResult> GetAccessLog(AccessLog log, [FromQuery] int? limit, CancellationToken cancellationToken) =>
         Results.Ok(await log.RecentAsync(Math.Clamp(limit ?? 100, 1, 1000), cancellationToken));
-
-    private static async Task<CertificateRecord?> Find(CertificatesDatabase database, string id, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await CertificateQueries.FirstAsync(connection, "certificate_id = @Key", id);
-    }
 }

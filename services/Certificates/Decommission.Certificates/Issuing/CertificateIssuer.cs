@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Dapper;
 using Decommission.Certificates.Destructions;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
@@ -16,7 +15,7 @@ namespace Decommission.Certificates.Issuing;
 /// Issues the disposal certificate of a retirement: the signed PDF and its JSON twin (same facts plus the PDF's SHA-256),
 /// bytes on disk, metadata in SQLite. One certificate per retirement, however often the order is delivered.
 /// </summary>
-public sealed class CertificateIssuer(CertificatesDatabase database, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
+public sealed class CertificateIssuer(CertificateStore certificates, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
     DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger)
 {
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
@@ -37,13 +36,12 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
     /// </summary>
     public async Task<IssueOutcome> IssueAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
     {
-        if (await FindAsync(order.RetirementId, cancellationToken) is { } existing)
+        if (await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken) is { } existing)
         {
             if (File.Exists(existing.PdfPath) && File.Exists(existing.JsonPath))
                 return IssueOutcome.Issued(existing);
             // The row outlived its files (a crash between the two): issue again.
-            await using var connection = await database.OpenAsync(cancellationToken);
-            await connection.ExecuteAsync("DELETE FROM certificates WHERE retirement_id = @Id;", new { Id = order.RetirementId.ToString() });
+            await certificates.DeleteAsync(order.RetirementId, cancellationToken);
         }
 
         VerifiedWipe? wipe = null;
@@ -55,7 +53,7 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
                 if (problem is not null)
                     return Refuse(order, problem.Check, problem.Detail);
                 wipe = verified!;
-                if (await CertifiedElsewhereAsync(wipe.Command.CommandId, order.RetirementId, cancellationToken) is { } other)
+                if (await certificates.CertifiedElsewhereAsync(wipe.Command.CommandId, order.RetirementId, cancellationToken) is { } other)
                     return Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe.Command.CommandId} is already certified by {other}");
                 break;
             case SanitizationTypes.Destroy:
@@ -82,22 +80,14 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         await File.WriteAllBytesAsync(pdfPath + suffix, pdfBytes, cancellationToken);
         await File.WriteAllBytesAsync(jsonPath + suffix, twin, cancellationToken);
 
-        var inserted = await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
-            INSERT OR IGNORE INTO certificates
-                (certificate_id, retirement_id, device_id, sanitization_type, issued_at, issued_at_ms, pdf_sha256, pdf_path, json_path, erase_command_id)
-            VALUES (@CertificateId, @RetirementId, @DeviceId, @SanitizationType, @IssuedAt, @IssuedAtMs, @Sha256, @PdfPath, @JsonPath, @CommandId);
-            """, new
-        {
-            document.CertificateId, RetirementId = order.RetirementId.ToString(), document.DeviceId, document.SanitizationType,
-            IssuedAt = now.ToString("O"), IssuedAtMs = now.ToUnixTimeMilliseconds(), Sha256 = sha256, PdfPath = pdfPath, JsonPath = jsonPath,
-            CommandId = wipe?.Command.CommandId,
-        }, transaction));
-        if (inserted == 0)
+        var inserted = await certificates.AddAsync(new IssuedCertificate(document.CertificateId, order.RetirementId, document.DeviceId,
+            document.SanitizationType, now, sha256, pdfPath, jsonPath, wipe?.Command.CommandId));
+        if (!inserted)
         {
             // A concurrent delivery of the same order issued it first: keep theirs. Or another retirement took the command.
             File.Delete(pdfPath + suffix);
             File.Delete(jsonPath + suffix);
-            return await FindAsync(order.RetirementId, cancellationToken) is { } theirs
+            return await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken) is { } theirs
                 ? IssueOutcome.Issued(theirs)
                 : Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe?.Command.CommandId} is already certified by another retirement");
         }
@@ -105,7 +95,7 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         File.Move(jsonPath + suffix, jsonPath, overwrite: true);
         logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
             UntrustedText.Safe(document.DeviceId));
-        return IssueOutcome.Issued((await FindAsync(order.RetirementId, cancellationToken))!);
+        return IssueOutcome.Issued((await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken))!);
     }
 
     private IssueOutcome Refuse(IssueDisposalCertificate order, string reason, string detail)
@@ -113,20 +103,6 @@ public sealed class CertificateIssuer(CertificatesDatabase database, Certificate
         logger.LogWarning("Refused a {Type} certificate for {DeviceId} (retirement {RetirementId}): {Reason}: {Detail}", UntrustedText.Safe(order.SanitizationType),
             UntrustedText.Safe(order.DeviceId), order.RetirementId, reason, UntrustedText.Safe(detail));
         return IssueOutcome.Refused(reason, UntrustedText.Safe(detail));
-    }
-
-    private async Task<string?> CertifiedElsewhereAsync(string commandId, Guid retirementId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string?>(
-            "SELECT certificate_id FROM certificates WHERE erase_command_id = @CommandId AND retirement_id <> @RetirementId;",
-            new { CommandId = commandId, RetirementId = retirementId.ToString() });
-    }
-
-    public async Task<CertificateRecord?> FindAsync(Guid retirementId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await CertificateQueries.FirstAsync(connection, "retirement_id = @Key", retirementId.ToString());
     }
 
     /// <summary>The certificate's facts, as NIST SP 800-88 Rev.1 Appendix G names them: the erase's from the verified receipt, the

@@ -16,7 +16,7 @@ public sealed record VerificationResult(string Verdict, string? CertificateId, s
     public const string EvidenceInvalid = "evidence-invalid";
 }
 
-public sealed class CertificateVerification(CertificatesDatabase database, SigningIdentity signing, EvidenceTrust trust)
+public sealed class CertificateVerification(CertificateStore certificates, SigningIdentity signing, EvidenceTrust trust)
 {
     public async Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> pdf, CancellationToken cancellationToken)
     {
@@ -29,8 +29,7 @@ public sealed class CertificateVerification(CertificatesDatabase database, Signi
             return new(VerificationResult.NotOurs, null, $"signed by {check.Signer?.Subject ?? "an unknown signer"}, not by our disposal authority");
 
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(pdf.Span));
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var record = await CertificateQueries.FirstAsync(connection, "pdf_sha256 = @Key", sha256);
+        var record = await certificates.FindByPdfSha256Async(sha256, cancellationToken);
         if (record is null)
             return new(VerificationResult.NotOurs, null, "signed by our disposal authority but matching no certificate on record");
         if (record.SanitizationType == SanitizationTypes.Purge && await EvidenceProblemAsync(record, cancellationToken) is { } problem)

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using CsvHelper;
 using CsvHelper.Configuration;
-using Dapper;
 using Decommission.Contracts;
 using Decommission.Credentials.Revocation;
 using Microsoft.Extensions.Options;
@@ -13,7 +12,7 @@ namespace Decommission.Credentials.Enrollment;
 /// Enrolls devices: an identity certificate over each attestation key, fresh operational secrets stored only as salted
 /// hashes, a network segment. A batch is all or nothing: every row is checked first and problems are reported by line.
 /// </summary>
-public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertificateAuthority ca, IdentityRegistration gateway,
+public sealed class DeviceEnrollment(EnrolledDeviceStore devices, FleetCertificateAuthority ca, IdentityRegistration gateway,
     IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     public const int MaxIdLength = 128;
@@ -54,7 +53,7 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
     public async Task<(IReadOnlyList<DeviceEnrolled> Enrolled, IReadOnlyList<LineProblem> Problems)> EnrollAsync(
         IReadOnlyList<(int Line, EnrollDevice Request)> requests, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        var enrolledBefore = await devices.AlreadyEnrolledAsync(requests.Select(r => r.Request.DeviceId).Distinct(StringComparer.Ordinal), cancellationToken);
         var problems = new List<LineProblem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var keys = new Dictionary<int, byte[]>();
@@ -63,8 +62,7 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
             var problem = Validate(request, out var key);
             if (problem is null && !seen.Add(request.DeviceId))
                 problem = $"device {request.DeviceId} appears twice in this file";
-            if (problem is null && await connection.ExecuteScalarAsync<long>(
-                    "SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }) > 0)
+            if (problem is null && enrolledBefore.Contains(request.DeviceId))
                 problem = $"device {request.DeviceId} is already enrolled";
             if (problem is not null)
                 problems.Add(new LineProblem { Line = line, Problem = problem });
@@ -91,7 +89,7 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
         var certificates = requests.Select(r => ca.IssueIdentity(r.Request.DeviceId, keys[r.Line], now)).ToList();
         try
         {
-            return await EnrollIssuedAsync(connection, requests, secretsOf, certificates, now, cancellationToken);
+            return await EnrollIssuedAsync(requests, secretsOf, certificates, now, cancellationToken);
         }
         finally
         {
@@ -101,7 +99,7 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
     }
 
     private async Task<(IReadOnlyList<DeviceEnrolled> Enrolled, IReadOnlyList<LineProblem> Problems)> EnrollIssuedAsync(
-        Microsoft.Data.Sqlite.SqliteConnection connection, IReadOnlyList<(int Line, EnrollDevice Request)> requests,
+        IReadOnlyList<(int Line, EnrollDevice Request)> requests,
         (DeviceSecrets Secrets, string[] Hashes)[] secretsOf, List<System.Security.Cryptography.X509Certificates.X509Certificate2> certificates,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -121,27 +119,11 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
         }
 
         var enrolled = new List<DeviceEnrolled>(requests.Count);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        foreach (var (((line, request), (secrets, hashes)), certificate) in requests.Zip(secretsOf).Zip(certificates))
+        var added = new List<NewEnrolledDevice>(requests.Count);
+        foreach (var (((_, request), (secrets, hashes)), certificate) in requests.Zip(secretsOf).Zip(certificates))
         {
-            await connection.ExecuteAsync("""
-                INSERT INTO devices (device_id, attestation_public_key, identity_serial, identity_certificate, network_segment,
-                                     enrolled_segment, enrolled_by, enrolled_at)
-                VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now);
-                """, new
-            {
-                request.DeviceId, Key = certificate.PublicKey.ExportSubjectPublicKeyInfo(), Serial = certificate.SerialNumber, Certificate = certificate.RawData,
-                Segment = request.NetworkSegment, By = request.RequestedBy, Now = now.ToString("O"),
-            }, transaction);
-
-            foreach (var (kind, hash) in CredentialKinds.Zip(hashes))
-            {
-                await connection.ExecuteAsync("""
-                    INSERT INTO credentials (credential_id, device_id, kind, hash, created_at)
-                    VALUES (@Id, @DeviceId, @Kind, @Hash, @Now);
-                    """, new { Id = $"{kind}:{request.DeviceId}:{Guid.NewGuid():N}", request.DeviceId, Kind = kind, Hash = hash, Now = now.ToString("O") },
-                    transaction);
-            }
+            added.Add(new NewEnrolledDevice(request.DeviceId, certificate.PublicKey.ExportSubjectPublicKeyInfo(), certificate.SerialNumber, certificate.RawData,
+                request.NetworkSegment, request.RequestedBy, [.. CredentialKinds.Zip(hashes)]));
             enrolled.Add(new DeviceEnrolled
             {
                 DeviceId = request.DeviceId,
@@ -150,7 +132,7 @@ public sealed class DeviceEnrollment(CredentialsDatabase database, FleetCertific
                 Secrets = secrets,
             });
         }
-        transaction.Commit();
+        await devices.AddAsync(added, now, cancellationToken);
         return (enrolled, []);
     }
 

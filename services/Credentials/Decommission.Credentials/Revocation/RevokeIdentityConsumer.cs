@@ -4,7 +4,7 @@ using MassTransit;
 namespace Decommission.Credentials.Revocation;
 
 /// <summary>After the verified wipe: the device's identity certificate goes on a new signed CRL.</summary>
-public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirements admitted) : IConsumer<RevokeIdentity>
+public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirementStore admitted) : IConsumer<RevokeIdentity>
 {
     public async Task Consume(ConsumeContext<RevokeIdentity> context)
     {

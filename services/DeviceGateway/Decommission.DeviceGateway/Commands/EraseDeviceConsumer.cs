@@ -1,4 +1,3 @@
-using Dapper;
 using Decommission.Contracts;
 using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceProtocol;
@@ -13,7 +12,7 @@ namespace Decommission.DeviceGateway.Commands;
 /// An order is carried out only for a retirement the credentials service announced as quarantined, and never for a
 /// device under legal hold: an order from anyone else who can reach the queue erases nothing.
 /// </summary>
-public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigningKey signingKey, IDeviceChannel channel, TimeProvider clock,
+public sealed class EraseDeviceConsumer(EraseCommandStore commands, ErasePreconditionStore preconditions, CommandSigningKey signingKey, IDeviceChannel channel, TimeProvider clock,
     ILogger<EraseDeviceConsumer> logger) : IConsumer<EraseDevice>
 {
     public async Task Consume(ConsumeContext<EraseDevice> context)
@@ -25,36 +24,25 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         if (order.Nonce.Length < 22 || !order.Nonce.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             throw new EraseOrderRefusedException($"EraseDevice for {UntrustedText.Safe(order.DeviceId)} carries no usable nonce (at least 128 bits, base64url).");
 
-        string? existing;
-        long quarantined;
-        HoldRow? hold;
-        await using (var connection = await database.OpenAsync(context.CancellationToken))
-        {
-            existing = await connection.QuerySingleOrDefaultAsync<string>(
-                "SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = order.CommandId.ToString() });
-            quarantined = await connection.ExecuteScalarAsync<long>(
-                "SELECT COUNT(*) FROM quarantines WHERE retirement_id = @RetirementId AND device_id = @DeviceId;",
-                new { RetirementId = order.RetirementId.ToString(), order.DeviceId });
-            hold = await connection.QuerySingleOrDefaultAsync<HoldRow>(
-                "SELECT held AS Held, reason AS Reason FROM legal_holds WHERE device_id = @DeviceId;", new { order.DeviceId });
-        }
-
-        if (hold is { Held: not 0 } held)
+        var existing = await commands.FindBodyAsync(order.CommandId, context.CancellationToken);
+        var quarantined = await preconditions.IsQuarantinedAsync(order.RetirementId, order.DeviceId, context.CancellationToken);
+        if (await preconditions.HoldReasonAsync(order.DeviceId, context.CancellationToken) is { } holdReason)
         {
             logger.LogWarning("Erase of {DeviceId} refused: the device is under legal hold", UntrustedText.Safe(order.DeviceId));
             await context.Publish(new ErasureRejected
             {
                 RetirementId = order.RetirementId, DeviceId = order.DeviceId, CommandId = order.CommandId, Nonce = order.Nonce,
-                Reason = ReceiptRejectionReasons.LegalHold, Detail = $"the device is under legal hold ({held.Reason}); nothing was sent to it",
+                Reason = ReceiptRejectionReasons.LegalHold, Detail = $"the device is under legal hold ({holdReason}); nothing was sent to it",
                 Conclusive = true, RejectedAt = now,
             });
             return;
         }
         // The quarantine event and the order travel on different queues: a genuine order may arrive first, so it is retried.
-        if (quarantined == 0)
+        if (!quarantined)
             throw new NotQuarantinedException(
                 $"no quarantine of {UntrustedText.Safe(order.DeviceId)} for retirement {order.RetirementId} was announced by the credentials service; nothing was sent");
 
+        // Signed once: only the first attempt's signature is kept, every later attempt re-sends the stored command.
         var signed = existing is null
             ? signingKey.Sign(new EraseCommand
             {
@@ -67,27 +55,7 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
                 Method = ErasureMethods.CryptographicErase,
             })
             : null;
-        var body = await database.Writes.WriteAsync(async (writer, transaction) =>
-        {
-            if (signed is not null)
-            {
-                // INSERT OR IGNORE: a concurrent redelivery that signed first keeps its command; we then send that one.
-                await writer.ExecuteAsync("""
-                    INSERT OR IGNORE INTO erase_commands
-                        (command_id, retirement_id, device_id, body, nonce, issued_at_ms, expires_at_ms, attempts, status, updated_at)
-                    VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now);
-                    """, new
-                {
-                    signed.CommandId, RetirementId = order.RetirementId.ToString(), signed.DeviceId, Body = Wire.Serialize(signed), signed.Nonce,
-                    IssuedAtMs = now.ToUnixTimeMilliseconds(), ExpiresAtMs = order.ExpiresAt.ToUnixTimeMilliseconds(), order.Attempt, Now = now.ToString("O"),
-                }, transaction);
-            }
-            await writer.ExecuteAsync(
-                "UPDATE erase_commands SET attempts = MAX(attempts, @Attempt), updated_at = @Now WHERE command_id = @Id;",
-                new { order.Attempt, Now = now.ToString("O"), Id = order.CommandId.ToString() }, transaction);
-            return await writer.QuerySingleAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;",
-                new { Id = order.CommandId.ToString() }, transaction);
-        });
+        var body = await commands.RecordAttemptAsync(order.CommandId, order.RetirementId, signed, order.ExpiresAt, order.Attempt, now);
         var command = Wire.Deserialize<EraseCommand>(body);
         if (command.DeviceId != order.DeviceId || command.Nonce != order.Nonce)
             throw new EraseOrderRefusedException($"command {order.CommandId} was issued to {UntrustedText.Safe(command.DeviceId)} with another nonce; the order does not match it");
@@ -100,8 +68,6 @@ public sealed class EraseDeviceConsumer(GatewayDatabase database, CommandSigning
         await channel.SendAsync(command, order.AttemptExpiresAt, context.CancellationToken);
         logger.LogInformation("Sent erase command {CommandId} to {DeviceId} (attempt {Attempt})", command.CommandId, UntrustedText.Safe(order.DeviceId), order.Attempt);
     }
-
-    private sealed record HoldRow(long Held, string Reason);
 }
 
 /// <summary>An erase order no retry can make valid.</summary>

@@ -1,4 +1,3 @@
-using Dapper;
 using Decommission.Contracts;
 using MassTransit;
 
@@ -8,20 +7,12 @@ namespace Decommission.DeviceGateway.Commands;
 /// Keeps what the gateway must know before it erases anything, from the services that own it: which retirements the
 /// credentials service quarantined, and which devices the inventory holds for legal reasons.
 /// </summary>
-public sealed class ErasePreconditionsConsumer(GatewayDatabase database) : IConsumer<DeviceQuarantined>, IConsumer<DeviceLegalHoldChanged>
+public sealed class ErasePreconditionsConsumer(ErasePreconditionStore preconditions) : IConsumer<DeviceQuarantined>, IConsumer<DeviceLegalHoldChanged>
 {
     public Task Consume(ConsumeContext<DeviceQuarantined> context) =>
-        database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
-            INSERT OR IGNORE INTO quarantines (retirement_id, device_id, quarantined_at) VALUES (@RetirementId, @DeviceId, @At);
-            """, new { RetirementId = context.Message.RetirementId.ToString(), context.Message.DeviceId, At = context.Message.QuarantinedAt.ToString("O") },
-            transaction));
+        preconditions.RecordQuarantineAsync(context.Message.RetirementId, context.Message.DeviceId, context.Message.QuarantinedAt);
 
     public Task Consume(ConsumeContext<DeviceLegalHoldChanged> context) =>
-        database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
-            INSERT INTO legal_holds (device_id, held, reason, changed_by, changed_at) VALUES (@DeviceId, @Held, @Reason, @ChangedBy, @At)
-            ON CONFLICT (device_id) DO UPDATE SET held = excluded.held, reason = excluded.reason, changed_by = excluded.changed_by,
-                changed_at = excluded.changed_at
-            WHERE excluded.changed_at >= legal_holds.changed_at;
-            """, new { context.Message.DeviceId, context.Message.Held, context.Message.Reason, context.Message.ChangedBy, At = context.Message.ChangedAt.ToString("O") },
-            transaction));
+        preconditions.RecordLegalHoldAsync(context.Message.DeviceId, context.Message.Held, context.Message.Reason, context.Message.ChangedBy,
+            context.Message.ChangedAt);
 }

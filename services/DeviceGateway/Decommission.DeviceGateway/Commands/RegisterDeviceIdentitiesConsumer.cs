@@ -1,4 +1,3 @@
-using Dapper;
 using Decommission.Contracts;
 using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceProtocol;
@@ -11,14 +10,14 @@ namespace Decommission.DeviceGateway.Commands;
 /// Registers devices' attestation keys, each only with its fleet-CA identity certificate over that key. A device keeps
 /// the key it was first registered with: a different key is refused (and said so to enrollment), never replaced.
 /// </summary>
-public sealed class RegisterDeviceIdentitiesConsumer(GatewayDatabase database, FleetCa fleetCa, IDeviceChannel channel, TimeProvider clock,
+public sealed class RegisterDeviceIdentitiesConsumer(AttestationKeyStore keys, FleetCa fleetCa, IDeviceChannel channel, TimeProvider clock,
     ILogger<RegisterDeviceIdentitiesConsumer> logger) : IConsumer<RegisterDeviceIdentities>
 {
     public async Task Consume(ConsumeContext<RegisterDeviceIdentities> context)
     {
         var now = clock.GetUtcNow();
         var refused = new List<IdentityRefusal>();
-        var accepted = new List<(string DeviceId, byte[] PublicKey, string KeyId, byte[] Certificate)>();
+        var accepted = new List<AttestationKey>();
         foreach (var identity in context.Message.Identities)
         {
             byte[] der;
@@ -35,36 +34,15 @@ public sealed class RegisterDeviceIdentitiesConsumer(GatewayDatabase database, F
             if (problem is not null)
                 refused.Add(new IdentityRefusal { DeviceId = identity.DeviceId, Reason = $"identity certificate refused: {problem}" });
             else
-                accepted.Add((identity.DeviceId, publicKey!, ProtocolSigning.KeyId(publicKey!), der));
+                accepted.Add(new AttestationKey(identity.DeviceId, publicKey!, ProtocolSigning.KeyId(publicKey!), der));
         }
 
-        var registered = await database.Writes.WriteAsync(async (connection, transaction) =>
+        var (registered, conflicts) = await keys.RegisterAsync(accepted, context.Message.RegisteredBy, now);
+        refused.AddRange(conflicts.Select(c => new IdentityRefusal
         {
-            var done = new List<string>();
-            foreach (var (deviceId, publicKey, keyId, certificate) in accepted)
-            {
-                var stored = await connection.QuerySingleOrDefaultAsync<string>(
-                    "SELECT key_id FROM attestation_keys WHERE device_id = @DeviceId;", new { DeviceId = deviceId }, transaction);
-                if (stored is not null && stored != keyId)
-                {
-                    refused.Add(new IdentityRefusal
-                    {
-                        DeviceId = deviceId,
-                        Reason = $"the gateway already holds attestation key {stored} for {deviceId}; a different key ({keyId}) is refused",
-                    });
-                    continue;
-                }
-                // The same key again (re-enrollment): keep the key, take the newer certificate.
-                await connection.ExecuteAsync("""
-                    INSERT INTO attestation_keys (device_id, public_key, key_id, registered_by, registered_at, identity_certificate)
-                    VALUES (@DeviceId, @PublicKey, @KeyId, @RegisteredBy, @Now, @Certificate)
-                    ON CONFLICT (device_id) DO UPDATE SET identity_certificate = excluded.identity_certificate;
-                    """, new { DeviceId = deviceId, PublicKey = publicKey, KeyId = keyId, context.Message.RegisteredBy, Now = now.ToString("O"), Certificate = certificate },
-                    transaction);
-                done.Add(deviceId);
-            }
-            return done;
-        });
+            DeviceId = c.DeviceId,
+            Reason = $"the gateway already holds attestation key {c.StoredKeyId} for {c.DeviceId}; a different key ({c.OfferedKeyId}) is refused",
+        }));
 
         // Each device's command queue exists from now on, so a device never needs to declare anything on the broker.
         foreach (var deviceId in registered)

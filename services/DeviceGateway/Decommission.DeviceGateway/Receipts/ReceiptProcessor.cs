@@ -1,5 +1,5 @@
-using Dapper;
 using Decommission.Contracts;
+using Decommission.DeviceGateway.Commands;
 using Decommission.DeviceProtocol;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -11,7 +11,7 @@ namespace Decommission.DeviceGateway.Receipts;
 /// Verifies each receipt a device sends, keeps it with its verdict, and tells the saga: ErasureVerified or
 /// ErasureRejected with the reason. A receipt redelivered after it verified is announced again (the saga ignores repeats).
 /// </summary>
-public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOptions<DeviceGatewayOptions> options, TimeProvider clock,
+public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyStore keys, IBus bus, IOptions<DeviceGatewayOptions> options, TimeProvider clock,
     ILogger<ReceiptProcessor> logger)
 {
     private readonly ReceiptVerifier _verifier = new(options.Value.AllowedClockSkew);
@@ -31,9 +31,8 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
             : ReceiptVerifier.Parse(body.Span);
         // Nothing beyond the cap is kept.
         var kept = tooLarge ? body[..cap] : body;
-        await using var connection = await database.OpenAsync(cancellationToken);
 
-        var command = Guid.TryParse(receipt?.CommandId, out _) ? await CommandAsync(connection, "command_id = @Key", receipt!.CommandId) : null;
+        var command = Guid.TryParse(receipt?.CommandId, out _) ? await commands.FindAsync(receipt!.CommandId, cancellationToken) : null;
         ReceiptVerdict verdict;
         IssuedCommand? pending = null;
         byte[]? identityCertificate = null;
@@ -43,36 +42,15 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
         }
         else
         {
-            var key = await connection.QuerySingleOrDefaultAsync<KeyRow>(
-                "SELECT public_key AS PublicKey, identity_certificate AS IdentityCertificate FROM attestation_keys WHERE device_id = @DeviceId;",
-                new { receipt!.DeviceId });
+            var key = await keys.FindAsync(receipt!.DeviceId, cancellationToken);
             identityCertificate = key?.IdentityCertificate;
-            pending = await CommandAsync(connection, "device_id = @Key AND status = 'Pending' ORDER BY issued_at_ms DESC LIMIT 1", receipt.DeviceId);
+            pending = await commands.FindPendingAsync(receipt.DeviceId, cancellationToken);
             verdict = _verifier.Verify(receipt, sha256, new ReceiptFacts(key?.PublicKey, command, pending), now);
         }
 
         var about = command ?? pending;
-        verdict = await database.Writes.WriteAsync(async (writer, transaction) =>
-        {
-            var final = verdict;
-            if (final.IsVerified)
-            {
-                var claimed = await writer.ExecuteAsync(
-                    "UPDATE erase_commands SET status = 'Verified', receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
-                    new { Sha256 = sha256, Now = now.ToString("O"), Id = command!.CommandId }, transaction);
-                if (claimed == 0)
-                    final = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {command.CommandId} was already answered by another receipt");
-            }
-            await writer.ExecuteAsync("""
-                INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at)
-                VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now);
-                """, new
-            {
-                Sha256 = sha256, receipt?.CommandId, receipt?.DeviceId, RetirementId = about?.RetirementId.ToString(),
-                final.Verdict, final.Reason, final.Detail, Body = kept.ToArray(), Now = now.ToString("O"),
-            }, transaction);
-            return final;
-        });
+        verdict = await commands.RecordReceiptAsync(
+            new ReceivedReceipt(sha256, receipt?.CommandId, receipt?.DeviceId, about?.RetirementId, kept.ToArray(), now), verdict);
 
         if (verdict.Verdict is ReceiptVerdict.Verified or ReceiptVerdict.Duplicate)
         {
@@ -120,21 +98,4 @@ public sealed class ReceiptProcessor(GatewayDatabase database, IBus bus, IOption
         }
         return verdict;
     }
-
-    private static async Task<IssuedCommand?> CommandAsync(System.Data.Common.DbConnection connection, string where, string key)
-    {
-        var row = await connection.QuerySingleOrDefaultAsync<CommandRow>($"""
-            SELECT command_id AS CommandId, retirement_id AS RetirementId, device_id AS DeviceId, nonce AS Nonce,
-                   issued_at_ms AS IssuedAtMs, expires_at_ms AS ExpiresAtMs, status AS Status, receipt_sha256 AS ReceiptSha256, body AS Body
-            FROM erase_commands WHERE {where};
-            """, new { Key = key });
-        return row is null ? null : new IssuedCommand(row.CommandId, Guid.Parse(row.RetirementId), row.DeviceId, row.Nonce,
-            DateTimeOffset.FromUnixTimeMilliseconds(row.IssuedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(row.ExpiresAtMs),
-            row.Status == "Verified", row.ReceiptSha256) { Body = row.Body };
-    }
-
-    private sealed record CommandRow(string CommandId, string RetirementId, string DeviceId, string Nonce, long IssuedAtMs, long ExpiresAtMs,
-        string Status, string? ReceiptSha256, string Body);
-
-    private sealed record KeyRow(byte[] PublicKey, byte[]? IdentityCertificate);
 }

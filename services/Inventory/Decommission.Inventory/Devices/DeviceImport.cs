@@ -1,7 +1,6 @@
 using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
-using Dapper;
 using Decommission.Contracts;
 
 namespace Decommission.Inventory.Devices;
@@ -10,7 +9,7 @@ namespace Decommission.Inventory.Devices;
 /// Imports devices from CSV: every row is checked, bad rows are reported by line and not imported, good rows are
 /// added or updated (a device's status, hold and retirement are never changed by an import).
 /// </summary>
-public sealed class DeviceImport(InventoryDatabase database, TimeProvider clock)
+public sealed class DeviceImport(DeviceStore devices, TimeProvider clock)
 {
     public static readonly string[] Columns =
         ["deviceId", "manufacturer", "model", "serialNumber", "assetNumber", "mediaType", "owner", "site", "networkSegment", "endOfLife"];
@@ -19,7 +18,7 @@ public sealed class DeviceImport(InventoryDatabase database, TimeProvider clock)
     public async Task<DevicesImported> ImportAsync(string csv, CancellationToken cancellationToken)
     {
         var problems = new List<LineProblem>();
-        var rows = new List<object>();
+        var rows = new List<ImportedDevice>();
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture) { TrimOptions = TrimOptions.Trim, MissingFieldFound = null, BadDataFound = null };
         using (var reader = new CsvReader(new StringReader(csv), configuration))
         {
@@ -31,7 +30,6 @@ public sealed class DeviceImport(InventoryDatabase database, TimeProvider clock)
                 return new DevicesImported { Problems = [new LineProblem { Line = 1, Problem = $"the header lacks {string.Join(", ", missing)}" }] };
 
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            var now = clock.GetUtcNow().ToString("O");
             while (reader.Read())
             {
                 var line = reader.Parser.RawRow;
@@ -55,26 +53,12 @@ public sealed class DeviceImport(InventoryDatabase database, TimeProvider clock)
                     problems.Add(new LineProblem { Line = line, Problem = problem });
                     continue;
                 }
-                rows.Add(new
-                {
-                    DeviceId = deviceId, Manufacturer = Field("manufacturer"), Model = Field("model"), SerialNumber = Field("serialNumber"),
-                    AssetNumber = Field("assetNumber"), MediaType = Field("mediaType"), Owner = Field("owner"), Site = Field("site"),
-                    NetworkSegment = Field("networkSegment"), EndOfLife = endOfLife?.DayNumber, Now = now,
-                });
+                rows.Add(new ImportedDevice(deviceId, Field("manufacturer"), Field("model"), Field("serialNumber"), Field("assetNumber"),
+                    Field("mediaType"), Field("owner"), Field("site"), Field("networkSegment"), endOfLife));
             }
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
-        await connection.ExecuteAsync("""
-            INSERT INTO devices (device_id, manufacturer, model, serial_number, asset_number, media_type, owner, site, network_segment, end_of_life, updated_at)
-            VALUES (@DeviceId, @Manufacturer, @Model, @SerialNumber, @AssetNumber, @MediaType, @Owner, @Site, @NetworkSegment, @EndOfLife, @Now)
-            ON CONFLICT (device_id) DO UPDATE SET
-                manufacturer = excluded.manufacturer, model = excluded.model, serial_number = excluded.serial_number,
-                asset_number = excluded.asset_number, media_type = excluded.media_type, owner = excluded.owner, site = excluded.site,
-                network_segment = excluded.network_segment, end_of_life = excluded.end_of_life, updated_at = excluded.updated_at;
-            """, rows, transaction);
-        transaction.Commit();
+        await devices.UpsertAsync(rows, clock.GetUtcNow(), cancellationToken);
         return new DevicesImported { Imported = rows.Count, Problems = problems };
     }
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using Decommission.Contracts;
 using Decommission.Inventory.EndOfLife;
 using MassTransit;
@@ -6,7 +5,7 @@ using MassTransit;
 namespace Decommission.Inventory.Devices;
 
 /// <summary>Operators' requests to the inventory: import, legal hold, end-of-life preview.</summary>
-public sealed class InventoryRequestsConsumer(InventoryDatabase database, DeviceImport import, EndOfLifeScheduler scheduler, TimeProvider clock) :
+public sealed class InventoryRequestsConsumer(DeviceStore devices, DeviceImport import, EndOfLifeScheduler scheduler, TimeProvider clock) :
     IConsumer<ImportDevices>, IConsumer<SetLegalHold>, IConsumer<PreviewEndOfLife>
 {
     public async Task Consume(ConsumeContext<ImportDevices> context) =>
@@ -15,20 +14,18 @@ public sealed class InventoryRequestsConsumer(InventoryDatabase database, Device
     public async Task Consume(ConsumeContext<SetLegalHold> context)
     {
         var request = context.Message;
-        await using var connection = await database.OpenAsync(context.CancellationToken);
         var now = clock.GetUtcNow();
-        var changed = await connection.ExecuteAsync("""
-            UPDATE devices SET legal_hold = @Hold, hold_reason = @Reason, updated_at = @Now WHERE device_id = @DeviceId;
-            """, new { Hold = request.Hold ? 1 : 0, Reason = request.Hold ? $"{request.Reason} (by {request.RequestedBy})" : "", Now = now.ToString("O"), request.DeviceId });
+        var changed = await devices.SetLegalHoldAsync(request.DeviceId, request.Hold, request.Hold ? $"{request.Reason} (by {request.RequestedBy})" : "", now,
+            context.CancellationToken);
         // The device gateway follows holds too: a device held after its retirement was admitted is still never erased.
-        if (changed > 0)
+        if (changed)
             await context.Publish(new DeviceLegalHoldChanged
             {
                 DeviceId = request.DeviceId, Held = request.Hold, Reason = request.Hold ? request.Reason : "", ChangedBy = request.RequestedBy, ChangedAt = now,
             });
         await context.RespondAsync(new LegalHoldSet
         {
-            DeviceId = request.DeviceId, Found = changed > 0, Hold = changed > 0 && request.Hold, Reason = request.Hold ? request.Reason : "",
+            DeviceId = request.DeviceId, Found = changed, Hold = changed && request.Hold, Reason = request.Hold ? request.Reason : "",
         });
     }
 

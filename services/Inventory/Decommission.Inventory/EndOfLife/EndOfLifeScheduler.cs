@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Dapper;
 using Decommission.Contracts;
+using Decommission.Inventory.Devices;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,7 +15,7 @@ namespace Decommission.Inventory.EndOfLife;
 /// id derived from the device and its date, then marks it sent. A claim left unsent by a crash is sent again with the
 /// same message id, which the orchestrator maps to the same retirement.
 /// </summary>
-public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOptions<InventoryOptions> options, TimeProvider clock,
+public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<InventoryOptions> options, TimeProvider clock,
     ILogger<EndOfLifeScheduler> logger) : BackgroundService
 {
     private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
@@ -44,25 +44,8 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
     {
         var settings = options.Value;
         var now = clock.GetUtcNow();
-        var today = DateOnly.FromDateTime(now.UtcDateTime).DayNumber;
-        var claimed = await database.Writes.WriteAsync(async (connection, transaction) =>
-        {
-            var due = (await connection.QueryAsync<Claimed>("""
-                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
-                WHERE device_id IN (
-                    SELECT device_id FROM devices
-                    WHERE status = 'Active' AND legal_hold = 0 AND eol_claimed_at IS NULL AND end_of_life IS NOT NULL AND end_of_life <= @Today
-                    ORDER BY end_of_life LIMIT @Batch)
-                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
-                """, new { Now = now.ToString("O"), Instance = _instance, Today = today, Batch = settings.EndOfLifeBatchSize }, transaction)).ToList();
-            var unsent = await connection.QueryAsync<Claimed>("""
-                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
-                WHERE eol_claimed_at IS NOT NULL AND eol_sent_at IS NULL AND eol_claimed_at < @StaleBefore
-                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
-                """, new { Now = now.ToString("O"), Instance = _instance, StaleBefore = (now - settings.ResendUnsentAfter).ToString("O") }, transaction);
-            due.AddRange(unsent);
-            return due;
-        });
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var claimed = await devices.ClaimDueAsync(_instance, today, settings.EndOfLifeBatchSize, now - settings.ResendUnsentAfter, now);
         if (claimed.Count == 0)
             return [];
 
@@ -75,7 +58,7 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
         var endpoint = await bus.GetSendEndpoint(exchange);
         await Task.WhenAll(claimed.Select(device =>
         {
-            var endOfLife = DateOnly.FromDayNumber((int)device.EndOfLife);
+            var endOfLife = device.EndOfLife;
             return endpoint.Send(new RetireDevice
             {
                 DeviceId = device.DeviceId,
@@ -92,10 +75,7 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
             }, cancellationToken);
         }));
 
-        var sentAt = clock.GetUtcNow().ToString("O");
-        await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync(
-            "UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
-            claimed.Select(d => new { Now = sentAt, d.DeviceId }), transaction));
+        await devices.MarkSentAsync(claimed.Select(d => d.DeviceId), clock.GetUtcNow());
         logger.LogInformation("End-of-life scan sent {Count} retirement request(s)", claimed.Count);
         return claimed.Select(d => d.DeviceId).ToList();
     }
@@ -103,22 +83,12 @@ public sealed class EndOfLifeScheduler(InventoryDatabase database, IBus bus, IOp
     /// <summary>The devices the scheduler would retire within <paramref name="days"/> days, soonest first, without claiming them.</summary>
     public async Task<EndOfLifePreview> PreviewAsync(int days, int limit, CancellationToken cancellationToken)
     {
-        var until = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(Math.Max(0, days)).DayNumber;
-        await using var connection = await database.OpenAsync(cancellationToken);
-        const string due = "status = 'Active' AND legal_hold = 0 AND eol_claimed_at IS NULL AND end_of_life IS NOT NULL AND end_of_life <= @Until";
-        var total = await connection.ExecuteScalarAsync<int>($"SELECT COUNT(*) FROM devices WHERE {due};", new { Until = until });
-        var rows = await connection.QueryAsync<(string DeviceId, long EndOfLife, string Site, string Model)>(
-            $"SELECT device_id, end_of_life, site, model FROM devices WHERE {due} ORDER BY end_of_life LIMIT @Limit;", new { Until = until, Limit = limit });
-        return new EndOfLifePreview
-        {
-            Total = total,
-            Devices = rows.Select(r => new DueDevice { DeviceId = r.DeviceId, EndOfLife = DateOnly.FromDayNumber((int)r.EndOfLife), Site = r.Site, Model = r.Model }).ToList(),
-        };
+        var until = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(Math.Max(0, days));
+        var (total, due) = await devices.DueAsync(until, limit, cancellationToken);
+        return new EndOfLifePreview { Total = total, Devices = due };
     }
 
     /// <summary>The same device and date always give the same request id, so a re-sent request starts no second retirement.</summary>
     public static Guid RequestIdFor(string deviceId, DateOnly endOfLife) =>
         new(SHA256.HashData(Encoding.UTF8.GetBytes($"end-of-life\n{deviceId}\n{endOfLife:yyyy-MM-dd}")).AsSpan(0, 16));
-
-    private sealed record Claimed(string DeviceId, long EndOfLife);
 }

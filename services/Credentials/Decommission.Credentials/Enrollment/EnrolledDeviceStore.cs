@@ -1,0 +1,111 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Decommission.Credentials.Enrollment;
+
+/// <summary>
+/// Enrolled devices and their operational credentials (tables devices and credentials): enrollment adds them, a credential
+/// check reads the hashes, a quarantine destroys the hashes and moves the device to the quarantine segment.
+/// </summary>
+public sealed class EnrolledDeviceStore(CredentialsDatabase database)
+{
+    /// <summary>Which of the devices are already enrolled.</summary>
+    public async Task<HashSet<string>> AlreadyEnrolledAsync(IEnumerable<string> deviceIds, CancellationToken cancellationToken)
+    {
+        var enrolled = new HashSet<string>(StringComparer.Ordinal);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        foreach (var deviceId in deviceIds)
+            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { DeviceId = deviceId }) > 0)
+                enrolled.Add(deviceId);
+        return enrolled;
+    }
+
+    /// <summary>Adds the devices with their credentials' hashes, all in one transaction.</summary>
+    public async Task AddAsync(IReadOnlyList<NewEnrolledDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        foreach (var device in devices)
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO devices (device_id, attestation_public_key, identity_serial, identity_certificate, network_segment,
+                                     enrolled_segment, enrolled_by, enrolled_at)
+                VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now);
+                """, new
+            {
+                device.DeviceId, Key = device.AttestationPublicKey, Serial = device.IdentitySerial, Certificate = device.IdentityCertificate,
+                Segment = device.NetworkSegment, By = device.EnrolledBy, Now = now.ToString("O"),
+            }, transaction);
+
+            foreach (var (kind, hash) in device.CredentialHashes)
+            {
+                await connection.ExecuteAsync("""
+                    INSERT INTO credentials (credential_id, device_id, kind, hash, created_at)
+                    VALUES (@Id, @DeviceId, @Kind, @Hash, @Now);
+                    """, new { Id = $"{kind}:{device.DeviceId}:{Guid.NewGuid():N}", device.DeviceId, Kind = kind, Hash = hash, Now = now.ToString("O") },
+                    transaction);
+            }
+        }
+        transaction.Commit();
+    }
+
+    /// <summary>The device's credentials: a revoked one has no hash.</summary>
+    public async Task<IReadOnlyList<StoredCredential>> CredentialsOfAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<(string Kind, string? Hash, string? RevokedAt)>(
+            "SELECT kind AS Kind, hash AS Hash, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId;", new { DeviceId = deviceId }))
+            .Select(c => new StoredCredential(c.Kind, c.Hash, c.RevokedAt)).ToList();
+    }
+
+    /// <summary>
+    /// Revokes every operational credential of the device (destroying its hash) and moves it to <paramref name="segment"/>; a
+    /// repeat changes nothing. Returns the device's credentials and its segment, or null when the device was never enrolled.
+    /// </summary>
+    public async Task<Quarantined?> QuarantineAsync(string deviceId, Guid retirementId, string segment, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var quarantined = await database.Writes.WriteAsync<Quarantined?>(async (connection, transaction) =>
+        {
+            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { DeviceId = deviceId }, transaction) == 0)
+                return null;
+            await connection.ExecuteAsync("""
+                UPDATE credentials SET hash = NULL, revoked_at = @Now, revoked_for = @RetirementId
+                WHERE device_id = @DeviceId AND revoked_at IS NULL;
+                """, new { Now = now.ToString("O"), RetirementId = retirementId.ToString(), DeviceId = deviceId }, transaction);
+            await connection.ExecuteAsync("""
+                UPDATE devices SET network_segment = @Segment, quarantined_at = COALESCE(quarantined_at, @Now),
+                                   quarantined_for = COALESCE(quarantined_for, @RetirementId)
+                WHERE device_id = @DeviceId;
+                """, new { Segment = segment, Now = now.ToString("O"), RetirementId = retirementId.ToString(), DeviceId = deviceId }, transaction);
+            return await ReadQuarantinedAsync(connection, transaction, deviceId);
+        });
+        // The destroyed hashes were zeroed in the pages; the WAL still holds the pages as they were until it is checkpointed away.
+        if (quarantined is not null)
+            await database.TruncateWalAsync(cancellationToken);
+        return quarantined;
+    }
+
+    private static async Task<Quarantined> ReadQuarantinedAsync(SqliteConnection connection, SqliteTransaction transaction, string deviceId)
+    {
+        var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(
+            "SELECT credential_id AS Id, kind AS Kind, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId ORDER BY kind;",
+            new { DeviceId = deviceId }, transaction)).Select(c => new RevokedCredentialRow(c.Id, c.Kind,
+                DateTimeOffset.Parse(c.RevokedAt, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var segment = await connection.QuerySingleAsync<string>("SELECT network_segment FROM devices WHERE device_id = @DeviceId;",
+            new { DeviceId = deviceId }, transaction);
+        return new Quarantined(revoked, segment);
+    }
+}
+
+/// <summary>A device to enroll: its identity certificate over the attestation key, segment, and its credentials' hashes by kind.</summary>
+public sealed record NewEnrolledDevice(string DeviceId, byte[] AttestationPublicKey, string IdentitySerial, byte[] IdentityCertificate, string NetworkSegment,
+    string EnrolledBy, IReadOnlyList<(string Kind, string Hash)> CredentialHashes);
+
+/// <summary>A credential as stored: its hash is gone once revoked.</summary>
+public sealed record StoredCredential(string Kind, string? Hash, string? RevokedAt);
+
+/// <summary>A quarantined device's credentials (all revoked) and its segment.</summary>
+public sealed record Quarantined(IReadOnlyList<RevokedCredentialRow> Credentials, string Segment);
+
+/// <summary>A revoked credential of a quarantined device.</summary>
+public sealed record RevokedCredentialRow(string CredentialId, string Kind, DateTimeOffset RevokedAt);

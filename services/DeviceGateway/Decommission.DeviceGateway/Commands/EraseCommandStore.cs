@@ -1,0 +1,107 @@
+using Dapper;
+using Decommission.Contracts;
+using Decommission.DeviceGateway.Receipts;
+using Decommission.DeviceProtocol;
+
+namespace Decommission.DeviceGateway.Commands;
+
+/// <summary>
+/// The erase commands the gateway issued and the receipts that answered them (tables erase_commands and receipts): a command
+/// is signed once and re-sent as stored, found by its id or as a device's newest pending one, and claimed by one receipt only.
+/// </summary>
+public sealed class EraseCommandStore(GatewayDatabase database)
+{
+    private const string CommandColumns = """
+        command_id AS CommandId, retirement_id AS RetirementId, device_id AS DeviceId, nonce AS Nonce,
+               issued_at_ms AS IssuedAtMs, expires_at_ms AS ExpiresAtMs, status AS Status, receipt_sha256 AS ReceiptSha256, body AS Body
+        """;
+
+    /// <summary>The signed command as stored, or null when it was never issued.</summary>
+    public async Task<string?> FindBodyAsync(Guid commandId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;", new { Id = commandId.ToString() });
+    }
+
+    /// <summary>
+    /// Records an attempt of the command and returns the signed command as stored. <paramref name="signed"/> (the first attempt's
+    /// signature) is kept only if no command with its id exists yet: every later attempt re-sends the first one.
+    /// </summary>
+    public Task<string> RecordAttemptAsync(Guid commandId, Guid retirementId, EraseCommand? signed, DateTimeOffset expiresAt, int attempt, DateTimeOffset now) =>
+        database.Writes.WriteAsync(async (writer, transaction) =>
+        {
+            if (signed is not null)
+            {
+                // INSERT OR IGNORE: a concurrent redelivery that signed first keeps its command; we then send that one.
+                await writer.ExecuteAsync("""
+                    INSERT OR IGNORE INTO erase_commands
+                        (command_id, retirement_id, device_id, body, nonce, issued_at_ms, expires_at_ms, attempts, status, updated_at)
+                    VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now);
+                    """, new
+                {
+                    signed.CommandId, RetirementId = retirementId.ToString(), signed.DeviceId, Body = Wire.Serialize(signed), signed.Nonce,
+                    IssuedAtMs = now.ToUnixTimeMilliseconds(), ExpiresAtMs = expiresAt.ToUnixTimeMilliseconds(), Attempt = attempt, Now = now.ToString("O"),
+                }, transaction);
+            }
+            await writer.ExecuteAsync(
+                "UPDATE erase_commands SET attempts = MAX(attempts, @Attempt), updated_at = @Now WHERE command_id = @Id;",
+                new { Attempt = attempt, Now = now.ToString("O"), Id = commandId.ToString() }, transaction);
+            return await writer.QuerySingleAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;",
+                new { Id = commandId.ToString() }, transaction);
+        });
+
+    /// <summary>The command with this id, or null.</summary>
+    public async Task<IssuedCommand?> FindAsync(string commandId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return ToCommand(await connection.QuerySingleOrDefaultAsync<CommandRow>(
+            $"SELECT {CommandColumns} FROM erase_commands WHERE command_id = @Key;", new { Key = commandId }));
+    }
+
+    /// <summary>The device's newest command no receipt has verified yet, or null.</summary>
+    public async Task<IssuedCommand?> FindPendingAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return ToCommand(await connection.QuerySingleOrDefaultAsync<CommandRow>(
+            $"SELECT {CommandColumns} FROM erase_commands WHERE device_id = @Key AND status = 'Pending' ORDER BY issued_at_ms DESC LIMIT 1;",
+            new { Key = deviceId }));
+    }
+
+    /// <summary>
+    /// Keeps a receipt with its verdict; a verified one claims its command in the same transaction. A receipt that finds the
+    /// command already claimed by another is kept, and returned, as a replay.
+    /// </summary>
+    public Task<ReceiptVerdict> RecordReceiptAsync(ReceivedReceipt receipt, ReceiptVerdict verdict) =>
+        database.Writes.WriteAsync(async (writer, transaction) =>
+        {
+            var final = verdict;
+            if (final.IsVerified)
+            {
+                var claimed = await writer.ExecuteAsync(
+                    "UPDATE erase_commands SET status = 'Verified', receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
+                    new { receipt.Sha256, Now = receipt.ReceivedAt.ToString("O"), Id = receipt.CommandId }, transaction);
+                if (claimed == 0)
+                    final = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {receipt.CommandId} was already answered by another receipt");
+            }
+            await writer.ExecuteAsync("""
+                INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at)
+                VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now);
+                """, new
+            {
+                receipt.Sha256, receipt.CommandId, receipt.DeviceId, RetirementId = receipt.RetirementId?.ToString(),
+                final.Verdict, final.Reason, final.Detail, receipt.Body, Now = receipt.ReceivedAt.ToString("O"),
+            }, transaction);
+            return final;
+        });
+
+    private static IssuedCommand? ToCommand(CommandRow? row) =>
+        row is null ? null : new IssuedCommand(row.CommandId, Guid.Parse(row.RetirementId), row.DeviceId, row.Nonce,
+            DateTimeOffset.FromUnixTimeMilliseconds(row.IssuedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(row.ExpiresAtMs),
+            row.Status == "Verified", row.ReceiptSha256) { Body = row.Body };
+
+    private sealed record CommandRow(string CommandId, string RetirementId, string DeviceId, string Nonce, long IssuedAtMs, long ExpiresAtMs,
+        string Status, string? ReceiptSha256, string Body);
+}
+
+/// <summary>A receipt as received and kept: its hash, what it says it answers (when readable), the retirement it concerns, the bytes kept.</summary>
+public sealed record ReceivedReceipt(string Sha256, string? CommandId, string? DeviceId, Guid? RetirementId, byte[] Body, DateTimeOffset ReceivedAt);

@@ -1,0 +1,133 @@
+using Dapper;
+using Decommission.Contracts;
+
+namespace Decommission.Inventory.Devices;
+
+/// <summary>
+/// The inventory's devices (table devices): imports, legal holds, admission to a retirement and the status that follows it,
+/// and the end-of-life scheduler's claims. The only class that reads or writes the table.
+/// </summary>
+public sealed class DeviceStore(InventoryDatabase database)
+{
+    // The end-of-life scan's predicate; the partial index ix_devices_end_of_life_due covers exactly it.
+    private const string DueForEndOfLife = "status = 'Active' AND legal_hold = 0 AND eol_claimed_at IS NULL AND end_of_life IS NOT NULL";
+
+    /// <summary>Adds or updates the devices in one transaction; a device's status, hold and retirement are never changed by an import.</summary>
+    public async Task UpsertAsync(IReadOnlyList<ImportedDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var at = now.ToString("O");
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await connection.ExecuteAsync("""
+            INSERT INTO devices (device_id, manufacturer, model, serial_number, asset_number, media_type, owner, site, network_segment, end_of_life, updated_at)
+            VALUES (@DeviceId, @Manufacturer, @Model, @SerialNumber, @AssetNumber, @MediaType, @Owner, @Site, @NetworkSegment, @EndOfLife, @Now)
+            ON CONFLICT (device_id) DO UPDATE SET
+                manufacturer = excluded.manufacturer, model = excluded.model, serial_number = excluded.serial_number,
+                asset_number = excluded.asset_number, media_type = excluded.media_type, owner = excluded.owner, site = excluded.site,
+                network_segment = excluded.network_segment, end_of_life = excluded.end_of_life, updated_at = excluded.updated_at;
+            """, devices.Select(d => new
+        {
+            d.DeviceId, d.Manufacturer, d.Model, d.SerialNumber, d.AssetNumber, d.MediaType, d.Owner, d.Site, d.NetworkSegment,
+            EndOfLife = d.EndOfLife?.DayNumber, Now = at,
+        }), transaction);
+        transaction.Commit();
+    }
+
+    /// <summary>Sets or releases the device's legal hold; false when the device is not in the inventory.</summary>
+    public async Task<bool> SetLegalHoldAsync(string deviceId, bool hold, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync("""
+            UPDATE devices SET legal_hold = @Hold, hold_reason = @Reason, updated_at = @Now WHERE device_id = @DeviceId;
+            """, new { Hold = hold ? 1 : 0, Reason = reason, Now = now.ToString("O"), DeviceId = deviceId }) > 0;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="rule"/> to the device and, when it refuses nothing, marks the device Retiring by the retirement:
+    /// both in one write transaction, so two retirements of one device are never both admitted.
+    /// </summary>
+    public Task<(InventoryDevice? Device, AdmissionRefusal? Refusal)> AdmitAsync(Guid retirementId, string deviceId,
+        Func<InventoryDevice?, AdmissionRefusal?> rule, DateTimeOffset now) =>
+        database.Writes.WriteAsync<(InventoryDevice?, AdmissionRefusal?)>(async (connection, transaction) =>
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<DeviceRow>("""
+                SELECT device_id AS DeviceId, manufacturer AS Manufacturer, model AS Model, serial_number AS SerialNumber, asset_number AS AssetNumber,
+                       media_type AS MediaType, owner AS Owner, site AS Site, legal_hold AS LegalHold, hold_reason AS HoldReason, status AS Status,
+                       retirement_id AS RetirementId
+                FROM devices WHERE device_id = @DeviceId;
+                """, new { DeviceId = deviceId }, transaction);
+            var device = row?.ToDevice();
+            var refusal = rule(device);
+            if (refusal is null)
+            {
+                await connection.ExecuteAsync(
+                    "UPDATE devices SET status = 'Retiring', retirement_id = @RetirementId, updated_at = @Now WHERE device_id = @DeviceId;",
+                    new { RetirementId = retirementId.ToString(), Now = now.ToString("O"), DeviceId = deviceId }, transaction);
+            }
+            return (device, refusal);
+        });
+
+    /// <summary>Moves the device to <paramref name="status"/>, only if this retirement holds it: a stale event of an older retirement changes nothing.</summary>
+    public Task SetStatusAsync(Guid retirementId, string deviceId, string status, DateTimeOffset now) =>
+        database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
+            UPDATE devices SET status = @Status, updated_at = @Now WHERE device_id = @DeviceId AND retirement_id = @RetirementId;
+            """, new { Status = status, Now = now.ToString("O"), DeviceId = deviceId, RetirementId = retirementId.ToString() }, transaction));
+
+    /// <summary>
+    /// Claims for <paramref name="instance"/>, in one write transaction, up to <paramref name="batch"/> devices due on or before
+    /// <paramref name="today"/>, and every claim left unsent since before <paramref name="staleBefore"/>.
+    /// </summary>
+    public Task<List<EndOfLifeClaim>> ClaimDueAsync(string instance, DateOnly today, int batch, DateTimeOffset staleBefore, DateTimeOffset now) =>
+        database.Writes.WriteAsync(async (connection, transaction) =>
+        {
+            var due = (await connection.QueryAsync<ClaimRow>($"""
+                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
+                WHERE device_id IN (
+                    SELECT device_id FROM devices
+                    WHERE {DueForEndOfLife} AND end_of_life <= @Today
+                    ORDER BY end_of_life LIMIT @Batch)
+                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
+                """, new { Now = now.ToString("O"), Instance = instance, Today = today.DayNumber, Batch = batch }, transaction)).ToList();
+            var unsent = await connection.QueryAsync<ClaimRow>("""
+                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
+                WHERE eol_claimed_at IS NOT NULL AND eol_sent_at IS NULL AND eol_claimed_at < @StaleBefore
+                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
+                """, new { Now = now.ToString("O"), Instance = instance, StaleBefore = staleBefore.ToString("O") }, transaction);
+            due.AddRange(unsent);
+            return due.Select(d => new EndOfLifeClaim(d.DeviceId, DateOnly.FromDayNumber((int)d.EndOfLife))).ToList();
+        });
+
+    /// <summary>Marks the claimed devices' retirement requests as sent.</summary>
+    public Task MarkSentAsync(IEnumerable<string> deviceIds, DateTimeOffset sentAt) =>
+        database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync(
+            "UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
+            deviceIds.Select(id => new { Now = sentAt.ToString("O"), DeviceId = id }), transaction));
+
+    /// <summary>How many devices are due on or before <paramref name="until"/> and unclaimed, and the first <paramref name="limit"/> of them, soonest first.</summary>
+    public async Task<(int Total, IReadOnlyList<DueDevice> Devices)> DueAsync(DateOnly until, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        const string due = DueForEndOfLife + " AND end_of_life <= @Until";
+        var total = await connection.ExecuteScalarAsync<int>($"SELECT COUNT(*) FROM devices WHERE {due};", new { Until = until.DayNumber });
+        var rows = await connection.QueryAsync<(string DeviceId, long EndOfLife, string Site, string Model)>(
+            $"SELECT device_id, end_of_life, site, model FROM devices WHERE {due} ORDER BY end_of_life LIMIT @Limit;", new { Until = until.DayNumber, Limit = limit });
+        return (total, rows.Select(r => new DueDevice { DeviceId = r.DeviceId, EndOfLife = DateOnly.FromDayNumber((int)r.EndOfLife), Site = r.Site, Model = r.Model })
+            .ToList());
+    }
+
+    private sealed record DeviceRow(string DeviceId, string Manufacturer, string Model, string SerialNumber, string AssetNumber, string MediaType,
+        string Owner, string Site, long LegalHold, string HoldReason, string Status, string? RetirementId)
+    {
+        public InventoryDevice ToDevice() =>
+            new(DeviceId, Manufacturer, Model, SerialNumber, AssetNumber, MediaType, Owner, Site, LegalHold != 0, HoldReason, Status, RetirementId);
+    }
+
+    private sealed record ClaimRow(string DeviceId, long EndOfLife);
+}
+
+/// <summary>A checked row of an import.</summary>
+public sealed record ImportedDevice(string DeviceId, string Manufacturer, string Model, string SerialNumber, string AssetNumber, string MediaType,
+    string Owner, string Site, string NetworkSegment, DateOnly? EndOfLife);
+
+/// <summary>A device the end-of-life scheduler claimed, with its end-of-life date.</summary>
+public sealed record EndOfLifeClaim(string DeviceId, DateOnly EndOfLife);
