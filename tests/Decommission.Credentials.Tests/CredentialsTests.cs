@@ -256,7 +256,7 @@ public sealed class CredentialsTests
         Assert.Contains("Cessation Of Operation", output);
         foreach (var serial in serials)
             Assert.Contains($"Serial Number: {serial}", output, StringComparison.OrdinalIgnoreCase);
-        Assert.True(Decommission.ServiceDefaults.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
+        Assert.True(Decommission.Sqlite.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
     }
 
     [Fact]

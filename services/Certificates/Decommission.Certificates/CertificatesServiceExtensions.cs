@@ -4,13 +4,13 @@ using Decommission.Certificates.Issuing;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
 using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates;
 
@@ -20,7 +20,7 @@ public static class CertificatesServiceExtensions
     public static IHostApplicationBuilder AddCertificatesService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CertificatesOptions>().BindConfiguration(CertificatesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => new CertificatesDatabase(sp.GetRequiredService<IOptions<CertificatesOptions>>().Value.DatabasePath));
+        builder.Services.AddSqliteDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<SigningIdentity>();
         builder.Services.AddSingleton<CertificatePdf>();
         builder.Services.AddSingleton<EvidenceTrust>();
@@ -53,13 +53,13 @@ public static class CertificatesServiceExtensions
     }
 }
 
-/// <summary>Schema and signing identity (created or loaded, so a bad key stops the start) before any order is consumed.</summary>
-internal sealed class CertificatesStartup(CertificatesDatabase database, SigningIdentity signing) : IHostedService
+/// <summary>The signing identity (created or loaded, so a bad key stops the start) before any order is consumed.</summary>
+internal sealed class CertificatesStartup(SigningIdentity signing) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = signing.Certificate;
-        return database.MigrateAsync(cancellationToken);
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

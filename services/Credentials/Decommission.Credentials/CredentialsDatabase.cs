@@ -1,4 +1,4 @@
-using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 
 namespace Decommission.Credentials;
 

@@ -2,10 +2,10 @@ using Decommission.Contracts;
 using Decommission.Credentials.Enrollment;
 using Decommission.Credentials.Revocation;
 using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Decommission.Credentials;
 
@@ -17,7 +17,7 @@ public static class CredentialsServiceExtensions
     public static IHostApplicationBuilder AddCredentialsService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => new CredentialsDatabase(sp.GetRequiredService<IOptions<CredentialsOptions>>().Value.DatabasePath));
+        builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<CrlPublisher>();
         builder.Services.AddSingleton<IdentityRegistration>();
@@ -51,13 +51,12 @@ public static class CredentialsServiceExtensions
     }
 }
 
-/// <summary>Schema, the CA (created or loaded, so a bad key stops the start) and a first CRL, before any message is consumed.</summary>
-internal sealed class CredentialsStartup(CredentialsDatabase database, FleetCertificateAuthority ca, CrlPublisher crls) : IHostedService
+/// <summary>The CA (created or loaded, so a bad key stops the start) and a first CRL, before any message is consumed.</summary>
+internal sealed class CredentialsStartup(FleetCertificateAuthority ca, CrlPublisher crls) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = ca.Certificate;
-        await database.MigrateAsync(cancellationToken);
         await crls.EnsureCrlAsync(cancellationToken);
     }
 

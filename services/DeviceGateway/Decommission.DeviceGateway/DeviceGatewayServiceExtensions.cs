@@ -3,11 +3,11 @@ using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceGateway.Commands;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Decommission.DeviceGateway;
 
@@ -17,7 +17,7 @@ public static class DeviceGatewayServiceExtensions
     public static IHostApplicationBuilder AddDeviceGatewayService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => new GatewayDatabase(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>().Value.DatabasePath));
+        builder.Services.AddSqliteDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<FleetCa>();
@@ -53,13 +53,13 @@ public static class DeviceGatewayServiceExtensions
     }
 }
 
-/// <summary>Applies the gateway's schema scripts and loads (or creates) the signing key at start-up, so a bad key stops the start.</summary>
-internal sealed class GatewayStartup(GatewayDatabase database, CommandSigningKey signingKey) : IHostedService
+/// <summary>Loads (or creates) the signing key at start-up, so a bad key stops the start.</summary>
+internal sealed class GatewayStartup(CommandSigningKey signingKey) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = signingKey.KeyId;
-        return database.MigrateAsync(cancellationToken);
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

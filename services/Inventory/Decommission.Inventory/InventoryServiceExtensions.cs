@@ -2,10 +2,10 @@ using Decommission.Contracts;
 using Decommission.Inventory.Devices;
 using Decommission.Inventory.EndOfLife;
 using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Decommission.Inventory;
 
@@ -15,10 +15,10 @@ public static class InventoryServiceExtensions
     public static IHostApplicationBuilder AddInventoryService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => new InventoryDatabase(sp.GetRequiredService<IOptions<InventoryOptions>>().Value.DatabasePath));
+        // Registered before the bus and the scheduler, so the schema exists before either starts.
+        builder.Services.AddSqliteDatabase<InventoryDatabase, InventoryOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<DeviceStore>();
         builder.Services.AddSingleton<DeviceImport>();
-        builder.Services.AddHostedService<InventoryDatabaseMigrator>();
         builder.Services.AddSingleton<EndOfLifeScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EndOfLifeScheduler>());
 
@@ -31,12 +31,4 @@ public static class InventoryServiceExtensions
         });
         return builder;
     }
-}
-
-/// <summary>Applies the inventory's schema scripts at start-up.</summary>
-internal sealed class InventoryDatabaseMigrator(InventoryDatabase database) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

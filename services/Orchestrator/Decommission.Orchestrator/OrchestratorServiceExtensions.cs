@@ -3,10 +3,10 @@ using Decommission.Orchestrator.Deadlines;
 using Decommission.Orchestrator.Persistence;
 using Decommission.Orchestrator.StateMachines;
 using Decommission.ServiceDefaults;
+using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Decommission.Orchestrator;
 
@@ -18,12 +18,11 @@ public static class OrchestratorServiceExtensions
         builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RetirementSettings>().BindConfiguration(RetirementSettings.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        builder.Services.AddSingleton(sp => new OrchestratorDatabase(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DatabasePath));
+        // Registered before the bus and the sweeper, so the schema exists before the first message is consumed.
+        builder.Services.AddSqliteDatabase<OrchestratorDatabase, OrchestratorOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<RetirementSagaStore>();
         builder.Services.AddSingleton<RetirementSteps>();
         builder.Services.AddSingleton<FindActiveRetirementActivity>();
-        // Registered before the bus, so the schema exists before the first message is consumed.
-        builder.Services.AddHostedService<OrchestratorDatabaseMigrator>();
         builder.Services.AddSingleton<DeadlineSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadlineSweeper>());
 
@@ -34,12 +33,4 @@ public static class OrchestratorServiceExtensions
         });
         return builder;
     }
-}
-
-/// <summary>Applies the orchestrator's schema scripts at start-up.</summary>
-internal sealed class OrchestratorDatabaseMigrator(OrchestratorDatabase database) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,31 +1,26 @@
 using Dapper;
-using Decommission.Orchestrator.Persistence;
-using Decommission.ServiceDefaults;
-using Decommission.Testing;
 using Microsoft.Data.Sqlite;
 
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Sqlite.Tests;
 
-/// <summary>Group commit on a real SQLite file (the orchestrator's): writes that queue up share one transaction.</summary>
+/// <summary>Group commit on a real SQLite file: writes that queue up share one transaction.</summary>
 public sealed class SqliteGroupCommitTests
 {
     [Fact]
     public async Task Writes_that_wait_share_the_next_transaction_and_one_that_fails_is_rolled_back_alone()
     {
-        var database = new OrchestratorDatabase(OrchestratorHost.NewDatabasePath());
+        var database = new JournalDatabase(JournalDatabase.NewPath());
         await database.MigrateAsync();
         var writes = new SqliteGroupCommit(database);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var transactions = new System.Collections.Concurrent.ConcurrentBag<SqliteTransaction>();
 
-        Task<int> Append(string retirement) => writes.WriteAsync((connection, transaction) =>
+        Task<int> Append(string name) => writes.WriteAsync((connection, transaction) =>
         {
             transactions.Add(transaction);
-            return connection.ExecuteAsync("""
-                INSERT INTO audit_trail (retirement_id, device_id, from_state, to_state, event, actor, detail, at)
-                VALUES (@Id, 'dev', 'A', 'B', 'E', 'test', '', '2026-11-25T00:00:00Z');
-                """, new { Id = retirement }, transaction);
+            return connection.ExecuteAsync(
+                "INSERT INTO entries (name, written) VALUES (@Name, '2026-11-25T00:00:00Z');", new { Name = name }, transaction);
         });
 
         // The first write holds the file while ten more queue up behind it; one of them fails half-way.
@@ -33,14 +28,14 @@ public sealed class SqliteGroupCommitTests
         {
             started.SetResult();
             await gate.Task;
-            return await connection.ExecuteAsync("INSERT INTO audit_trail (retirement_id, device_id, from_state, to_state, event, actor, detail, at) VALUES ('first', 'dev', 'A', 'B', 'E', 'test', '', 'x');", transaction: transaction);
+            return await connection.ExecuteAsync("INSERT INTO entries (name, written) VALUES ('first', 'x');", transaction: transaction);
         });
         await started.Task;
         var queued = Enumerable.Range(0, 9).Select(i => Append($"queued-{i}")).ToList();
         var failing = writes.WriteAsync<int>(async (connection, transaction) =>
         {
             transactions.Add(transaction);
-            await connection.ExecuteAsync("INSERT INTO audit_trail (retirement_id, device_id, from_state, to_state, event, actor, detail, at) VALUES ('half', 'dev', 'A', 'B', 'E', 'test', '', 'x');", transaction: transaction);
+            await connection.ExecuteAsync("INSERT INTO entries (name, written) VALUES ('half', 'x');", transaction: transaction);
             throw new InvalidOperationException("refused half-way");
         });
         await Task.Delay(200); // every one of them is waiting for the first
@@ -51,7 +46,7 @@ public sealed class SqliteGroupCommitTests
         Assert.Equal("refused half-way", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
         Assert.Single(transactions.Distinct()); // the ten that waited went in one transaction
         await using var check = await database.OpenAsync();
-        Assert.Equal(10, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_trail;"));
-        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_trail WHERE retirement_id = 'half';"));
+        Assert.Equal(10, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM entries;"));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM entries WHERE name = 'half';"));
     }
 }

@@ -1,4 +1,4 @@
-namespace Decommission.ServiceDefaults;
+namespace Decommission.Sqlite;
 
 /// <summary>Files that hold private keys: created readable and writable by their owner only (mode 600).</summary>
 public static class OwnerOnlyFile

@@ -2,7 +2,7 @@ using System.Reflection;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
-namespace Decommission.ServiceDefaults;
+namespace Decommission.Sqlite;
 
 /// <summary>
 /// A service's own SQLite file: WAL mode, a busy timeout, and the numbered schema scripts embedded in the service's
