@@ -26,6 +26,7 @@ public static class OrchestratorServiceExtensions
         builder.Services.AddHostedService<OrchestratorDatabaseMigrator>();
         builder.Services.AddSingleton<DeadlineSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadlineSweeper>());
+        builder.AddRetirementMetrics();
 
         builder.AddBusRegistration(bus =>
         {
