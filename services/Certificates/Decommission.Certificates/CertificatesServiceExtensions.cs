@@ -26,6 +26,7 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton<EvidenceTrust>();
         builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateIssuer>();
+        builder.Services.AddSingleton<CertificateMetrics>();
         builder.Services.AddSingleton<CertificateVerification>();
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<AccessLog>();

@@ -20,6 +20,7 @@ public static class CredentialsServiceExtensions
         builder.Services.AddSingleton(sp => new CredentialsDatabase(sp.GetRequiredService<IOptions<CredentialsOptions>>().Value.DatabasePath));
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<CrlPublisher>();
+        builder.AddCrlMetrics();
         builder.Services.AddSingleton<IdentityRegistration>();
         builder.Services.AddSingleton<AdmittedRetirements>();
         builder.Services.AddSingleton<DeviceEnrollment>();
