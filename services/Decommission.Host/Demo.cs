@@ -23,9 +23,12 @@ public static class Demo
     {
         var count = int.TryParse(Option(args, "--devices"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 25;
         var data = Option(args, "--data") ?? Path.Combine("decommission-demo", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        using var log = DemoLog.Open(data);
         var builder = AllInOne.CreateBuilder(args, data, new Dictionary<string, string?>
         {
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Telemetry:Console"] = "true",
+            ["Telemetry:MetricsExportInterval"] = "00:00:05",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "None",
             ["Logging:LogLevel:MassTransit"] = "Warning",
             ["Orchestrator:SweepInterval"] = "00:00:00.200",
@@ -51,6 +54,7 @@ public static class Demo
 
         var bus = app.Services.GetRequiredService<IBus>();
         AnsiConsole.MarkupLine($"[bold]Decommission demo[/]: {count} devices, data in [blue]{Markup.Escape(Path.GetFullPath(data))}[/]");
+        AnsiConsole.MarkupLine($"Log (services, spans, metrics): [blue]{Markup.Escape(log.Path)}[/]");
         await Enroll(app.Services, bus, fleet);
         var retirements = await Retire(bus, fleet);
         var states = await Follow(app.Services, retirements);

@@ -1,9 +1,10 @@
 using Decommission.Certificates.Apis;
 using Decommission.Credentials.Apis;
+using Decommission.ServiceDefaults;
 
 namespace Decommission.Host;
 
-/// <summary>Every service in one process with the auditor API and page, and the public CRL.</summary>
+/// <summary>Every service in one process with the auditor API and page, the public CRL, health and (with a scrape token) /metrics.</summary>
 public static class Serve
 {
     public static async Task<int> RunAsync(string[] args)
@@ -11,7 +12,7 @@ public static class Serve
         var data = args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault() ?? "decommission-data";
         var builder = AllInOne.CreateBuilder(args, data, new Dictionary<string, string?> { ["Urls"] = "http://127.0.0.1:5080" });
         var app = builder.Build();
-        app.MapHealthChecks("/health");
+        app.MapDefaultEndpoints();
         app.MapCredentialsApi();
         app.MapCertificatesApi();
         await app.RunAsync();

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Decommission.ServiceDefaults;
 
-/// <summary>What every Decommission host sets up the same way.</summary>
+/// <summary>What every Decommission host sets up the same way: logging, health checks, traces and metrics, the clock.</summary>
 public static class HostDefaultsExtensions
 {
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
@@ -17,6 +17,7 @@ public static class HostDefaultsExtensions
         });
         builder.Services.AddHealthChecks();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddTelemetry();
         return builder;
     }
 }

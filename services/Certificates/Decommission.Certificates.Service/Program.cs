@@ -15,7 +15,7 @@ var app = builder.Build();
 if (args is ["create-api-key", ..])
     return await ApiKeyCommand.RunAsync(app, args);
 
-app.MapHealthChecks(HealthProbe.Path);
+app.MapDefaultEndpoints();
 app.MapCertificatesApi();
 app.Run();
 return 0;

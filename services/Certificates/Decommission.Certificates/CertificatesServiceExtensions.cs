@@ -27,6 +27,7 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateStore>();
         builder.Services.AddSingleton<CertificateIssuer>();
+        builder.Services.AddSingleton<CertificateMetrics>();
         builder.Services.AddSingleton<CertificateVerification>();
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<AccessLog>();

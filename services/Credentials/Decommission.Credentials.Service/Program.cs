@@ -12,7 +12,7 @@ builder.AddCredentialsService();
 builder.AddMessageBus();
 
 var app = builder.Build();
-app.MapHealthChecks(HealthProbe.Path);
+app.MapDefaultEndpoints();
 app.MapCredentialsApi();
 app.Run();
 return 0;

@@ -20,6 +20,7 @@ public static class CredentialsServiceExtensions
         builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<CrlPublisher>();
+        builder.AddCrlMetrics();
         builder.Services.AddSingleton<IdentityRegistration>();
         builder.Services.AddSingleton<AdmittedRetirementStore>();
         builder.Services.AddSingleton<EnrolledDeviceStore>();

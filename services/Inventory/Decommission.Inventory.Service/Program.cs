@@ -11,6 +11,6 @@ builder.AddInventoryService();
 builder.AddMessageBus();
 
 var app = builder.Build();
-app.MapHealthChecks(HealthProbe.Path);
+app.MapDefaultEndpoints();
 app.Run();
 return 0;

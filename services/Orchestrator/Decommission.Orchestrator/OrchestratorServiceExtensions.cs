@@ -25,6 +25,7 @@ public static class OrchestratorServiceExtensions
         builder.Services.AddSingleton<FindActiveRetirementActivity>();
         builder.Services.AddSingleton<DeadlineSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadlineSweeper>());
+        builder.AddRetirementMetrics();
 
         builder.AddBusRegistration(bus =>
         {

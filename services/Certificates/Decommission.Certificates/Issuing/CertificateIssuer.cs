@@ -16,7 +16,7 @@ namespace Decommission.Certificates.Issuing;
 /// bytes on disk, metadata in SQLite. One certificate per retirement, however often the order is delivered.
 /// </summary>
 public sealed class CertificateIssuer(CertificateStore certificates, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
-    DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger)
+    DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger, CertificateMetrics metrics)
 {
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -95,6 +95,7 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
         File.Move(jsonPath + suffix, jsonPath, overwrite: true);
         logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
             UntrustedText.Safe(document.DeviceId));
+        metrics.Issued(document.SanitizationType);
         return IssueOutcome.Issued((await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken))!);
     }
 

@@ -43,6 +43,8 @@ public class Retirement : SagaStateMachineInstance, ISagaVersion
     public DateTimeOffset? Deadline { get; set; }
     /// <summary>How often the current step's command has been re-sent.</summary>
     public int Redrives { get; set; }
+    /// <summary>When the retirement entered its current state (for the step-duration metric).</summary>
+    public DateTimeOffset? StepStartedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
     /// <summary>Another active retirement of the same device, found when this one was asked for; never persisted.</summary>

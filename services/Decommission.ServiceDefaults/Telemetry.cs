@@ -1,0 +1,67 @@
+using MassTransit.Logging;
+using MassTransit.Monitoring;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Decommission.ServiceDefaults;
+
+/// <summary>
+/// Traces (MassTransit's activity source, ASP.NET Core, HttpClient) and metrics (every <c>Decommission.*</c> meter,
+/// MassTransit's, ASP.NET Core's, HttpClient's) for every host: over OTLP when a collector is configured, on standard
+/// output when <see cref="TelemetryOptions.Console"/> is set, and in Prometheus text on <see cref="MetricsEndpoint.Path"/>
+/// when a scrape token is configured.
+/// </summary>
+public static class Telemetry
+{
+    /// <summary>Every meter of ours is named <c>Decommission.&lt;Service&gt;</c>.</summary>
+    public const string Meters = "Decommission.*";
+
+    public static IHostApplicationBuilder AddTelemetry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
+            .Validate(o => MetricsEndpoint.IsValidHash(o.MetricsTokenSha256), "Telemetry:MetricsTokenSha256 must be 64 hex digits (the SHA-256 of the scrape token)")
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        var serviceName = string.IsNullOrWhiteSpace(options.ServiceName) ? builder.Environment.ApplicationName : options.ServiceName;
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(DiagnosticHeaders.DefaultListenerName)
+                    // Probes and scrapes every few seconds would bury the retirements.
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsHousekeeping(context.Request.Path))
+                    .AddHttpClientInstrumentation();
+                if (options.Console)
+                    tracing.AddConsoleExporter();
+            })
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(Meters, InstrumentationOptions.MeterName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+                if (options.Console)
+                    metrics.AddConsoleExporter((_, reader) =>
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
+                if (MetricsEndpoint.IsConfigured(options))
+                    metrics.AddPrometheusExporter();
+            });
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]))
+        {
+            // Endpoint, protocol and headers from the standard OTEL_EXPORTER_OTLP_* settings; traces, metrics and logs.
+            telemetry.UseOtlpExporter();
+            builder.Services.Configure<MetricReaderOptions>(reader =>
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
+        }
+        return builder;
+    }
+
+    private static bool IsHousekeeping(PathString path) =>
+        path.StartsWithSegments(HealthProbe.Path) || path.StartsWithSegments(MetricsEndpoint.Path);
+}

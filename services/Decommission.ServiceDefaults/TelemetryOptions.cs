@@ -1,0 +1,25 @@
+namespace Decommission.ServiceDefaults;
+
+/// <summary>Traces and metrics (section <c>Telemetry</c>). OTLP export follows the standard <c>OTEL_EXPORTER_OTLP_*</c> settings.</summary>
+public sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>The standard variable (or configuration key) naming the OTLP collector; nothing is exported over OTLP without it.</summary>
+    public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    /// <summary>The service name on every span and metric; the host's application name when empty.</summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>Also write spans and metrics to standard output (the demo sends standard output to its log file).</summary>
+    public bool Console { get; set; }
+
+    /// <summary>How often metrics go to the console and OTLP exporters.</summary>
+    public TimeSpan MetricsExportInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Hex SHA-256 of the bearer token a scraper must present on <see cref="MetricsEndpoint.Path"/>; without it the scrape
+    /// endpoint does not exist (404). Only the hash is configured, so the configuration holds no usable secret.
+    /// </summary>
+    public string? MetricsTokenSha256 { get; set; }
+}
