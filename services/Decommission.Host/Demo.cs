@@ -5,7 +5,6 @@ using Decommission.Contracts;
 using Decommission.Credentials.Revocation;
 using Decommission.DeviceAgent;
 using Decommission.DeviceGateway.Commands;
-using Decommission.Orchestrator.Persistence;
 using MassTransit;
 using Spectre.Console;
 
@@ -57,7 +56,7 @@ public static class Demo
         AnsiConsole.MarkupLine($"Log (services, spans, metrics): [blue]{Markup.Escape(log.Path)}[/]");
         await Enroll(app.Services, bus, fleet);
         var retirements = await Retire(bus, fleet);
-        var states = await Follow(app.Services, retirements);
+        var states = await Follow(bus, retirements);
         Summarize(app.Services, fleet, retirements, states, data);
         await app.StopAsync();
         return 0;
@@ -119,9 +118,10 @@ public static class Demo
         return retirements;
     }
 
-    private static async Task<Dictionary<Guid, RetirementSummary>> Follow(IServiceProvider services, Dictionary<string, Guid> retirements)
+    private static async Task<Dictionary<Guid, RetirementSummary>> Follow(IBus bus, Dictionary<string, Guid> retirements)
     {
-        var database = services.GetRequiredService<OrchestratorDatabase>();
+        // Asked of the orchestrator like any operator would: its status queue, not its tables.
+        var client = bus.CreateRequestClient<ListRetirements>(new Uri($"queue:{QueueNames.RetirementStatus}"));
         var states = new Dictionary<Guid, RetirementSummary>();
         await AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async progress =>
@@ -130,7 +130,8 @@ public static class Demo
                 var until = DateTime.UtcNow.AddMinutes(2);
                 while (DateTime.UtcNow < until)
                 {
-                    states = (await RetirementQueries.ListAsync(database, null, 10_000)).ToDictionary(r => r.RetirementId);
+                    var list = await client.GetResponse<RetirementList>(new ListRetirements { Limit = 10_000 });
+                    states = list.Message.Retirements.ToDictionary(r => r.RetirementId);
                     var finished = retirements.Values.Count(id => states.TryGetValue(id, out var s) && Finished.Contains(s.State));
                     task.Value = finished;
                     task.Description = $"Retiring ({finished}/{retirements.Count} finished)";
