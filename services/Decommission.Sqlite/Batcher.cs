@@ -46,7 +46,11 @@ public sealed class Batcher<TRequest, TResult>
             _running = true;
         }
         if (startRunner)
-            _ = Task.Run(RunAsync, CancellationToken.None);
+        {
+            // The runner serves every caller's batch: it carries none's ambient state (trace, scopes) from one batch to the next.
+            using (ExecutionContext.SuppressFlow())
+                _ = Task.Run(RunAsync, CancellationToken.None);
+        }
         return cancellationToken.CanBeCanceled ? WaitAsync(item, cancellationToken) : item.Outcome;
     }
 
