@@ -46,7 +46,11 @@ public sealed class Batcher<TRequest, TResult>
             _running = true;
         }
         if (startRunner)
-            _ = Task.Run(RunAsync, CancellationToken.None);
+        {
+            // The runner serves every caller's batch: it carries none's ambient state (trace, scopes) from one batch to the next.
+            using (ExecutionContext.SuppressFlow())
+                _ = Task.Run(RunAsync, CancellationToken.None);
+        }
         return cancellationToken.CanBeCanceled ? WaitAsync(item, cancellationToken) : item.Outcome;
     }
 
@@ -68,7 +72,7 @@ public sealed class Batcher<TRequest, TResult>
     // Runs batches while requests wait; the last one out lets the next submitter start a new runner.
     private async Task RunAsync()
     {
-        while (true)
+        while (HasWaiting())
         {
             Exception? pauseFailed = null;
             try
@@ -84,6 +88,7 @@ public sealed class Batcher<TRequest, TResult>
             {
                 batch = _waiting;
                 _waiting = [];
+                // Everything waiting may have been withdrawn during the pause.
                 _running = batch.Count > 0;
             }
             if (batch.Count == 0)
@@ -108,15 +113,20 @@ public sealed class Batcher<TRequest, TResult>
         }
     }
 
+    // False (and the runner's turn given back) when nothing waits: a request that arrives after this starts a new runner.
+    private bool HasWaiting()
+    {
+        lock (_gate)
+        {
+            _running = _waiting.Count > 0;
+            return _running;
+        }
+    }
+
     private async Task PauseAsync()
     {
         if (_pauseAfter is null || _lastEnded == 0)
             return;
-        lock (_gate)
-        {
-            if (_waiting.Count == 0)
-                return;
-        }
         var wait = _pauseAfter(_lastCost) - Stopwatch.GetElapsedTime(_lastEnded);
         if (wait > TimeSpan.Zero)
             await Task.Delay(wait);

@@ -11,6 +11,7 @@ namespace Decommission.Sqlite;
 public abstract class SqliteDatabase
 {
     private readonly Assembly _schemaAssembly;
+    private readonly Batcher<bool, bool> _walTruncations;
 
     protected SqliteDatabase(string path, Assembly schemaAssembly)
     {
@@ -27,6 +28,7 @@ public abstract class SqliteDatabase
         }.ToString();
         _schemaAssembly = schemaAssembly;
         Writes = new SqliteGroupCommit(this);
+        _walTruncations = new Batcher<bool, bool>(TruncateWalBatchAsync);
     }
 
     public string FilePath { get; }
@@ -57,31 +59,18 @@ public abstract class SqliteDatabase
     /// <summary>Deleted and overwritten content is zeroed in the file (SQLite secure_delete): for files that hold secrets' hashes.</summary>
     protected virtual bool SecureDelete => false;
 
-    private int _checkpointing;
-    private int _checkpointAgain;
-
     /// <summary>
     /// Copies the WAL into the database file and truncates it, so destroyed content (zeroed by secure_delete) leaves no copy
     /// in the log. Calls that arrive while one runs are served by one more run after it.
     /// </summary>
-    public async Task TruncateWalAsync(CancellationToken cancellationToken = default)
+    public Task TruncateWalAsync(CancellationToken cancellationToken = default) => _walTruncations.SubmitAsync(true, cancellationToken);
+
+    // Every call of a batch is served by one checkpoint begun after it was made (requests and results carry nothing).
+    private async Task TruncateWalBatchAsync(IReadOnlyList<BatchItem<bool, bool>> calls)
     {
-        Interlocked.Exchange(ref _checkpointAgain, 1);
-        // Whoever holds the turn runs until nobody asked again; one who asked while the turn was being given back takes it.
-        while (Interlocked.CompareExchange(ref _checkpointing, 1, 0) == 0)
-        {
-            try
-            {
-                while (Interlocked.Exchange(ref _checkpointAgain, 0) == 1)
-                    await CheckpointTruncateAsync(cancellationToken);
-            }
-            finally
-            {
-                Interlocked.Exchange(ref _checkpointing, 0);
-            }
-            if (Volatile.Read(ref _checkpointAgain) == 0)
-                return;
-        }
+        await CheckpointTruncateAsync(CancellationToken.None);
+        foreach (var call in calls)
+            call.Complete(true);
     }
 
     // A reader holding an old snapshot makes the checkpoint report busy (and leave the WAL): try again until it is done.

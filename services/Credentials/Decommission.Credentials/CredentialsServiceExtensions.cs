@@ -19,6 +19,7 @@ public static class CredentialsServiceExtensions
         builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<FleetCertificateAuthority>();
+        builder.Services.AddSingleton<RevocationStore>();
         builder.Services.AddSingleton<CrlPublisher>();
         builder.AddCrlMetrics();
         builder.Services.AddSingleton<IdentityRegistration>();

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Decommission.Sqlite;
 using Microsoft.Extensions.Options;
@@ -14,15 +15,17 @@ public sealed class CrlPublisher
 {
     private readonly CredentialsDatabase _database;
     private readonly FleetCertificateAuthority _ca;
+    private readonly RevocationStore _store;
     private readonly IOptions<CredentialsOptions> _options;
     private readonly TimeProvider _clock;
-    private readonly Batcher<PendingRevocation, Revoked?> _revocations;
+    private readonly Batcher<PendingRevocation, RevokedIdentity?> _revocations;
     private readonly SemaphoreSlim _publishing = new(1, 1);
 
-    public CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, IOptions<CredentialsOptions> options, TimeProvider clock)
+    public CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, RevocationStore store, IOptions<CredentialsOptions> options, TimeProvider clock)
     {
         _database = database;
         _ca = ca;
+        _store = store;
         _options = options;
         _clock = clock;
         // Pacing: the next CRL waits CrlSpacing times as long as the last one took, gathering the revocations that arrive
@@ -38,9 +41,9 @@ public sealed class CrlPublisher
             ? (done.Serial, done.CrlNumber, done.RevokedAt)
             : null;
 
-    private async Task RevokeBatchAsync(IReadOnlyList<BatchItem<PendingRevocation, Revoked?>> batch)
+    private async Task RevokeBatchAsync(IReadOnlyList<BatchItem<PendingRevocation, RevokedIdentity?>> batch)
     {
-        var results = new List<(BatchItem<PendingRevocation, Revoked?> Request, Revoked? Result)>();
+        var results = new List<(BatchItem<PendingRevocation, RevokedIdentity?> Request, RevokedIdentity? Result)>();
         // One write of the file's group commit (which the quarantine shares): every revocation of the batch and its CRL.
         // If it throws, nothing of the batch was committed: every request fails (the batcher fails them), and its message is retried.
         var der = await _database.Writes.WriteAsync(async (connection, transaction) =>
@@ -50,6 +53,7 @@ public sealed class CrlPublisher
             foreach (var item in batch)
             {
                 var request = item.Request;
+                // The device's identity certificate (devices is enrollment's table), read in the same transaction.
                 var serial = await connection.QuerySingleOrDefaultAsync<string>(
                     "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }, transaction);
                 if (serial is null)
@@ -58,20 +62,15 @@ public sealed class CrlPublisher
                     continue;
                 }
                 // A repeat (also one earlier in this batch) answers the existing revocation.
-                var existing = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
-                    "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
-                if (existing is { } done)
+                if (await _store.FindAsync(connection, transaction, serial) is { } existing)
                 {
-                    results.Add((item, new Revoked(serial, done.CrlNumber, DateTimeOffset.Parse(done.RevokedAt, System.Globalization.CultureInfo.InvariantCulture))));
+                    results.Add((item, existing));
                     continue;
                 }
-                number ??= await connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
-                await connection.ExecuteAsync("""
-                    INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
-                    VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @Number);
-                    """, new { Serial = serial, request.DeviceId, RetirementId = request.RetirementId.ToString(), RevokedAt = now.ToString("O"), Number = number },
-                    transaction);
-                results.Add((item, new Revoked(serial, number.Value, now)));
+                number ??= await _store.NextCrlNumberAsync(connection, transaction);
+                var revoked = new RevokedIdentity(serial, number.Value, now);
+                await _store.AddAsync(connection, transaction, revoked, request.DeviceId, request.RetirementId);
+                results.Add((item, revoked));
             }
 
             return number is { } issued ? await IssueCrlAsync(connection, transaction, issued, now) : null;
@@ -84,34 +83,24 @@ public sealed class CrlPublisher
 
     private sealed record PendingRevocation(string DeviceId, Guid RetirementId);
 
-    private sealed record Revoked(string Serial, long CrlNumber, DateTimeOffset RevokedAt);
-
     /// <summary>Issues an empty CRL number 1 when there is none yet, so relying parties can fetch one from the start.</summary>
     public async Task EnsureCrlAsync(CancellationToken cancellationToken)
     {
         var der = await _database.Writes.WriteAsync(async (connection, transaction) =>
-            await connection.QuerySingleOrDefaultAsync<byte[]>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction)
-            ?? await IssueCrlAsync(connection, transaction, 1, _clock.GetUtcNow()));
+            await _store.LatestCrlAsync(connection, transaction) ?? await IssueCrlAsync(connection, transaction, 1, _clock.GetUtcNow()));
         await PublishNewestAsync(der, cancellationToken);
     }
 
-    private async Task<byte[]> IssueCrlAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, long number, DateTimeOffset now)
+    // Inside the write transaction, so the CRL lists exactly the revocations committed with it and before it.
+    private async Task<byte[]> IssueCrlAsync(DbConnection connection, DbTransaction transaction, long number, DateTimeOffset now)
     {
-        var revoked = (await connection.QueryAsync<(string Serial, string RevokedAt)>(
-                "SELECT serial AS Serial, revoked_at AS RevokedAt FROM revocations;", transaction: transaction))
-            .Select(r => (r.Serial, DateTimeOffset.Parse(r.RevokedAt, System.Globalization.CultureInfo.InvariantCulture)));
-        var der = _ca.BuildCrl(revoked, number, now);
-        await connection.ExecuteAsync("INSERT INTO crls (number, issued_at, der) VALUES (@Number, @IssuedAt, @Der);",
-            new { Number = number, IssuedAt = now.ToString("O"), Der = der }, transaction);
+        var der = _ca.BuildCrl(await _store.AllAsync(connection, transaction), number, now);
+        await _store.AddCrlAsync(connection, transaction, number, now, der);
         return der;
     }
 
     /// <summary>The newest CRL (DER).</summary>
-    public async Task<byte[]?> LatestAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<byte[]>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;");
-    }
+    public Task<byte[]?> LatestAsync(CancellationToken cancellationToken) => _store.LatestCrlAsync(cancellationToken);
 
     /// <summary>
     /// Writes the newest committed CRL to the file: another process, or the start-up CRL, may have issued a newer one than

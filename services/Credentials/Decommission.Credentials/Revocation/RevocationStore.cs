@@ -1,0 +1,53 @@
+using System.Data.Common;
+using System.Globalization;
+using Dapper;
+
+namespace Decommission.Credentials.Revocation;
+
+/// <summary>An identity certificate's revocation: its serial, the CRL that first listed it, when.</summary>
+public sealed record RevokedIdentity(string Serial, long CrlNumber, DateTimeOffset RevokedAt);
+
+/// <summary>
+/// The revocations and crls tables: which identity certificates are revoked, under which CRL, and every CRL issued.
+/// Writes run inside the caller's transaction (the file's group commit), so a batch's revocations and its CRL commit together.
+/// </summary>
+public sealed class RevocationStore(CredentialsDatabase database)
+{
+    public async Task<RevokedIdentity?> FindAsync(DbConnection connection, DbTransaction transaction, string serial)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<(long CrlNumber, string RevokedAt)?>(
+            "SELECT crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations WHERE serial = @Serial;", new { Serial = serial }, transaction);
+        return row is { } found ? new RevokedIdentity(serial, found.CrlNumber, ParseTime(found.RevokedAt)) : null;
+    }
+
+    public Task AddAsync(DbConnection connection, DbTransaction transaction, RevokedIdentity revoked, string deviceId, Guid retirementId) =>
+        connection.ExecuteAsync("""
+            INSERT INTO revocations (serial, device_id, retirement_id, revoked_at, crl_number)
+            VALUES (@Serial, @DeviceId, @RetirementId, @RevokedAt, @CrlNumber);
+            """, new { revoked.Serial, DeviceId = deviceId, RetirementId = retirementId.ToString(), RevokedAt = revoked.RevokedAt.ToString("O"), revoked.CrlNumber },
+            transaction);
+
+    /// <summary>Every revocation so far: what the next CRL lists.</summary>
+    public async Task<IReadOnlyList<(string Serial, DateTimeOffset RevokedAt)>> AllAsync(DbConnection connection, DbTransaction transaction) =>
+        [.. (await connection.QueryAsync<(string Serial, string RevokedAt)>("SELECT serial AS Serial, revoked_at AS RevokedAt FROM revocations;", transaction: transaction))
+            .Select(r => (r.Serial, ParseTime(r.RevokedAt)))];
+
+    public Task<long> NextCrlNumberAsync(DbConnection connection, DbTransaction transaction) =>
+        connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
+
+    public Task AddCrlAsync(DbConnection connection, DbTransaction transaction, long number, DateTimeOffset issuedAt, byte[] der) =>
+        connection.ExecuteAsync("INSERT INTO crls (number, issued_at, der) VALUES (@Number, @IssuedAt, @Der);",
+            new { Number = number, IssuedAt = issuedAt.ToString("O"), Der = der }, transaction);
+
+    public Task<byte[]?> LatestCrlAsync(DbConnection connection, DbTransaction transaction) =>
+        connection.QuerySingleOrDefaultAsync<byte[]?>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction);
+
+    /// <summary>The newest CRL (DER), read outside any write.</summary>
+    public async Task<byte[]?> LatestCrlAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<byte[]?>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;");
+    }
+
+    private static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture);
+}
