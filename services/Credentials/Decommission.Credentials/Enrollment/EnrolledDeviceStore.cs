@@ -9,6 +9,10 @@ namespace Decommission.Credentials.Enrollment;
 /// </summary>
 public sealed class EnrolledDeviceStore(CredentialsDatabase database)
 {
+    /// <summary>The serial of the device's identity certificate, read inside the caller's transaction (a revocation's); null if not enrolled.</summary>
+    public static Task<string?> IdentitySerialAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string deviceId) =>
+        connection.QuerySingleOrDefaultAsync<string?>("SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { DeviceId = deviceId }, transaction);
+
     /// <summary>Which of the devices are already enrolled.</summary>
     public async Task<HashSet<string>> AlreadyEnrolledAsync(IEnumerable<string> deviceIds, CancellationToken cancellationToken)
     {

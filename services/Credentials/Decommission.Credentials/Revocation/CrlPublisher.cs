@@ -1,5 +1,5 @@
 using System.Data.Common;
-using Dapper;
+using Decommission.Credentials.Enrollment;
 using Decommission.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -54,8 +54,7 @@ public sealed class CrlPublisher
             {
                 var request = item.Request;
                 // The device's identity certificate (devices is enrollment's table), read in the same transaction.
-                var serial = await connection.QuerySingleOrDefaultAsync<string>(
-                    "SELECT identity_serial FROM devices WHERE device_id = @DeviceId;", new { request.DeviceId }, transaction);
+                var serial = await EnrolledDeviceStore.IdentitySerialAsync(connection, transaction, request.DeviceId);
                 if (serial is null)
                 {
                     results.Add((item, null));
