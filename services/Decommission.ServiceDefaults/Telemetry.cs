@@ -28,7 +28,8 @@ public static class Telemetry
             .Validate(o => MetricsEndpoint.IsValidHash(o.MetricsTokenSha256), "Telemetry:MetricsTokenSha256 must be 64 hex digits (the SHA-256 of the scrape token)")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        var serviceName = string.IsNullOrWhiteSpace(options.ServiceName) ? builder.Environment.ApplicationName : options.ServiceName;
+        var serviceName = new[] { options.ServiceName, builder.Configuration[TelemetryOptions.ServiceNameKey], builder.Environment.ApplicationName }
+            .First(name => !string.IsNullOrWhiteSpace(name))!;
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
@@ -48,16 +49,14 @@ public static class Telemetry
                     .AddHttpClientInstrumentation();
                 if (options.Console)
                     metrics.AddConsoleExporter((_, reader) =>
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.ConsoleMetricsInterval.TotalMilliseconds);
                 if (MetricsEndpoint.IsConfigured(options))
                     metrics.AddPrometheusExporter();
             });
         if (!string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]))
         {
-            // Endpoint, protocol and headers from the standard OTEL_EXPORTER_OTLP_* settings; traces, metrics and logs.
+            // Endpoint, protocol, headers and intervals from the standard OTEL_* settings; traces, metrics and logs.
             telemetry.UseOtlpExporter();
-            builder.Services.Configure<MetricReaderOptions>(reader =>
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
         }
         return builder;
     }
