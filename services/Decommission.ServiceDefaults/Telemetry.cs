@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -26,6 +27,7 @@ public static class Telemetry
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
             .Validate(o => MetricsEndpoint.IsValidHash(o.MetricsTokenSha256), "Telemetry:MetricsTokenSha256 must be 64 hex digits (the SHA-256 of the scrape token)")
+            .Validate(o => string.IsNullOrWhiteSpace(o.OtlpEndpoint) || Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _), "Telemetry:OtlpEndpoint must be an absolute URI")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         var serviceName = new[] { options.ServiceName, builder.Configuration[TelemetryOptions.ServiceNameKey], builder.Environment.ApplicationName }
@@ -53,11 +55,11 @@ public static class Telemetry
                 if (MetricsEndpoint.IsConfigured(options))
                     metrics.AddPrometheusExporter();
             });
+        // Traces, metrics and logs; protocol, headers and intervals from the standard OTEL_* settings.
         if (!string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]))
-        {
-            // Endpoint, protocol, headers and intervals from the standard OTEL_* settings; traces, metrics and logs.
             telemetry.UseOtlpExporter();
-        }
+        else if (Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var collector))
+            telemetry.UseOtlpExporter(OtlpExportProtocol.Grpc, collector);
         return builder;
     }
 

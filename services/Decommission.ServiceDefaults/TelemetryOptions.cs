@@ -10,6 +10,12 @@ public sealed class TelemetryOptions
 
     public const string ServiceNameKey = "OTEL_SERVICE_NAME";
 
+    /// <summary>
+    /// An OTLP collector over gRPC (e.g. <c>http://collector:4317</c>) when the standard <see cref="OtlpEndpointKey"/> is
+    /// not set; for HTTP/protobuf or headers, use the standard <c>OTEL_EXPORTER_OTLP_*</c> variables instead.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
+
     /// <summary>The service name on every span and metric; else the standard <c>OTEL_SERVICE_NAME</c>, else the host's application name.</summary>
     public string? ServiceName { get; set; }
 
