@@ -27,7 +27,8 @@ public static class Demo
         {
             ["Logging:LogLevel:Default"] = "Information",
             ["Telemetry:Console"] = "true",
-            ["Telemetry:MetricsExportInterval"] = "00:00:05",
+            ["Telemetry:ConsoleMetricsInterval"] = "00:00:05",
+            ["Logging:Console:FormatterOptions:ColorBehavior"] = "Disabled",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "None",
             ["Logging:LogLevel:MassTransit"] = "Warning",
             ["Orchestrator:SweepInterval"] = "00:00:00.200",

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -26,9 +27,11 @@ public static class Telemetry
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
             .Validate(o => MetricsEndpoint.IsValidHash(o.MetricsTokenSha256), "Telemetry:MetricsTokenSha256 must be 64 hex digits (the SHA-256 of the scrape token)")
+            .Validate(o => string.IsNullOrWhiteSpace(o.OtlpEndpoint) || Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _), "Telemetry:OtlpEndpoint must be an absolute URI")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        var serviceName = string.IsNullOrWhiteSpace(options.ServiceName) ? builder.Environment.ApplicationName : options.ServiceName;
+        var serviceName = new[] { options.ServiceName, builder.Configuration[TelemetryOptions.ServiceNameKey], builder.Environment.ApplicationName }
+            .First(name => !string.IsNullOrWhiteSpace(name))!;
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
@@ -48,17 +51,15 @@ public static class Telemetry
                     .AddHttpClientInstrumentation();
                 if (options.Console)
                     metrics.AddConsoleExporter((_, reader) =>
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.ConsoleMetricsInterval.TotalMilliseconds);
                 if (MetricsEndpoint.IsConfigured(options))
                     metrics.AddPrometheusExporter();
             });
+        // Traces, metrics and logs; protocol, headers and intervals from the standard OTEL_* settings.
         if (!string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]))
-        {
-            // Endpoint, protocol and headers from the standard OTEL_EXPORTER_OTLP_* settings; traces, metrics and logs.
             telemetry.UseOtlpExporter();
-            builder.Services.Configure<MetricReaderOptions>(reader =>
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricsExportInterval.TotalMilliseconds);
-        }
+        else if (Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var collector))
+            telemetry.UseOtlpExporter(OtlpExportProtocol.Grpc, collector);
         return builder;
     }
 

@@ -8,14 +8,22 @@ public sealed class TelemetryOptions
     /// <summary>The standard variable (or configuration key) naming the OTLP collector; nothing is exported over OTLP without it.</summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    /// <summary>The service name on every span and metric; the host's application name when empty.</summary>
+    public const string ServiceNameKey = "OTEL_SERVICE_NAME";
+
+    /// <summary>
+    /// An OTLP collector over gRPC (e.g. <c>http://collector:4317</c>) when the standard <see cref="OtlpEndpointKey"/> is
+    /// not set; for HTTP/protobuf or headers, use the standard <c>OTEL_EXPORTER_OTLP_*</c> variables instead.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>The service name on every span and metric; else the standard <c>OTEL_SERVICE_NAME</c>, else the host's application name.</summary>
     public string? ServiceName { get; set; }
 
     /// <summary>Also write spans and metrics to standard output (the demo sends standard output to its log file).</summary>
     public bool Console { get; set; }
 
-    /// <summary>How often metrics go to the console and OTLP exporters.</summary>
-    public TimeSpan MetricsExportInterval { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often metrics go to the console (OTLP follows the standard <c>OTEL_METRIC_EXPORT_INTERVAL</c>).</summary>
+    public TimeSpan ConsoleMetricsInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Hex SHA-256 of the bearer token a scraper must present on <see cref="MetricsEndpoint.Path"/>; without it the scrape

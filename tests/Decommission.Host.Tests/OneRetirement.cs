@@ -31,7 +31,6 @@ public sealed class OneRetirement : IAsyncLifetime
 
     public Guid RetirementId { get; private set; }
     public Uri BaseAddress { get; private set; } = null!;
-    public RetirementStatus Status { get; private set; } = null!;
     public IReadOnlyList<Activity> Spans { get; private set; } = [];
 
     public async Task InitializeAsync()
@@ -73,25 +72,23 @@ public sealed class OneRetirement : IAsyncLifetime
             });
         Assert.True(enrolled.Is(out Response<DevicesEnrolled>? _), "the device could not be enrolled");
 
+        // The retirement's end, as any subscriber of the bus hears it.
+        var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = bus.ConnectReceiveEndpoint(endpoint =>
+        {
+            endpoint.Handler<DeviceDecommissioned>(context => Task.FromResult(ended.TrySetResult(RetirementStates.Completed)));
+            endpoint.Handler<RetirementFailed>(context => Task.FromResult(ended.TrySetResult($"{RetirementStates.Failed}: {context.Message.Reason}")));
+        });
+        await listener.Ready;
+
         var submitted = await bus.CreateRequestClient<RetireDevice>(new Uri($"queue:{QueueNames.RetireDevice}")).GetResponse<RetirementSubmitted>(new RetireDevice
         {
             DeviceId = DeviceId, Reason = "end of life", RequestedBy = "telemetry test", RequestedAt = DateTimeOffset.UtcNow,
         });
         RetirementId = submitted.Message.RetirementId;
-
-        var status = bus.CreateRequestClient<GetRetirementStatus>(new Uri($"queue:{QueueNames.RetirementStatus}"));
-        var until = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            var answer = await status.GetResponse<RetirementStatus, RetirementNotFound>(new GetRetirementStatus { RetirementId = RetirementId });
-            if (answer.Is(out Response<RetirementStatus>? found))
-                Status = found.Message;
-            if (Status?.State is RetirementStates.Completed or RetirementStates.Failed)
-                break;
-            await Task.Delay(100);
-        } while (DateTime.UtcNow < until);
-        Assert.Equal(RetirementStates.Completed, Status?.State);
-        // The last spans (the saga's consume of the certificate) end just after the state is saved.
+        Assert.Equal(RetirementStates.Completed, await ended.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        await listener.StopAsync();
+        // The saga's last consume span ends once its outbox has delivered that event.
         await Task.Delay(500);
         lock (_spans)
             Spans = [.. _spans];

@@ -69,8 +69,8 @@ public sealed class TelemetryTests(OneRetirement run) : IClassFixture<OneRetirem
             [RetirementStates.RevokingIdentity] = 1, [RetirementStates.Certifying] = 1,
         }, steps);
         Assert.Equal(1, Assert.Single(Last("decommission.crl.entries").MetricPoints).GetGaugeLastValueLong());
-        // MassTransit's own meter is exported too.
-        Assert.Contains(metrics, m => m.MeterName == "MassTransit");
+        // (MassTransit's meter is exported too, but not checked here: MassTransit creates it once per process, with the
+        // first bus, and it goes with that bus's host — in this test process, possibly the demo test's.)
     }
 
     [Fact]
