@@ -41,23 +41,28 @@ public sealed class ServiceProcess : IAsyncDisposable
         var process = Process.Start(Start(environment))!;
         var service = new ServiceProcess(process, environment, new Uri($"http://127.0.0.1:{port}/"));
         using var client = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < until)
+        try
         {
-            if (process.HasExited)
-                throw new Xunit.Sdk.XunitException($"the certificates service exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
-            try
+            await Eventually.True(async () =>
             {
-                if ((await client.GetAsync("/health")).IsSuccessStatusCode)
-                    return service;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-            await Task.Delay(100);
+                if (process.HasExited)
+                    throw new Xunit.Sdk.XunitException($"the certificates service exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+                try
+                {
+                    return (await client.GetAsync("/health")).IsSuccessStatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            }, "the certificates service to answer /health", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+            return service;
         }
-        await service.DisposeAsync();
-        throw new Xunit.Sdk.XunitException("the certificates service did not answer /health within 60 s");
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Its own create-api-key command, against its database.</summary>

@@ -6,9 +6,9 @@ namespace Decommission.Cli.Tests;
 /// <summary>decom against the real certificates API: download a signed PDF, verify it, and the API's refusals as one line each.</summary>
 public sealed class CertificateCommandTests : IAsyncLifetime
 {
-    private CertificatesApiHost _api = null!;
+    private CertificatesHost _api = null!;
 
-    public async Task InitializeAsync() => _api = await CertificatesApiHost.StartAsync();
+    public async Task InitializeAsync() => _api = await CertificatesHost.StartAsync();
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 

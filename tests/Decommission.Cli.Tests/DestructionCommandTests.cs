@@ -7,9 +7,9 @@ namespace Decommission.Cli.Tests;
 /// <summary>decom destruction record, then witness by another person: only then is the retirement told.</summary>
 public sealed partial class DestructionCommandTests : IAsyncLifetime
 {
-    private CertificatesApiHost _api = null!;
+    private CertificatesHost _api = null!;
 
-    public async Task InitializeAsync() => _api = await CertificatesApiHost.StartAsync();
+    public async Task InitializeAsync() => _api = await CertificatesHost.StartAsync();
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 

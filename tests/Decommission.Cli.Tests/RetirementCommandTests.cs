@@ -24,14 +24,15 @@ public sealed class RetirementCommandTests
         var id = Decom.RetirementId(retired);
 
         var states = new List<string?>();
-        var status = await Decom.Run("status", "dev-1", "--broker", Broker);
-        for (var until = DateTime.UtcNow.AddSeconds(30); Tables.Fact(status.Out, "State") != "Completed" && DateTime.UtcNow < until;)
+        var status = await Eventually.Get(() => Decom.Run("status", "dev-1", "--broker", Broker), run =>
         {
-            Assert.True(status.ExitCode == 0, status.ToString());
-            states.Add(Tables.Fact(status.Out, "State"));
-            await Task.Delay(100);
-            status = await Decom.Run("status", "dev-1", "--broker", Broker);
-        }
+            if (Tables.Fact(run.Out, "State") == "Completed")
+                return true;
+            Assert.True(run.ExitCode == 0, run.ToString());
+            states.Add(Tables.Fact(run.Out, "State"));
+            return false;
+        }, "dev-1 to show Completed in decom status", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100),
+            run => $"states seen: {string.Join(", ", states)}\n{run}");
         Assert.True(Tables.Fact(status.Out, "State") == "Completed", $"never Completed; states seen: {string.Join(", ", states)}\n{status}");
         Assert.Equal(id.ToString(), Tables.Fact(status.Out, "Retirement"));
         Assert.Equal($"cert-{id:N}", Tables.Fact(status.Out, "Certificate"));
@@ -90,12 +91,9 @@ public sealed class RetirementCommandTests
         Assert.Equal("bob", Tables.Rows(reasons.Out).First(r => r.Length == 6 && r[0] != "At")[4]);
 
         // With no gateway every accepted retirement ends up waiting in Erasing; summary counts them by state.
-        var summary = await Decom.Run("summary", "--broker", Broker);
-        for (var until = DateTime.UtcNow.AddSeconds(30); Tables.Rows(summary.Out).Any(r => r[0] is "Requested" or "Quarantining") && DateTime.UtcNow < until;)
-        {
-            await Task.Delay(200);
-            summary = await Decom.Run("summary", "--broker", Broker);
-        }
+        var summary = await Eventually.Get(() => Decom.Run("summary", "--broker", Broker),
+            run => !Tables.Rows(run.Out).Any(r => r[0] is "Requested" or "Quarantining"),
+            "no retirement left in Requested or Quarantining in decom summary", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
         Assert.True(summary.ExitCode == 0, summary.ToString());
         Assert.Equal(47, Tables.Count(summary.Out, "Erasing"));
         Assert.Equal(47, Tables.Count(summary.Out, "Total"));

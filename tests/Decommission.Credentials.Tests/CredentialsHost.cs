@@ -2,68 +2,59 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Decommission.Contracts;
 using Decommission.Credentials.Apis;
-using Decommission.ServiceDefaults;
+using Decommission.Testing;
 using MassTransit;
 using MassTransit.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Decommission.Credentials.Tests;
 
-/// <summary>The real credentials service (registration, database, CA, HTTP API on loopback) over MassTransit's test harness, with every log line kept.</summary>
+/// <summary>The real credentials service (registration, database, CA, HTTP API on loopback) as a <see cref="ServiceUnderTest"/>, with every log line kept.</summary>
 public sealed class CredentialsHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly ServiceUnderTest _service;
 
-    private CredentialsHost(WebApplication app, string dataDirectory, LogCollector logs)
+    private CredentialsHost(ServiceUnderTest service, LogCollector logs)
     {
-        _app = app;
-        DataDirectory = dataDirectory;
+        _service = service;
         Logs = logs;
     }
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _service.DataDirectory;
     public LogCollector Logs { get; }
-    public IServiceProvider Services => _app.Services;
-    public ITestHarness Harness => _app.Services.GetRequiredService<ITestHarness>();
-    public Uri BaseAddress => new(_app.Urls.First());
+    public IServiceProvider Services => _service.Services;
+    public ITestHarness Harness => _service.Harness;
+    public Uri BaseAddress => _service.BaseAddress;
     public string DatabasePath => Path.Combine(DataDirectory, "credentials.db");
-    public GatewayIdentities Gateway => _app.Services.GetRequiredService<GatewayIdentities>();
+    public GatewayIdentities Gateway => _service.Get<GatewayIdentities>();
 
     public static async Task<CredentialsHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
-        dataDirectory ??= Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Credentials:DatabasePath"] = Path.Combine(dataDirectory, "credentials.db"),
-            ["Credentials:DataDirectory"] = dataDirectory,
-            ["Credentials:KdfIterations"] = "1000",
-        });
-        if (settings is not null)
-            builder.Configuration.AddInMemoryCollection(settings);
         var logs = new LogCollector();
-        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(logs);
-
-        builder.AddServiceDefaults();
-        builder.AddCredentialsService();
         var gateway = new GatewayIdentities();
-        builder.Services.AddSingleton(gateway);
-        builder.Services.AddMassTransitTestHarness(bus =>
+        var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
         {
-            builder.ApplyBusRegistrations(bus);
+            DataDirectory = dataDirectory,
+            Settings = directory => new Dictionary<string, string?>
+            {
+                ["Credentials:DatabasePath"] = Path.Combine(directory, "credentials.db"),
+                ["Credentials:DataDirectory"] = directory,
+                ["Credentials:KdfIterations"] = "1000",
+            },
+            Overrides = settings,
+            Logging = logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(logs),
+            AddService = builder =>
+            {
+                builder.AddCredentialsService();
+                builder.Services.AddSingleton(gateway);
+            },
             // The device gateway's side of enrollment, as the gateway answers it: registered, or refused with a reason.
-            bus.AddHandler<RegisterDeviceIdentities>(context => context.RespondAsync(gateway.Answer(context.Message)))
-                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
+            PlayedServices = bus => bus.AddHandler<RegisterDeviceIdentities>(context => context.RespondAsync(gateway.Answer(context.Message)))
+                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities),
+            MapEndpoints = app => app.MapCredentialsApi(),
         });
-        var app = builder.Build();
-        app.MapCredentialsApi();
-        await app.StartAsync();
-        return new CredentialsHost(app, dataDirectory, logs);
+        return new CredentialsHost(service, logs);
     }
 
     /// <summary>The inventory's admission of a retirement, as credentials hears it; returns once recorded.</summary>
@@ -71,17 +62,14 @@ public sealed class CredentialsHost : IAsyncDisposable
     {
         await Harness.Bus.Publish(new RetirementAccepted { RetirementId = retirementId, DeviceId = deviceId, Device = new DeviceSnapshot() });
         var database = Services.GetRequiredService<CredentialsDatabase>();
-        for (var until = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(20))
+        await Eventually.True(async () =>
         {
             await using var connection = await database.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = $id;";
             command.Parameters.AddWithValue("$id", retirementId.ToString());
-            if ((long)(await command.ExecuteScalarAsync())! > 0)
-                return;
-            if (DateTime.UtcNow > until)
-                throw new TimeoutException($"retirement {retirementId} was never recorded as admitted");
-        }
+            return (long)(await command.ExecuteScalarAsync())! > 0;
+        }, $"retirement {retirementId} to be recorded as admitted", TimeSpan.FromSeconds(10));
     }
 
     public async Task<DeviceEnrolled> Enroll(string deviceId, ECDsa? attestationKey = null)
@@ -100,23 +88,14 @@ public sealed class CredentialsHost : IAsyncDisposable
         throw new Xunit.Sdk.XunitException(string.Join("; ", rejected!.Message.Problems.Select(p => p.Problem)));
     }
 
-    public async Task<T> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < until)
-        {
-            if (Harness.Published.Select<T>().Select(m => m.Context.Message).FirstOrDefault(match) is { } found)
-                return found;
-            await Task.Delay(20);
-        }
-        throw new Xunit.Sdk.XunitException($"expected a {typeof(T).Name} to be published");
-    }
+    public Task<T> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class =>
+        Eventually.First(() => Harness.Published.Select<T>().Select(m => m.Context.Message), match, $"a {typeof(T).Name} to be published",
+            TimeSpan.FromSeconds(seconds));
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    /// <summary>Stops the service and keeps its data directory, for a test to look at what it left behind.</summary>
+    public Task StopAsync() => _service.StopAsync();
+
+    public ValueTask DisposeAsync() => _service.DisposeAsync();
 }
 
 /// <summary>Keeps every log line any component writes, with its arguments, so a test can search them for secrets.</summary>

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Decommission.Cli.Tests;
+using Decommission.Testing;
 using Decommission.Contracts;
 using Decommission.DeviceAgent;
 using RabbitMQ.Client;
@@ -155,7 +155,7 @@ public sealed partial class CrashRecoveryTests
     private sealed record CertificatePage(List<CertificateItem> Items, string? NextCursor);
 
     private static Task<DecomRun> Decom(DistributedRun run, params string[] args) =>
-        Cli.Tests.Decom.Run(run.Operator, args);
+        Testing.Decom.Run(run.Operator, args);
 
     private static void Ok(DecomRun run, string expected) =>
         Assert.True(run.ExitCode == 0 && run.Out.Contains(expected), $"expected \"{expected}\":\n{run}");

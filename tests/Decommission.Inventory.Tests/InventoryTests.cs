@@ -1,6 +1,7 @@
 using Dapper;
 using Decommission.Contracts;
 using Decommission.Inventory.EndOfLife;
+using Decommission.Testing;
 using MassTransit;
 
 namespace Decommission.Inventory.Tests;
@@ -70,11 +71,8 @@ public sealed class InventoryTests
         await host.WaitForPublished<RetirementAccepted>(m => m.RetirementId == disposedRetirement);
         await host.Harness.Bus.Publish(new DeviceDecommissioned { RetirementId = disposedRetirement, DeviceId = "dev-b", SanitizationType = "Purge" });
         await using (var connection = await host.Database.OpenAsync())
-        {
-            var until = DateTime.UtcNow.AddSeconds(10);
-            while (await connection.ExecuteScalarAsync<string>("SELECT status FROM devices WHERE device_id = 'dev-b';") != "Disposed" && DateTime.UtcNow < until)
-                await Task.Delay(20);
-        }
+            await Eventually.Get(() => connection.ExecuteScalarAsync<string>("SELECT status FROM devices WHERE device_id = 'dev-b';"), status => status == "Disposed",
+                "dev-b to be Disposed", TimeSpan.FromSeconds(10));
 
         var reasons = new List<string>();
         foreach (var device in new[] { "nobody", "dev-b", "dev-a" })

@@ -125,15 +125,10 @@ public sealed class RabbitMqRetirementTests
             message = new { csv = "deviceId", requestedBy = "script" },
         })));
 
-        for (var until = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(100))
-        {
-            Assert.True(DateTime.UtcNow < until, $"nothing reached {skipped}");
-            if (await channel.BasicGetAsync(skipped, autoAck: true) is not { } message || message.BasicProperties.MessageId != id)
-                continue;
-            var reason = message.BasicProperties.Headers?["MT-Reason"] is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
-            Assert.Equal($"skipped: no consumer on queue {QueueNames.RetireDevice} takes Decommission.Contracts:ImportDevices", reason);
-            break;
-        }
+        var message = await Eventually.Get(() => channel.BasicGetAsync(skipped, autoAck: true), m => m?.BasicProperties.MessageId == id,
+            $"message {id} to reach {skipped}", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), m => m?.BasicProperties.MessageId ?? "(queue empty)");
+        var reason = message!.BasicProperties.Headers?["MT-Reason"] is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
+        Assert.Equal($"skipped: no consumer on queue {QueueNames.RetireDevice} takes Decommission.Contracts:ImportDevices", reason);
     }
 
     private static async Task PublishRaw(IChannel channel, string messageId, byte[] body, string? userId = null)
@@ -143,22 +138,19 @@ public sealed class RabbitMqRetirementTests
     }
 
     /// <summary>The error queue's messages by message id, each with the fault reason MassTransit wrote in its headers.</summary>
-    private static async Task<Dictionary<string, string>> ReadErrorQueue(IChannel channel, int expected)
+    private static Task<Dictionary<string, string>> ReadErrorQueue(IChannel channel, int expected)
     {
         var found = new Dictionary<string, string>();
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (found.Count < expected && DateTime.UtcNow < until)
+        return Eventually.Get(async () =>
         {
-            var message = await channel.BasicGetAsync(ErrorQueue, autoAck: true);
-            if (message is null)
+            for (var message = await channel.BasicGetAsync(ErrorQueue, autoAck: true); message is not null; message = await channel.BasicGetAsync(ErrorQueue, autoAck: true))
             {
-                await Task.Delay(100);
-                continue;
+                var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
+                var reason = headers.TryGetValue("MT-Fault-Message", out var value) && value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
+                found[message.BasicProperties.MessageId ?? ""] = reason;
             }
-            var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
-            var reason = headers.TryGetValue("MT-Fault-Message", out var value) && value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
-            found[message.BasicProperties.MessageId ?? ""] = reason;
-        }
-        return found;
+            return found;
+        }, all => all.Count >= expected, $"{expected} messages in {ErrorQueue}", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100),
+            all => string.Join("; ", all.Select(e => $"{e.Key}: {e.Value}")));
     }
 }

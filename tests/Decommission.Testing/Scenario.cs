@@ -70,33 +70,13 @@ public sealed class Scenario(OrchestratorHost host)
         host.Harness.Sent.Select<T>().Select(m => m.Context.Message).Where(m => match?.Invoke(m) ?? true).ToList();
 
     /// <summary>Waits until at least <paramref name="count"/> matching commands were sent.</summary>
-    public async Task<IReadOnlyList<T>> WaitForSent<T>(Func<T, bool> match, int count = 1, int seconds = 15) where T : class
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var sent = SentSoFar(match);
-            if (sent.Count >= count)
-                return sent;
-            if (DateTime.UtcNow > until)
-                throw new Xunit.Sdk.XunitException($"expected {count} {typeof(T).Name} sent, saw {sent.Count}");
-            await Task.Delay(20);
-        }
-    }
+    public Task<IReadOnlyList<T>> WaitForSent<T>(Func<T, bool> match, int count = 1, int seconds = 15) where T : class =>
+        Eventually.Get(() => SentSoFar(match), sent => sent.Count >= count, $"{count} {typeof(T).Name} sent", TimeSpan.FromSeconds(seconds),
+            describe: sent => $"{sent.Count} sent");
 
-    public async Task<IReadOnlyList<T>> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class
-    {
-        var until = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var published = host.Harness.Published.Select<T>().Select(m => m.Context.Message).Where(match).ToList();
-            if (published.Count > 0)
-                return published;
-            if (DateTime.UtcNow > until)
-                throw new Xunit.Sdk.XunitException($"expected a {typeof(T).Name} to be published");
-            await Task.Delay(20);
-        }
-    }
+    public async Task<IReadOnlyList<T>> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class =>
+        await Eventually.Get(() => host.Harness.Published.Select<T>().Select(m => m.Context.Message).Where(match).ToList(), published => published.Count > 0,
+            $"a {typeof(T).Name} to be published", TimeSpan.FromSeconds(seconds), describe: _ => "none matched");
 
     /// <summary>Drives a new retirement to Erasing and returns its id and the erase command id.</summary>
     public async Task<(Guid Id, Guid CommandId)> RetireToErasing(string deviceId)

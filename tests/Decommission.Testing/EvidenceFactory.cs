@@ -5,7 +5,7 @@ using System.Text.Json;
 using Decommission.Contracts;
 using Decommission.DeviceProtocol;
 
-namespace Decommission.Certificates.Tests;
+namespace Decommission.Testing;
 
 /// <summary>
 /// Real erase evidence, made at test time (no key is ever committed): a fleet CA, device attestation keys with identity

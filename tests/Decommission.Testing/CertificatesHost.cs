@@ -1,64 +1,66 @@
-using Decommission.Certificates.Apis;
-using Decommission.Contracts;
-using Decommission.ServiceDefaults;
-using MassTransit;
-using MassTransit.Testing;
 using System.Net.Http.Json;
+using Decommission.Certificates;
+using Decommission.Certificates.Apis;
+using Decommission.Certificates.Issuing;
+using Decommission.Contracts;
+using MassTransit.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Decommission.Certificates.Tests;
+namespace Decommission.Testing;
 
-/// <summary>The real certificates service with its HTTP API on 127.0.0.1, over MassTransit's test harness.</summary>
+/// <summary>The real certificates service with its HTTP API on 127.0.0.1, over MassTransit's test harness, trusting <see cref="Evidence"/>.</summary>
 public sealed class CertificatesHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly ServiceUnderTest _service;
 
-    private CertificatesHost(WebApplication app, string dataDirectory, EvidenceFactory evidence)
+    private CertificatesHost(ServiceUnderTest service, EvidenceFactory evidence)
     {
-        _app = app;
-        DataDirectory = dataDirectory;
+        _service = service;
         Evidence = evidence;
     }
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _service.DataDirectory;
 
     /// <summary>The fleet CA and gateway key this service trusts, and devices they vouch for.</summary>
     public EvidenceFactory Evidence { get; }
-    public IServiceProvider Services => _app.Services;
-    public ITestHarness Harness => _app.Services.GetRequiredService<ITestHarness>();
-    public Uri BaseAddress => new(_app.Urls.First());
+    public IServiceProvider Services => _service.Services;
+    public ITestHarness Harness => _service.Harness;
+    public Uri BaseAddress => _service.BaseAddress;
+
+    /// <summary>The API's address as an operator types it (no trailing slash).</summary>
+    public string Address => _service.Address;
 
     public static async Task<CertificatesHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool writeTrustFiles = true)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
         var evidence = new EvidenceFactory();
-        var trust = Path.Combine(dataDirectory, "trust");
-        if (writeTrustFiles)
-            evidence.WriteTrustFiles(trust);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
         {
-            ["Certificates:DatabasePath"] = Path.Combine(dataDirectory, "certificates.db"),
-            ["Certificates:DataDirectory"] = dataDirectory,
-            ["Certificates:FleetCaCertificatePath"] = Path.Combine(trust, "fleet-ca.pem"),
-            ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(trust, "command-signing.pub.pem"),
+            Settings = directory =>
+            {
+                var trust = Path.Combine(directory, "trust");
+                if (writeTrustFiles)
+                    evidence.WriteTrustFiles(trust);
+                return new Dictionary<string, string?>
+                {
+                    ["Certificates:DatabasePath"] = Path.Combine(directory, "certificates.db"),
+                    ["Certificates:DataDirectory"] = directory,
+                    ["Certificates:FleetCaCertificatePath"] = Path.Combine(trust, "fleet-ca.pem"),
+                    ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(trust, "command-signing.pub.pem"),
+                };
+            },
+            Overrides = settings,
+            Logging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+            AddService = builder => builder.AddCertificatesService(),
+            // A witnessed destruction is sent to the saga: the harness keeps it for the test to see.
+            MapEndpoints = app =>
+            {
+                app.MapHealthChecks("/health");
+                app.MapCertificatesApi();
+            },
         });
-        if (settings is not null)
-            builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddServiceDefaults();
-        builder.AddCertificatesService();
-        builder.Services.AddMassTransitTestHarness(bus => builder.ApplyBusRegistrations(bus));
-        var app = builder.Build();
-        app.MapHealthChecks("/health");
-        app.MapCertificatesApi();
-        await app.StartAsync();
-        return new CertificatesHost(app, dataDirectory, evidence);
+        return new CertificatesHost(service, evidence);
     }
 
     public HttpClient Client(string? apiKey)
@@ -69,7 +71,16 @@ public sealed class CertificatesHost : IAsyncDisposable
         return client;
     }
 
-    public Task<string> NewKey(string role) => Services.GetRequiredService<ApiKeyStore>().CreateAsync($"{role}-{Guid.NewGuid():N}"[..16], role);
+    public Task<string> NewKey(string role, string? name = null) =>
+        Services.GetRequiredService<ApiKeyStore>().CreateAsync(name ?? $"{role}-{Guid.NewGuid():N}"[..16], role);
+
+    /// <summary>Issues a Purge certificate directly, as the service's consumer would, for a device the played inventory describes.</summary>
+    public async Task<CertificateRecord> Issue(string deviceId)
+    {
+        var outcome = await Services.GetRequiredService<CertificateIssuer>().IssueAsync(
+            Evidence.PurgeOrder(deviceId) with { Device = PlayedServices.Snapshot }, CancellationToken.None);
+        return outcome.Certificate ?? throw new InvalidOperationException($"refused: {outcome.Reason}: {outcome.Detail}");
+    }
 
     /// <summary>Orders a certificate as the saga would and waits for it to be announced.</summary>
     public async Task<DisposalCertificateIssued> Issue(IssueDisposalCertificate order)
@@ -93,18 +104,10 @@ public sealed class CertificatesHost : IAsyncDisposable
             + Harness.Published.Select<DisposalCertificateRefused>().Count(m => m.Context.Message.RetirementId == order.RetirementId);
         var before = Answers();
         await Harness.Bus.Publish(order);
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < until)
-        {
-            if (Answers() > before)
-            {
-                var issued = Harness.Published.Select<DisposalCertificateIssued>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
-                var refused = Harness.Published.Select<DisposalCertificateRefused>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
-                return (issued, refused);
-            }
-            await Task.Delay(20);
-        }
-        throw new Xunit.Sdk.XunitException($"no certificate was announced or refused for {order.RetirementId}");
+        await Eventually.True(() => Answers() > before, $"a certificate announced or refused for {order.RetirementId}", TimeSpan.FromSeconds(30));
+        var issued = Harness.Published.Select<DisposalCertificateIssued>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
+        var refused = Harness.Published.Select<DisposalCertificateRefused>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
+        return (issued, refused);
     }
 
     /// <summary>An order for a Purge certificate as the saga sends it, with real evidence this service trusts.</summary>
@@ -113,7 +116,7 @@ public sealed class CertificatesHost : IAsyncDisposable
     /// <summary>An order for a Destroy certificate, after the destruction was recorded by one key and witnessed by another.</summary>
     public async Task<IssueDisposalCertificate> DestroyOrderAsync(string deviceId = "dev-cert")
     {
-        var order = Evidence.PurgeOrder(deviceId) with { SanitizationType = "Destroy", Evidence = null };
+        var order = Evidence.PurgeOrder(deviceId) with { SanitizationType = SanitizationTypes.Destroy, Evidence = null };
         using var recorder = Client(await NewKey(ApiRoles.Operator));
         using var witness = Client(await NewKey(ApiRoles.Auditor));
         var created = await recorder.PostAsJsonAsync("/api/destructions", new
@@ -128,8 +131,7 @@ public sealed class CertificatesHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _service.DisposeAsync();
         Evidence.Dispose();
     }
 }

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Decommission.Cli;
 
-namespace Decommission.Cli.Tests;
+namespace Decommission.Testing;
 
 /// <summary>What one run of decom printed and returned.</summary>
 public sealed record DecomRun(int ExitCode, string Out, string Error)

@@ -1,4 +1,4 @@
-namespace Decommission.Cli.Tests;
+namespace Decommission.Testing;
 
 /// <summary>Reads the plain-text tables decom prints when its output is not a terminal.</summary>
 public static class Tables

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using Decommission.Contracts;
+using Decommission.Testing;
+using MassTransit;
+
+namespace Decommission.Credentials.Tests;
+
+/// <summary>What several credentials tests do: check a secret, quarantine a device, read a CRL with openssl.</summary>
+public static class CredentialsSteps
+{
+    public static async Task<CredentialChecked> Check(CredentialsHost host, string deviceId, string secret) =>
+        (await host.Harness.GetRequestClient<CheckCredential>().GetResponse<CredentialChecked>(new CheckCredential { DeviceId = deviceId, Secret = secret })).Message;
+
+    public static async Task<DeviceQuarantined> Quarantine(CredentialsHost host, string deviceId, Guid retirementId)
+    {
+        var before = host.Harness.Published.Select<DeviceQuarantined>().Count();
+        await host.Admit(retirementId, deviceId);
+        await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
+        await Eventually.True(() => host.Harness.Published.Select<DeviceQuarantined>().Count() > before, $"{deviceId} to be quarantined");
+        return host.Harness.Published.Select<DeviceQuarantined>().Select(m => m.Context.Message).Last(m => m.DeviceId == deviceId);
+    }
+
+    public static async Task<(int Exit, string Output)> OpenSsl(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("openssl did not start (ops/test.sh installs it)");
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output);
+    }
+}

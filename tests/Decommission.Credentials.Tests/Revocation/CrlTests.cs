@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Decommission.Contracts;
+using Decommission.Credentials.Revocation;
+using Microsoft.Extensions.DependencyInjection;
+using static Decommission.Credentials.Tests.CredentialsSteps;
+
+namespace Decommission.Credentials.Tests.Revocation;
+
+/// <summary>A retired device's identity is on a CRL the fleet CA signs, published in shared, paced batches and served over HTTP.</summary>
+public sealed class CrlTests
+{
+    [Fact]
+    public async Task Revoked_identities_are_on_a_crl_that_openssl_verifies_against_the_fleet_ca()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        var serials = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var enrolled = await host.Enroll($"dev-crl{i}");
+            var retirement = Guid.NewGuid();
+            await host.Admit(retirement, $"dev-crl{i}");
+            await host.Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirement, DeviceId = $"dev-crl{i}" });
+            var revoked = await host.WaitForPublished<IdentityRevoked>(m => m.RetirementId == retirement);
+            Assert.Equal(enrolled.IdentityCertificateSerial, revoked.CertificateSerial);
+            serials.Add(revoked.CertificateSerial);
+        }
+
+        var crl = Path.Combine(host.DataDirectory, "crl", "fleet.crl");
+        var ca = Path.Combine(host.DataDirectory, "ca", "fleet-ca.pem");
+        var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-in", crl, "-CAfile", ca, "-noout", "-text");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("verify OK", output);
+        Assert.Contains("Cessation Of Operation", output);
+        foreach (var serial in serials)
+            Assert.Contains($"Serial Number: {serial}", output, StringComparison.OrdinalIgnoreCase);
+        Assert.True(Decommission.Sqlite.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
+    }
+
+    [Fact]
+    public async Task Two_hundred_concurrent_revocations_share_crls_and_end_in_one_crl_with_all_two_hundred()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        var enrolled = await EnrollMany(host, "many", 200);
+
+        var publisher = host.Services.GetRequiredService<CrlPublisher>();
+        var results = await Task.WhenAll(enrolled.Select(d => Task.Run(() => publisher.RevokeAsync(d.DeviceId, Guid.NewGuid(), CancellationToken.None))));
+
+        // Revocations that arrive together share a CRL; every revocation still names the CRL that first listed it.
+        var numbers = results.Select(r => r!.Value.CrlNumber).Distinct().ToList();
+        Assert.InRange(numbers.Count, 1, 199);
+        Assert.Equal(200, results.Select(r => r!.Value.Serial).Distinct().Count());
+        var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-in", publisher.CrlPath, "-CAfile",
+            Path.Combine(host.DataDirectory, "ca", "fleet-ca.pem"), "-noout", "-text");
+        Assert.True(exit == 0, output);
+        var number = System.Text.RegularExpressions.Regex.Match(output, @"X509v3 CRL Number:\s*(\d+)");
+        Assert.Equal(results.Max(r => r!.Value.CrlNumber).ToString(System.Globalization.CultureInfo.InvariantCulture), number.Groups[1].Value);
+        foreach (var device in enrolled)
+            Assert.Contains($"Serial Number: {device.IdentityCertificateSerial}", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_stream_of_revocations_shares_paced_crls_and_a_lone_one_after_a_quiet_spell_does_not_wait()
+    {
+        // Spacing 100: after a CRL that took t, the next one waits 100 t.
+        await using var host = await CredentialsHost.StartAsync(new Dictionary<string, string?> { ["Credentials:CrlSpacing"] = "100" });
+        var enrolled = await EnrollMany(host, "stream", 31);
+        var publisher = host.Services.GetRequiredService<CrlPublisher>();
+
+        // Thirty revocations, one every 20 ms: each would otherwise find the previous CRL done and get its own.
+        var stream = new List<Task<(string Serial, long CrlNumber, DateTimeOffset RevokedAt)?>>();
+        foreach (var device in enrolled.Take(30))
+        {
+            stream.Add(Task.Run(() => publisher.RevokeAsync(device.DeviceId, Guid.NewGuid(), CancellationToken.None)));
+            await Task.Delay(20);
+        }
+        var numbers = (await Task.WhenAll(stream)).Select(r => r!.Value.CrlNumber).Distinct().ToList();
+        Assert.InRange(numbers.Count, 1, 10);
+
+        // After a quiet spell longer than the pacing the next revocation does not wait.
+        await Task.Delay(3000);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var lone = await publisher.RevokeAsync(enrolled[30].DeviceId, Guid.NewGuid(), CancellationToken.None);
+        Assert.True(clock.ElapsedMilliseconds < 900, $"a lone revocation took {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(numbers.Max() + 1, lone!.Value.CrlNumber);
+    }
+
+    [Fact]
+    public async Task The_crl_is_served_publicly_over_http_and_a_repeat_revocation_keeps_its_number()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        await host.Enroll("dev-http");
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        var empty = await CrlFacts.ReadAsync(await http.GetByteArrayAsync("/crl"));
+
+        var publisher = host.Services.GetRequiredService<CrlPublisher>();
+        var retirement = Guid.NewGuid();
+        var first = await publisher.RevokeAsync("dev-http", retirement, CancellationToken.None);
+        var repeat = await publisher.RevokeAsync("dev-http", retirement, CancellationToken.None);
+        var response = await http.GetAsync("/crl");
+
+        Assert.Equal(0, empty.EntryCount);
+        Assert.Equal(first!.Value.CrlNumber, repeat!.Value.CrlNumber);
+        Assert.Equal("application/pkix-crl", response.Content.Headers.ContentType!.MediaType);
+        var served = await CrlFacts.ReadAsync(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, served.EntryCount);
+        Assert.Equal(first.Value.CrlNumber, served.Number);
+    }
+
+    /// <summary>Enrolls devices prefix-0 … prefix-(count-1), each with an attestation key of its own.</summary>
+    private static async Task<IReadOnlyList<DeviceEnrolled>> EnrollMany(CredentialsHost host, string prefix, int count)
+    {
+        var keys = Enumerable.Range(0, count).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
+        var (enrolled, problems) = await host.Services.GetRequiredService<Credentials.Enrollment.DeviceEnrollment>().EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
+        {
+            DeviceId = $"{prefix}-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
+        })).ToList(), CancellationToken.None);
+        keys.ForEach(k => k.Dispose());
+        Assert.Empty(problems);
+        return enrolled;
+    }
+
+    /// <summary>A CRL's number (read by .NET) and how many certificates it lists (read by openssl).</summary>
+    private sealed record CrlFacts(long Number, int EntryCount)
+    {
+        public static async Task<CrlFacts> ReadAsync(byte[] der)
+        {
+            CertificateRevocationListBuilder.Load(der, out var number);
+            var path = Path.Combine(Path.GetTempPath(), $"crl-{Guid.NewGuid():N}.der");
+            await File.WriteAllBytesAsync(path, der);
+            var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-noout", "-text", "-in", path);
+            Assert.True(exit == 0, output);
+            return new CrlFacts((long)number, output.Split("Serial Number:").Length - 1);
+        }
+    }
+}

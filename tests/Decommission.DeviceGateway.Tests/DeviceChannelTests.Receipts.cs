@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Decommission.Contracts;
+using Decommission.Certificates;
+using Decommission.Credentials;
+using Decommission.Inventory;
+using Decommission.DeviceAgent;
+using Decommission.DeviceProtocol;
+using Decommission.Orchestrator.StateMachines;
+using Decommission.Testing;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using RabbitMQ.Client;
+using R = Decommission.Contracts.ReceiptRejectionReasons;
+
+namespace Decommission.DeviceGateway.Tests;
+/// <summary>Receipts that prove nothing (garbage, forged, junk for another device's command) are kept with their reason and change nothing.</summary>
+public sealed partial class DeviceChannelTests
+{
+    [Fact]
+    public async Task Garbage_and_forged_receipts_are_kept_with_their_reason_and_the_gateway_keeps_verifying()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", Encoding.UTF8.GetBytes($"garbage {_run}"));
+        using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var forged = new WipeReceipt
+        {
+            ReceiptId = _run, CommandId = Guid.NewGuid().ToString(), DeviceId = device.Id, Nonce = "guess", Outcome = ErasureMethods.Succeeded,
+            Method = ErasureMethods.CryptographicErase, SelfCheckPassed = true, CompletedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow),
+            KeyId = ProtocolSigning.KeyId(forger),
+        };
+        forged = forged with { Signature = ProtocolSigning.Sign(forger, forged.SignedBytes()) };
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged));
+
+        var database = _host.Services.GetRequiredService<GatewayDatabase>();
+        var reasons = await WaitForReceipts(database, device.Id, garbageMarker: _run);
+        Assert.Contains(R.Malformed, reasons);
+        Assert.Contains(R.UnregisteredKey, reasons);
+
+        var id = await new Scenario(_host).Retire(device.Id);
+        await _host.WaitForState(id, "Completed", seconds: 30);
+    }
+
+    [Fact]
+    public async Task A_junk_receipt_naming_another_devices_pending_command_does_not_fail_its_retirement()
+    {
+        // The victim is offline for a while: its command waits, and an attacker on the device channel sees its id and nonce.
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(4)));
+        var victim = fleet.Devices.Values.Single();
+        var id = await new Scenario(_host).Retire(victim.Id);
+        var erasing = await _host.WaitForState(id, "Erasing", seconds: 15);
+
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var junk = new WipeReceipt
+        {
+            ReceiptId = _run, CommandId = erasing.EraseCommandId!.Value.ToString(), DeviceId = victim.Id, Nonce = erasing.EraseNonce!,
+            Outcome = ErasureMethods.Failed, Method = ErasureMethods.CryptographicErase, SelfCheckPassed = false,
+            CompletedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow), KeyId = ProtocolSigning.KeyId(attacker),
+        };
+        junk = junk with { Signature = ProtocolSigning.Sign(attacker, junk.SignedBytes()) };
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(junk));
+
+        // The receipt is kept with its reason, the retirement is not failed by it, and the device's own receipt completes it.
+        var completed = await _host.WaitForState(id, "Completed", seconds: 30);
+        Assert.Equal(RetirementStateMachine.Purge, completed.SanitizationType);
+        await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        Assert.Equal(R.UnregisteredKey, await gateway.ExecuteScalarAsync<string>(
+            "SELECT reason FROM receipts WHERE device_id = @Id AND verdict = 'Rejected';", new { victim.Id }));
+    }
+
+    private static async Task<List<string>> WaitForReceipts(GatewayDatabase database, string deviceId, string garbageMarker)
+    {
+        var marker = Encoding.UTF8.GetBytes($"garbage {garbageMarker}");
+        return await Eventually.Get(async () =>
+        {
+            await using var connection = await database.OpenAsync();
+            var rows = (await connection.QueryAsync<(string Reason, byte[] Body, string? DeviceId)>(
+                "SELECT reason AS Reason, body AS Body, device_id AS DeviceId FROM receipts WHERE verdict = 'Rejected';")).ToList();
+            return rows.Where(r => r.DeviceId == deviceId || r.Body.AsSpan().SequenceEqual(marker)).Select(r => r.Reason).ToList();
+        }, mine => mine.Count >= 2, $"both rejected receipts (garbage and forged) kept for {deviceId}", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+    }
+}
