@@ -1,7 +1,7 @@
 using Decommission.Contracts;
 using System.Security.Cryptography;
 using Decommission.Certificates.Pdf;
-using Decommission.Certificates.Tests;
+using Decommission.Testing;
 using Decommission.DeviceProtocol;
 
 /// <summary>Certificates shaped like the issuer's: a crypto-erase whose evidence really verifies, with a realistic audit trail.</summary>
