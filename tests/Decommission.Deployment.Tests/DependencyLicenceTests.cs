@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace Decommission.Orchestrator.Tests;
+namespace Decommission.Deployment.Tests;
 
 public sealed class DependencyLicenceTests
 {

@@ -54,8 +54,8 @@ public sealed class FleetOnBrokerTests : IDisposable
 
         await using var channel = await connection.CreateChannelAsync();
         await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
-        for (var until = DateTime.UtcNow.AddSeconds(15); (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount == 0; await Task.Delay(100))
-            Assert.True(DateTime.UtcNow < until, $"{device.Id} did not start listening once its queue existed");
+        await Eventually.Get(async () => (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount, consumers => consumers > 0,
+            $"{device.Id} to start listening once its queue existed", interval: TimeSpan.FromMilliseconds(100));
         await channel.QueueDeleteAsync(queue);
     }
 }

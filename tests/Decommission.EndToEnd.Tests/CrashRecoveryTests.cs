@@ -161,25 +161,19 @@ public sealed partial class CrashRecoveryTests
         Assert.True(run.ExitCode == 0 && run.Out.Contains(expected), $"expected \"{expected}\":\n{run}");
 
     /// <summary>Polls decom list until <paramref name="done"/> holds; the latest retirement per device.</summary>
-    private static async Task<Dictionary<string, Row>> WaitFor(DistributedRun run, Func<Dictionary<string, Row>, bool> done, TimeSpan timeout)
+    private static Task<Dictionary<string, Row>> WaitFor(DistributedRun run, Func<Dictionary<string, Row>, bool> done, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
         var states = new Dictionary<string, Row>();
-        while (DateTime.UtcNow < until)
+        return Eventually.Get(async () =>
         {
             var list = await Decom(run, "list", "--limit", "1000");
+            // Most recently changed first: the first row of a device is its latest retirement.
             if (list.ExitCode == 0)
-            {
-                // Most recently changed first: the first row of a device is its latest retirement.
                 states = Tables.Rows(list.Out).Where(r => r.Length == 6 && r[0] != "Retirement")
                     .GroupBy(r => r[1]).ToDictionary(g => g.Key, g => new Row(g.First()[2], g.First()[4]));
-                if (done(states))
-                    return states;
-            }
-            await Task.Delay(1000);
-        }
-        throw new TimeoutException("the run did not get there in time; states: "
-            + string.Join(", ", states.Values.GroupBy(s => s.State).Select(g => $"{g.Count()} {g.Key}")));
+            return states;
+        }, done, "the run to get there", timeout, TimeSpan.FromSeconds(1),
+            last => "states: " + string.Join(", ", last.Values.GroupBy(s => s.State).Select(g => $"{g.Count()} {g.Key}")));
     }
 
     private static async Task<List<CertificateItem>> ListCertificatesAsync(HttpClient api)
