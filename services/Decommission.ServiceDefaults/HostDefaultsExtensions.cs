@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,5 +21,13 @@ public static class HostDefaultsExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddTelemetry();
         return builder;
+    }
+
+    /// <summary>Every host's own endpoints: health (public, for probes) and, with a scrape token, metrics.</summary>
+    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks(HealthProbe.Path);
+        app.MapMetrics();
+        return app;
     }
 }

@@ -18,14 +18,6 @@ public static class MetricsEndpoint
 {
     public const string Path = "/metrics";
 
-    /// <summary>Every service host's own endpoints: health (public, for probes) and metrics (token).</summary>
-    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder app)
-    {
-        app.MapHealthChecks(HealthProbe.Path);
-        app.MapMetrics();
-        return app;
-    }
-
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
