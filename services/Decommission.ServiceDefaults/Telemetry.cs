@@ -33,9 +33,12 @@ public static class Telemetry
         var serviceName = new[] { options.ServiceName, builder.Configuration[TelemetryOptions.ServiceNameKey], builder.Environment.ApplicationName }
             .First(name => !string.IsNullOrWhiteSpace(name))!;
 
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]);
+        Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var collector);
         var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName))
-            .WithTracing(tracing =>
+            .ConfigureResource(resource => resource.AddService(serviceName));
+        if (options.Traces ?? (otlp || collector is not null || options.Console))
+            telemetry.WithTracing(tracing =>
             {
                 tracing.AddSource(DiagnosticHeaders.DefaultListenerName)
                     // Probes and scrapes every few seconds would bury the retirements.
@@ -43,8 +46,8 @@ public static class Telemetry
                     .AddHttpClientInstrumentation();
                 if (options.Console)
                     tracing.AddConsoleExporter();
-            })
-            .WithMetrics(metrics =>
+            });
+        telemetry.WithMetrics(metrics =>
             {
                 metrics.AddMeter(Meters, InstrumentationOptions.MeterName)
                     .AddAspNetCoreInstrumentation()
@@ -56,9 +59,9 @@ public static class Telemetry
                     metrics.AddPrometheusExporter();
             });
         // Traces, metrics and logs; protocol, headers and intervals from the standard OTEL_* settings.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration[TelemetryOptions.OtlpEndpointKey]))
+        if (otlp)
             telemetry.UseOtlpExporter();
-        else if (Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var collector))
+        else if (collector is not null)
             telemetry.UseOtlpExporter(OtlpExportProtocol.Grpc, collector);
         return builder;
     }

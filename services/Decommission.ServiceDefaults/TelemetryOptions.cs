@@ -19,6 +19,12 @@ public sealed class TelemetryOptions
     /// <summary>The service name on every span and metric; else the standard <c>OTEL_SERVICE_NAME</c>, else the host's application name.</summary>
     public string? ServiceName { get; set; }
 
+    /// <summary>
+    /// Record spans. Default: only when something takes them (an OTLP collector or the console), so a host nobody traces
+    /// spends nothing on spans; set <c>true</c> to record for an exporter added in code.
+    /// </summary>
+    public bool? Traces { get; set; }
+
     /// <summary>Also write spans and metrics to standard output (the demo sends standard output to its log file).</summary>
     public bool Console { get; set; }
 

@@ -41,6 +41,8 @@ public sealed class OneRetirement : IAsyncLifetime
             ["Inventory:EndOfLifeScanInterval"] = "00:00:00",
             ["Orchestrator:SweepInterval"] = "00:00:00.200",
             ["Telemetry:MetricsTokenSha256"] = MetricsEndpoint.HashOf(ScrapeToken),
+            // Spans are recorded only for an exporter: this one is added in code below.
+            ["Telemetry:Traces"] = "true",
         });
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_spans));
         builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(_metrics));
