@@ -8,6 +8,7 @@ using Decommission.Inventory;
 using Decommission.DeviceAgent;
 using Decommission.DeviceProtocol;
 using Decommission.Orchestrator.StateMachines;
+using Decommission.DeviceGateway.Commands;
 using Decommission.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,9 +47,12 @@ public sealed partial class DeviceChannelTests
         // What the saga would hear: a queue of our own on the ErasureRejected exchange.
         var watch = (await channel.QueueDeclareAsync($"watch-rejections-{_run}", durable: false, exclusive: false, autoDelete: false)).QueueName;
         await channel.QueueBindAsync(watch, "Decommission.Contracts:ErasureRejected", "");
-        await Task.Delay(500);
+        var preconditions = _host.Services.GetRequiredService<ErasePreconditionStore>();
+        await Eventually.True(async () => await preconditions.HoldReasonAsync(device.Id, CancellationToken.None) is not null,
+            "the gateway to hear of the legal hold");
         await _host.Bus.Publish(new DeviceQuarantined { RetirementId = retirement, DeviceId = device.Id, QuarantinedAt = DateTimeOffset.UtcNow });
-        await Task.Delay(500);
+        await Eventually.True(() => preconditions.IsQuarantinedAsync(retirement, device.Id, CancellationToken.None),
+            "the gateway to hear of the quarantine");
         await SendRaw(channel, QueueNames.EraseDevice, "EraseDevice", new EraseDevice
         {
             RetirementId = retirement, DeviceId = device.Id, CommandId = Guid.NewGuid(), Nonce = ProtocolSigning.NewNonce(), Attempt = 1,
