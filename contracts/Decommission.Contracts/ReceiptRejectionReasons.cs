@@ -11,6 +11,8 @@ public static class ReceiptRejectionReasons
     public const string NonceMismatch = "NonceMismatch";
     public const string Replay = "Replay";
     public const string Expired = "Expired";
+    /// <summary>The device's clock: its completion time lies outside the command's window by more than the allowed skew.</summary>
+    public const string ClockSkew = "ClockSkew";
     public const string WeakMethod = "WeakMethod";
     public const string DeviceReportedFailure = "DeviceReportedFailure";
     /// <summary>The gateway refused the erase order: the device is under legal hold.</summary>

@@ -17,4 +17,8 @@ public enum DeviceBehaviour
     SignsWithWrongKey,
     /// <summary>Does not erase; answers with a receipt it signed a day earlier for another command.</summary>
     ReplaysOldReceipt,
+    /// <summary>Erases and answers at once, but its clock runs a day ahead: the receipt's time is impossible.</summary>
+    ClockAhead,
+    /// <summary>Erases and answers at once, but its clock runs an hour behind: the receipt predates the command.</summary>
+    ClockBehind,
 }

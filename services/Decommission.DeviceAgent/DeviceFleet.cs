@@ -18,7 +18,6 @@ namespace Decommission.DeviceAgent;
 public sealed class DeviceFleet : IAsyncDisposable
 {
     // A command with a missing or null field is malformed, not a device crash.
-    private static readonly JsonSerializerOptions CommandJson = new() { RespectNullableAnnotations = true };
     private const int DevicesConnectingAtOnce = 16;
     public const int DevicesPerConnection = 1000;
     private static readonly TimeSpan QueueRetryFirst = TimeSpan.FromMilliseconds(200);
@@ -177,7 +176,7 @@ public sealed class DeviceFleet : IAsyncDisposable
             {
                 if (device.Spec.Delay is { } delay)
                     await Task.Delay(delay, time, stopping.Token);
-                await PublishAsync(channel, device.Id, command.CommandId, receipt);
+                await PublishAsync(channel, device.Id, command.Message.CommandId, receipt);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -204,17 +203,12 @@ public sealed class DeviceFleet : IAsyncDisposable
         }
     }
 
-    private EraseCommand? ReadCommand(SimulatedDevice device, BasicDeliverEventArgs delivery)
+    private SignedMessage<EraseCommand>? ReadCommand(SimulatedDevice device, BasicDeliverEventArgs delivery)
     {
-        try
-        {
-            return JsonSerializer.Deserialize<EraseCommand>(delivery.Body.Span, CommandJson) ?? throw new JsonException("the body is null");
-        }
-        catch (JsonException e)
-        {
-            logger.LogWarning("Device {DeviceId} dropped a malformed command: {Error}", device.Id, e.Message);
-            return null;
-        }
+        var (command, problem) = SignedMessage.Parse<EraseCommand>(delivery.Body.Span, EraseCommand.Type);
+        if (command is null)
+            logger.LogWarning("Device {DeviceId} dropped a malformed command: {Error}", device.Id, problem);
+        return command;
     }
 
     private async Task PublishAsync(IChannel channel, string deviceId, string answeredCommandId, WipeReceipt receipt)

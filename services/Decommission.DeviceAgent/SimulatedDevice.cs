@@ -71,12 +71,16 @@ public sealed class SimulatedDevice : IDisposable
     }
 
     /// <summary>Acts on an erase command; returns the receipt to send, or null when the command must be ignored.</summary>
-    public WipeReceipt? Handle(EraseCommand command, DateTimeOffset now)
+    public WipeReceipt? Handle(EraseCommand command, DateTimeOffset now) => Handle(new SignedMessage<EraseCommand>(command, command.SignedBytes()), now);
+
+    /// <summary>Acts on an erase command as received (its signature checked over the canonical bytes of the received JSON).</summary>
+    public WipeReceipt? Handle(SignedMessage<EraseCommand> received, DateTimeOffset now)
     {
+        var command = received.Message;
         lock (gate)
         {
             CommandsReceived++;
-            if (Rejection(command, now) is { } reason)
+            if (Rejection(received, now) is { } reason)
             {
                 logger.LogWarning("Device {DeviceId} ignored command {CommandId}: {Reason}", Id, command.CommandId, reason);
                 return null;
@@ -97,6 +101,14 @@ public sealed class SimulatedDevice : IDisposable
         }
     }
 
+    /// <summary>How far the device's clock is off: what it stamps on its receipt is now plus this.</summary>
+    private TimeSpan ClockError => Behaviour switch
+    {
+        DeviceBehaviour.ClockAhead => TimeSpan.FromDays(1),
+        DeviceBehaviour.ClockBehind => TimeSpan.FromHours(-1),
+        _ => TimeSpan.Zero,
+    };
+
     public void Dispose()
     {
         attestationKey.Dispose();
@@ -104,15 +116,18 @@ public sealed class SimulatedDevice : IDisposable
         gatewayKey.Dispose();
     }
 
-    private string? Rejection(EraseCommand command, DateTimeOffset now)
+    private string? Rejection(SignedMessage<EraseCommand> received, DateTimeOffset now)
     {
+        var command = received.Message;
+        if (command.Version != SignedMessage.Version)
+            return $"protocol version {command.Version}, not {SignedMessage.Version}";
         if (command.MessageType != EraseCommand.Type)
             return $"type is {command.MessageType}";
         if (command.DeviceId != Id)
             return $"addressed to device {command.DeviceId}";
         if (command.KeyId != gatewayKeyId)
             return $"signed with unknown key {command.KeyId}";
-        if (!ProtocolSigning.Verify(gatewayKey, command.SignedBytes(), command.Signature))
+        if (!ProtocolSigning.Verify(gatewayKey, received.SignedBytes, command.Signature))
             return "signature does not verify with the gateway key";
         if (!ProtocolSigning.TryParseTimestamp(command.ExpiresAt, out var expiresAt))
             return $"unreadable expiresAt {command.ExpiresAt}";
@@ -158,7 +173,7 @@ public sealed class SimulatedDevice : IDisposable
             SelfCheckDetail = IsErased
                 ? $"{storage.RecordCount} records, {KeySlots.Length} key slots: decryption failed for all"
                 : $"{refusal ?? "key destruction incomplete"}: {storage.RecordCount} records still decrypt through {readableSlots} of {KeySlots.Length} key slots",
-            CompletedAt = ProtocolSigning.Timestamp(now),
+            CompletedAt = ProtocolSigning.Timestamp(now + ClockError),
             KeyId = ProtocolSigning.KeyId(receiptSigningKey),
         }, receiptSigningKey);
     }

@@ -12,6 +12,8 @@ public sealed class GatewayKey : IDisposable
 
     public byte[] PublicKey => key.ExportSubjectPublicKeyInfo();
 
+    public ECDsa SigningKey => key;
+
     public SimulatedDevice Device(DeviceBehaviour behaviour = DeviceBehaviour.Healthy, string id = "dev-1") =>
         new(new DeviceSpec { Id = id, Behaviour = behaviour }, PublicKey, Now);
 

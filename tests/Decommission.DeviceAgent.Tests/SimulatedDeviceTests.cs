@@ -84,7 +84,8 @@ public sealed class SimulatedDeviceTests : IDisposable
         { "changed after signing", g => g.Command("dev-1") with { Nonce = ProtocolSigning.NewNonce() } },
         { "for another device", g => g.Command("dev-2") },
         { "already expired", g => g.Command("dev-1", validFor: TimeSpan.Zero) },
-        { "of another type", g => g.Command("dev-1") with { MessageType = "decommission.reboot-command.v1" } },
+        { "of another type", g => g.Command("dev-1") with { MessageType = "decommission.reboot-command" } },
+        { "of another protocol version, validly signed", g => GatewayKey.Sign(g.SigningKey, g.Command("dev-1") with { Version = 3 }) },
         { "with an unreadable signature", g => g.Command("dev-1") with { Signature = "not base64!" } },
     };
 
@@ -163,5 +164,26 @@ public sealed class SimulatedDeviceTests : IDisposable
 
         Assert.NotEqual(first.AttestationKeyId, second.AttestationKeyId);
         Assert.Equal(ProtocolSigning.KeyId(first.AttestationPublicKey), first.AttestationKeyId);
+    }
+
+    [Fact]
+    public void A_command_carrying_a_field_the_device_does_not_know_is_acted_on_because_the_signature_covers_it()
+    {
+        using var device = gateway.Device();
+        var json = JsonSerializer.SerializeToNode(gateway.Command(device.Id))!.AsObject();
+        json["priority"] = "high";
+        using (var unsigned = JsonDocument.Parse(json.ToJsonString()))
+            json["signature"] = ProtocolSigning.Sign(gateway.SigningKey, JsonCanonicalization.Canonicalize(unsigned.RootElement, SignedMessage.SignatureField));
+
+        var (received, problem) = SignedMessage.Parse<EraseCommand>(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), EraseCommand.Type);
+        Assert.Null(problem);
+        Assert.NotNull(device.Handle(received!, Now));
+        Assert.True(device.IsErased);
+
+        // The same field changed after signing: the device ignores the command.
+        using var other = gateway.Device(id: "dev-2");
+        json["deviceId"] = "dev-2";
+        var (tampered, _) = SignedMessage.Parse<EraseCommand>(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), EraseCommand.Type);
+        Assert.Null(other.Handle(tampered!, Now));
     }
 }

@@ -64,6 +64,8 @@ public sealed partial class DeviceChannelTests
     [InlineData(DeviceBehaviour.EraseFails, R.DeviceReportedFailure)]
     [InlineData(DeviceBehaviour.SignsWithWrongKey, R.UnregisteredKey)]
     [InlineData(DeviceBehaviour.ReplaysOldReceipt, R.Replay)]
+    [InlineData(DeviceBehaviour.ClockAhead, R.ClockSkew)]
+    [InlineData(DeviceBehaviour.ClockBehind, R.ClockSkew)]
     public async Task A_hostile_or_failing_device_is_rejected_with_its_own_reason_and_nothing_completes(DeviceBehaviour behaviour, string reason)
     {
         await using var fleet = await StartFleet(Device(behaviour));
@@ -77,7 +79,8 @@ public sealed partial class DeviceChannelTests
         var later = (await _host.Store.LoadAsync(id))!;
         Assert.Equal("Failed", later.CurrentState);
         Assert.Null(later.Evidence);
-        if (behaviour != DeviceBehaviour.SignsWithWrongKey)
+        Assert.Null(later.CertificateId);
+        if (behaviour is not (DeviceBehaviour.SignsWithWrongKey or DeviceBehaviour.ClockAhead or DeviceBehaviour.ClockBehind))
             Assert.True(device.TryReadData(out _), "a device that did not erase still holds readable data");
     }
 

@@ -42,7 +42,11 @@ public sealed class ReceiptVerifierTests : IDisposable
         new(key ?? _deviceKey.ExportSubjectPublicKeyInfo(), noCommand ? null : command ?? _command, pending);
 
     private ReceiptVerdict Check(WipeReceipt receipt, ReceiptFacts? facts = null, DateTimeOffset? now = null) =>
-        _verifier.Verify(receipt, "sha", facts ?? Facts(), now ?? IssuedAt.AddMinutes(2));
+        _verifier.Verify(Received(receipt), "sha", facts ?? Facts(), now ?? IssuedAt.AddMinutes(2));
+
+    /// <summary>The receipt as the gateway reads it off the wire.</summary>
+    private static SignedMessage<WipeReceipt> Received(WipeReceipt receipt) =>
+        ReceiptVerifier.Parse(JsonSerializer.SerializeToUtf8Bytes(receipt)).Receipt ?? throw new InvalidOperationException("the receipt does not parse");
 
     [Fact]
     public void A_genuine_receipt_for_the_issued_command_verifies() =>
@@ -51,7 +55,8 @@ public sealed class ReceiptVerifierTests : IDisposable
     [Theory]
     [InlineData("{ not json")]
     [InlineData("{\"type\":\"something-else\"}")]
-    [InlineData("{\"type\":\"decommission.wipe-receipt.v1\",\"commandId\":\"not-a-guid\"}")]
+    [InlineData("{\"v\":2,\"type\":\"decommission.wipe-receipt\",\"commandId\":\"not-a-guid\"}")]
+    [InlineData("[\"decommission.wipe-receipt\"]")]
     public void Unreadable_or_incomplete_receipts_are_malformed(string body)
     {
         var (_, _, problem) = ReceiptVerifier.Parse(Encoding.UTF8.GetBytes(body));
@@ -63,13 +68,13 @@ public sealed class ReceiptVerifierTests : IDisposable
     {
         var (receipt, sha256, problem) = ReceiptVerifier.Parse(JsonSerializer.SerializeToUtf8Bytes(Receipt()));
         Assert.Null(problem);
-        Assert.Equal("dev-1", receipt!.DeviceId);
+        Assert.Equal("dev-1", receipt!.Message.DeviceId);
         Assert.Equal(64, sha256.Length);
     }
 
     [Fact]
     public void A_receipt_from_a_device_without_a_registered_key_is_rejected() =>
-        Assert.Equal(R.UnregisteredKey, _verifier.Verify(Receipt(), "sha", new ReceiptFacts(null, _command, null), IssuedAt).Reason);
+        Assert.Equal(R.UnregisteredKey, _verifier.Verify(Received(Receipt()), "sha", new ReceiptFacts(null, _command, null), IssuedAt).Reason);
 
     [Fact]
     public void A_receipt_signed_with_a_key_that_is_not_the_devices_registered_one_is_rejected()
@@ -122,16 +127,36 @@ public sealed class ReceiptVerifierTests : IDisposable
         Assert.Equal(ReceiptVerdict.Duplicate, Check(Receipt(), Facts(_command with { Verified = true, VerifiedBySha256 = "sha" })).Verdict);
 
     [Fact]
-    public void A_receipt_stamped_before_the_command_was_issued_is_a_replay() =>
-        Assert.Equal(R.Replay, Check(Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(IssuedAt.AddHours(-1)) })).Reason);
-
-    [Fact]
     public void A_receipt_received_after_the_command_expired_is_rejected() =>
         Assert.Equal(R.Expired, Check(Receipt(), now: _command.ExpiresAt.AddSeconds(1)).Reason);
 
+    [Theory]
+    [InlineData(-60, "an hour behind: stamped before the command was issued")]
+    [InlineData(10, "ten minutes ahead: stamped after we received it")]
+    [InlineData(24 * 60, "a day ahead: stamped after the command expired")]
+    public void A_receipt_from_a_clock_too_far_off_is_rejected_for_clock_skew(int minutesOff, string why)
+    {
+        // The device answered half a minute after the command was issued; the gateway received it a minute after that.
+        var receivedAt = IssuedAt.AddSeconds(90);
+        var receipt = Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(IssuedAt.AddSeconds(30).AddMinutes(minutesOff)) });
+        var verdict = Check(receipt, now: receivedAt);
+        Assert.True(verdict.Reason == R.ClockSkew, $"{why}: {verdict.Reason} {verdict.Detail}");
+    }
+
     [Fact]
-    public void A_receipt_completed_after_the_command_expired_is_rejected() =>
-        Assert.Equal(R.Expired, Check(Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(_command.ExpiresAt.AddMinutes(1)) })).Reason);
+    public void A_clock_three_minutes_behind_is_skew_not_replay_and_within_the_window_it_verifies()
+    {
+        // Answered at once: its time lies 2.5 minutes before the command was issued, beyond the 2 minutes allowed.
+        var atOnce = Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(IssuedAt.AddSeconds(30).AddMinutes(-3)) });
+        Assert.Equal(R.ClockSkew, Check(atOnce, now: IssuedAt.AddSeconds(31)).Reason);
+        // Answered ten minutes later (it was offline): its time lies inside the window, so the receipt verifies.
+        var later = Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(IssuedAt.AddMinutes(10 - 3)) });
+        Assert.True(Check(later, now: IssuedAt.AddMinutes(10)).IsVerified);
+    }
+
+    [Fact]
+    public void A_clock_a_little_ahead_within_the_skew_verifies() =>
+        Assert.True(Check(Receipt(r => r with { CompletedAt = ProtocolSigning.Timestamp(IssuedAt.AddMinutes(3)) }), now: IssuedAt.AddMinutes(2)).IsVerified);
 
     [Theory]
     [InlineData(ErasureMethods.Overwrite)]

@@ -31,7 +31,8 @@ public sealed class DeviceGatewayOptions
     [Range(1024, 1024 * 1024)]
     public int MaxReceiptBytes { get; set; } = 16 * 1024;
 
-    /// <summary>How far a device's clock may run ahead of ours when it stamps a receipt.</summary>
+    /// <summary>How far a receipt's device time may lie outside the command's window (issued to expiry, and no later than
+    /// its receipt by our clock) before it is rejected as ClockSkew.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan AllowedClockSkew { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(2);
 }

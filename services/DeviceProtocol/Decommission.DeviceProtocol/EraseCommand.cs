@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Decommission.DeviceProtocol;
@@ -6,9 +5,10 @@ namespace Decommission.DeviceProtocol;
 /// <summary>A signed crypto-erase command, as sent to a device. Timestamps are RFC 3339 UTC strings, signed as sent.</summary>
 public sealed record EraseCommand
 {
-    // v2: the command names the retirement it belongs to, so a wipe cannot be certified for another retirement.
-    public const string Type = "decommission.erase-command.v2";
+    public const string Type = "decommission.erase-command";
 
+    /// <summary>The protocol's major version (<see cref="SignedMessage.Version"/>).</summary>
+    [JsonPropertyName("v")] public int Version { get; init; } = SignedMessage.Version;
     [JsonPropertyName("type")] public string MessageType { get; init; } = Type;
     [JsonPropertyName("commandId")] public string CommandId { get; init; } = "";
     [JsonPropertyName("deviceId")] public string DeviceId { get; init; } = "";
@@ -24,7 +24,6 @@ public sealed record EraseCommand
     /// <summary>ECDSA P-256 / SHA-256 over <see cref="SignedBytes"/>, IEEE P1363 (r‖s), base64.</summary>
     [JsonPropertyName("signature")] public string Signature { get; init; } = "";
 
-    /// <summary>The canonical encoding the signature covers: a JSON array of the fields in a fixed order.</summary>
-    public byte[] SignedBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new[] { Type, CommandId, DeviceId, RetirementId, Nonce, IssuedAt, ExpiresAt, Method, KeyId });
+    /// <summary>What the signature covers: the RFC 8785 canonical JSON of this command without <c>signature</c>.</summary>
+    public byte[] SignedBytes() => SignedMessage.SignedBytesOf(this);
 }

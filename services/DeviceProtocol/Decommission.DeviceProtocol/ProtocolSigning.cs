@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Decommission.DeviceProtocol;
 
 /// <summary>ECDSA P-256 signing as the protocol fixes it, and the key ids and timestamps it uses.</summary>
-public static class ProtocolSigning
+public static partial class ProtocolSigning
 {
     private const string NistP256Oid = "1.2.840.10045.3.1.7";
 
@@ -62,7 +62,30 @@ public static class ProtocolSigning
 
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    public static bool TryParseTimestamp(string value, out DateTimeOffset at) =>
-        DateTimeOffset.TryParseExact(value, "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at);
+    /// <summary>
+    /// Reads an RFC 3339 date-time in UTC: any number of fraction digits (beyond 7 they are truncated), <c>T</c> or <c>t</c>,
+    /// and <c>Z</c>, <c>z</c>, <c>+00:00</c> or <c>-00:00</c>. Any other offset is refused: the protocol's times are UTC.
+    /// A leap second (:60) reads as the last tick of its minute.
+    /// </summary>
+    public static bool TryParseTimestamp(string? value, out DateTimeOffset at)
+    {
+        at = default;
+        var match = value is null ? null : Rfc3339Utc().Match(value);
+        if (match is not { Success: true })
+            return false;
+        int Part(string name) => int.Parse(match.Groups[name].Value, CultureInfo.InvariantCulture);
+        var (year, month, day, hour, minute, second) = (Part("y"), Part("mo"), Part("d"), Part("h"), Part("mi"), Part("s"));
+        if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), month) || hour > 23 || minute > 59 || second > 60 || year < 1)
+            return false;
+        var fraction = match.Groups["f"].Value;
+        var ticks = fraction.Length == 0 ? 0 : long.Parse(fraction.PadRight(7, '0')[..7], CultureInfo.InvariantCulture);
+        var leap = second == 60;
+        at = new DateTimeOffset(year, month, day, hour, minute, leap ? 59 : second, TimeSpan.Zero).AddTicks(leap ? TimeSpan.TicksPerSecond - 1 : ticks);
+        return true;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(
+        @"^(?<y>[0-9]{4})-(?<mo>[0-9]{2})-(?<d>[0-9]{2})[Tt](?<h>[0-9]{2}):(?<mi>[0-9]{2}):(?<s>[0-9]{2})(?:\.(?<f>[0-9]+))?(?:[Zz]|[+-]00:00)\z",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex Rfc3339Utc();
 }

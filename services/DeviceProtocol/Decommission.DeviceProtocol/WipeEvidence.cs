@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
 
 namespace Decommission.DeviceProtocol;
 
@@ -28,7 +27,13 @@ public static class WipeEvidenceChecks
 
 /// <summary>Evidence that verified: the documents as parsed, and the keys that signed them.</summary>
 public sealed record VerifiedWipe(WipeReceipt Receipt, EraseCommand Command, byte[] ReceiptBytes, byte[] CommandBytes, byte[] IdentityCertificate,
-    string DeviceKeyId, string CommandKeyId, DateTimeOffset CompletedAt);
+    string DeviceKeyId, string CommandKeyId, DateTimeOffset CompletedAt)
+{
+    /// <summary>The canonical bytes the receipt's signature covers (RFC 8785, computed from the receipt as received).</summary>
+    public byte[] ReceiptSignedBytes { get; init; } = [];
+    /// <summary>The canonical bytes the command's signature covers.</summary>
+    public byte[] CommandSignedBytes { get; init; } = [];
+}
 
 /// <summary>Why evidence did not verify: the check (<see cref="WipeEvidenceChecks"/>) and what it found.</summary>
 public sealed record WipeEvidenceProblem(string Check, string Detail);
@@ -52,10 +57,13 @@ public static class WipeEvidence
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(receiptBytes));
         if (!string.Equals(sha256, receiptSha256, StringComparison.OrdinalIgnoreCase))
             return Fail(WipeEvidenceChecks.ReceiptHashMismatch, $"the receipt's SHA-256 is {sha256}, not the {receiptSha256} stated");
-        if (Parse<WipeReceipt>(receiptBytes) is not { } receipt || receipt.MessageType != WipeReceipt.Type)
-            return Fail(WipeEvidenceChecks.Malformed, $"the receipt is not a JSON {WipeReceipt.Type}");
-        if (Parse<EraseCommand>(commandBytes) is not { } command || command.MessageType != EraseCommand.Type)
-            return Fail(WipeEvidenceChecks.Malformed, $"the command is not a JSON {EraseCommand.Type}");
+        var (signedReceipt, receiptProblem) = SignedMessage.Parse<WipeReceipt>(receiptBytes, WipeReceipt.Type);
+        if (signedReceipt is null)
+            return Fail(WipeEvidenceChecks.Malformed, $"the receipt: {receiptProblem}");
+        var (signedCommand, commandProblem) = SignedMessage.Parse<EraseCommand>(commandBytes, EraseCommand.Type);
+        if (signedCommand is null)
+            return Fail(WipeEvidenceChecks.Malformed, $"the command: {commandProblem}");
+        var (receipt, command) = (signedReceipt.Message, signedCommand.Message);
         if (!ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out var completedAt))
             return Fail(WipeEvidenceChecks.Malformed, "the receipt's completedAt is not an RFC 3339 UTC time");
         if (!ProtocolSigning.TryParseTimestamp(command.IssuedAt, out var issuedAt) || !ProtocolSigning.TryParseTimestamp(command.ExpiresAt, out var expiresAt))
@@ -76,7 +84,7 @@ public static class WipeEvidence
         if (!string.Equals(receipt.KeyId, deviceKeyId, StringComparison.Ordinal))
             return Fail(WipeEvidenceChecks.ReceiptKeyNotIdentity, $"the receipt names key {receipt.KeyId}, not the identity certificate's key {deviceKeyId}");
         using (var key = ProtocolSigning.ImportPublicKey(deviceKey))
-            if (!VerifySignature(key, receipt.SignedBytes(), receipt.Signature))
+            if (!VerifySignature(key, signedReceipt.SignedBytes, receipt.Signature))
                 return Fail(WipeEvidenceChecks.ReceiptSignatureInvalid, "the receipt's signature does not verify with the identity certificate's key");
         if (receipt.DeviceId != deviceId)
             return Fail(WipeEvidenceChecks.ReceiptForAnotherDevice, $"the receipt is from device {receipt.DeviceId}, not {deviceId}");
@@ -84,7 +92,7 @@ public static class WipeEvidence
         // The command: the gateway's, for this device, and the one the receipt answers.
         var commandKeyId = ProtocolSigning.KeyId(commandSigningKey);
         using (var key = ProtocolSigning.ImportPublicKey(commandSigningKey))
-            if (command.KeyId != commandKeyId || !VerifySignature(key, command.SignedBytes(), command.Signature))
+            if (command.KeyId != commandKeyId || !VerifySignature(key, signedCommand.SignedBytes, command.Signature))
                 return Fail(WipeEvidenceChecks.CommandNotSignedByGateway, $"the command does not verify with the gateway's command-signing key {commandKeyId}");
         if (command.DeviceId != deviceId)
             return Fail(WipeEvidenceChecks.CommandForAnotherDevice, $"the command is for device {command.DeviceId}, not {deviceId}");
@@ -106,19 +114,11 @@ public static class WipeEvidence
         if (!receipt.SelfCheckPassed)
             return Fail(WipeEvidenceChecks.SelfCheckFailed, $"the device's own check after the erase failed: {receipt.SelfCheckDetail}");
 
-        return (new VerifiedWipe(receipt, command, receiptBytes, commandBytes, identityCertificate, deviceKeyId, commandKeyId, completedAt), null);
-    }
-
-    private static T? Parse<T>(byte[] json) where T : class
-    {
-        try
+        return (new VerifiedWipe(receipt, command, receiptBytes, commandBytes, identityCertificate, deviceKeyId, commandKeyId, completedAt)
         {
-            return JsonSerializer.Deserialize<T>(json);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+            ReceiptSignedBytes = signedReceipt.SignedBytes,
+            CommandSignedBytes = signedCommand.SignedBytes,
+        }, null);
     }
 
     private static bool VerifySignature(ECDsa key, byte[] data, string signature)

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Decommission.DeviceProtocol;
@@ -6,8 +5,10 @@ namespace Decommission.DeviceProtocol;
 /// <summary>A device's signed account of a crypto-erase, as it publishes it.</summary>
 public sealed record WipeReceipt
 {
-    public const string Type = "decommission.wipe-receipt.v1";
+    public const string Type = "decommission.wipe-receipt";
 
+    /// <summary>The protocol's major version (<see cref="SignedMessage.Version"/>).</summary>
+    [JsonPropertyName("v")] public int Version { get; init; } = SignedMessage.Version;
     [JsonPropertyName("type")] public string MessageType { get; init; } = Type;
     [JsonPropertyName("receiptId")] public string ReceiptId { get; init; } = "";
     [JsonPropertyName("commandId")] public string CommandId { get; init; } = "";
@@ -28,9 +29,6 @@ public sealed record WipeReceipt
     /// <summary>ECDSA P-256 / SHA-256 over <see cref="SignedBytes"/> with the attestation key, IEEE P1363 (r‖s), base64.</summary>
     [JsonPropertyName("signature")] public string Signature { get; init; } = "";
 
-    public byte[] SignedBytes() => JsonSerializer.SerializeToUtf8Bytes(new object[]
-    {
-        Type, ReceiptId, CommandId, DeviceId, Nonce, Outcome, Method,
-        DestroyedKeyIds, AreasCovered, AreasNotCovered, SelfCheckPassed, SelfCheckDetail, CompletedAt, KeyId,
-    });
+    /// <summary>What the signature covers: the RFC 8785 canonical JSON of this receipt without <c>signature</c>.</summary>
+    public byte[] SignedBytes() => SignedMessage.SignedBytesOf(this);
 }

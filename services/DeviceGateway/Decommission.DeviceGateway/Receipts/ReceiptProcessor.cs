@@ -14,21 +14,22 @@ namespace Decommission.DeviceGateway.Receipts;
 public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyStore keys, IBus bus, IOptions<DeviceGatewayOptions> options, TimeProvider clock,
     ILogger<ReceiptProcessor> logger)
 {
-    private readonly ReceiptVerifier _verifier = new(options.Value.AllowedClockSkew);
+    private readonly ReceiptVerifier _verifier = new(options.Value.MaxClockSkew);
 
     /// <summary>Verdicts a device reached about its own answer to our command: they end the erase. Any other rejection
     /// (forged, replayed, malformed, for another command) is not the device speaking: it is kept and the saga keeps waiting.</summary>
     private static readonly HashSet<string> Conclusive =
-        [ReceiptRejectionReasons.Expired, ReceiptRejectionReasons.WeakMethod, ReceiptRejectionReasons.DeviceReportedFailure];
+        [ReceiptRejectionReasons.Expired, ReceiptRejectionReasons.ClockSkew, ReceiptRejectionReasons.WeakMethod, ReceiptRejectionReasons.DeviceReportedFailure];
 
     public async Task<ReceiptVerdict> ProcessAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var cap = options.Value.MaxReceiptBytes;
         var tooLarge = body.Length > cap;
-        var (receipt, sha256, problem) = tooLarge
+        var (signed, sha256, problem) = tooLarge
             ? (null, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body.Span)), $"{body.Length} bytes, more than the {cap} a receipt may have")
             : ReceiptVerifier.Parse(body.Span);
+        var receipt = signed?.Message;
         // Nothing beyond the cap is kept.
         var kept = tooLarge ? body[..cap] : body;
 
@@ -45,7 +46,7 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
             var key = await keys.FindAsync(receipt!.DeviceId, cancellationToken);
             identityCertificate = key?.IdentityCertificate;
             pending = await commands.FindPendingAsync(receipt.DeviceId, cancellationToken);
-            verdict = _verifier.Verify(receipt, sha256, new ReceiptFacts(key?.PublicKey, command, pending), now);
+            verdict = _verifier.Verify(signed!, sha256, new ReceiptFacts(key?.PublicKey, command, pending), now);
         }
 
         var about = command ?? pending;

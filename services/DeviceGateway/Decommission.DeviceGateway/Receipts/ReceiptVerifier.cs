@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Decommission.DeviceProtocol;
 using R = Decommission.Contracts.ReceiptRejectionReasons;
 
@@ -30,28 +29,21 @@ public sealed record ReceiptVerdict(string Verdict, string Reason, string Detail
 
 /// <summary>
 /// Decides whether a wipe receipt proves the erase: signed by the device's registered attestation key, for the command
-/// we issued to that device with its nonce, fresh, by a method that meets policy, and passed by the device's own check.
+/// we issued to that device with its nonce, received before it expired, stamped by a device clock within the skew of the
+/// command's window, by a method that meets policy, and passed by the device's own check.
 /// Each failed check has its own reason.
 /// </summary>
-public sealed class ReceiptVerifier(TimeSpan allowedClockSkew)
+public sealed class ReceiptVerifier(TimeSpan maxClockSkew)
 {
-    public static (WipeReceipt? Receipt, string Sha256, string? Problem) Parse(ReadOnlySpan<byte> body)
+    public static (SignedMessage<WipeReceipt>? Receipt, string Sha256, string? Problem) Parse(ReadOnlySpan<byte> body)
     {
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(body));
-        WipeReceipt? receipt;
-        try
-        {
-            receipt = JsonSerializer.Deserialize<WipeReceipt>(body);
-        }
-        catch (JsonException e)
-        {
-            return (null, sha256, $"not a JSON wipe receipt: {e.Message}");
-        }
-        if (receipt is null)
-            return (null, sha256, "empty document");
+        var (signed, problem) = SignedMessage.Parse<WipeReceipt>(body, WipeReceipt.Type);
+        if (signed is null)
+            return (null, sha256, problem);
 
+        var receipt = signed.Message;
         var missing = new List<string>();
-        if (receipt.MessageType != WipeReceipt.Type) missing.Add($"type must be {WipeReceipt.Type}");
         if (!Guid.TryParse(receipt.CommandId, out _)) missing.Add("commandId");
         foreach (var (name, value) in new[]
                  {
@@ -60,11 +52,13 @@ public sealed class ReceiptVerifier(TimeSpan allowedClockSkew)
                  })
             if (string.IsNullOrWhiteSpace(value)) missing.Add(name);
         if (!ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out _)) missing.Add("completedAt (RFC 3339 UTC)");
-        return missing.Count > 0 ? (receipt, sha256, $"missing or invalid: {string.Join(", ", missing)}") : (receipt, sha256, null);
+        return missing.Count > 0 ? (signed, sha256, $"missing or invalid: {string.Join(", ", missing)}") : (signed, sha256, null);
     }
 
-    public ReceiptVerdict Verify(WipeReceipt receipt, string sha256, ReceiptFacts facts, DateTimeOffset now)
+    /// <param name="receivedAt">When the gateway received the receipt, by its own clock: the trusted time.</param>
+    public ReceiptVerdict Verify(SignedMessage<WipeReceipt> signed, string sha256, ReceiptFacts facts, DateTimeOffset receivedAt)
     {
+        var receipt = signed.Message;
         if (facts.Command is { Verified: true } answered && answered.VerifiedBySha256 == sha256)
             return new ReceiptVerdict(ReceiptVerdict.Duplicate, "", "this receipt already verified its command");
 
@@ -74,7 +68,7 @@ public sealed class ReceiptVerifier(TimeSpan allowedClockSkew)
         if (receipt.KeyId != registeredKeyId)
             return ReceiptVerdict.Reject(R.UnregisteredKey, $"signed with key {receipt.KeyId}, not the device's registered attestation key {registeredKeyId}");
         using (var key = ProtocolSigning.ImportPublicKey(facts.RegisteredKey))
-            if (!ProtocolSigning.Verify(key, receipt.SignedBytes(), receipt.Signature))
+            if (!ProtocolSigning.Verify(key, signed.SignedBytes, receipt.Signature))
                 return ReceiptVerdict.Reject(R.BadSignature, "the signature does not verify with the device's attestation key");
 
         ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out var completedAt);
@@ -82,7 +76,7 @@ public sealed class ReceiptVerifier(TimeSpan allowedClockSkew)
         if (command is null)
         {
             // A genuine receipt for a command we never issued, older than the one the device owes us: an old receipt replayed.
-            if (facts.PendingCommandOfDevice is { } pending && completedAt < pending.IssuedAt - allowedClockSkew)
+            if (facts.PendingCommandOfDevice is { } pending && completedAt < pending.IssuedAt - maxClockSkew)
                 return ReceiptVerdict.Reject(R.Replay, $"an old receipt (completed {receipt.CompletedAt}) for command {receipt.CommandId}, not the pending command {pending.CommandId}");
             return ReceiptVerdict.Reject(R.CommandMismatch, $"no command {receipt.CommandId} was issued");
         }
@@ -92,10 +86,14 @@ public sealed class ReceiptVerifier(TimeSpan allowedClockSkew)
             return ReceiptVerdict.Reject(R.Replay, $"command {command.CommandId} was already answered by another receipt");
         if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(receipt.Nonce), System.Text.Encoding.UTF8.GetBytes(command.Nonce)))
             return ReceiptVerdict.Reject(R.NonceMismatch, "the receipt does not echo the command's nonce");
-        if (completedAt < command.IssuedAt - allowedClockSkew)
-            return ReceiptVerdict.Reject(R.Replay, $"completed {receipt.CompletedAt}, before the command was issued");
-        if (now > command.ExpiresAt || completedAt > command.ExpiresAt)
-            return ReceiptVerdict.Reject(R.Expired, $"the command expired at {ProtocolSigning.Timestamp(command.ExpiresAt)}");
+        if (receivedAt > command.ExpiresAt)
+            return ReceiptVerdict.Reject(R.Expired, $"received at {ProtocolSigning.Timestamp(receivedAt)}, after the command expired at {ProtocolSigning.Timestamp(command.ExpiresAt)}");
+        // The device's clock: its claimed time must lie in the command's window, and not after we received it, within the skew.
+        var latest = receivedAt < command.ExpiresAt ? receivedAt : command.ExpiresAt;
+        if (completedAt < command.IssuedAt - maxClockSkew || completedAt > latest + maxClockSkew)
+            return ReceiptVerdict.Reject(R.ClockSkew,
+                $"completed {receipt.CompletedAt} by the device's clock, outside {ProtocolSigning.Timestamp(command.IssuedAt)} (issued) to "
+                + $"{ProtocolSigning.Timestamp(latest)} ({(latest == receivedAt ? "received" : "expiry")}) by more than {maxClockSkew}");
         if (!ErasureMethods.IsPurge(receipt.Method))
             return ReceiptVerdict.Reject(R.WeakMethod, $"method {receipt.Method} does not meet the Purge policy (CryptographicErase)");
         if (receipt.Outcome != ErasureMethods.Succeeded || !receipt.SelfCheckPassed)
