@@ -57,10 +57,13 @@ public static class WipeEvidence
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(receiptBytes));
         if (!string.Equals(sha256, receiptSha256, StringComparison.OrdinalIgnoreCase))
             return Fail(WipeEvidenceChecks.ReceiptHashMismatch, $"the receipt's SHA-256 is {sha256}, not the {receiptSha256} stated");
+        // Evidence certified under protocol v1 is read with v1's signed bytes, so its certificate still verifies.
         var (signedReceipt, receiptProblem) = SignedMessage.Parse<WipeReceipt>(receiptBytes, WipeReceipt.Type);
+        signedReceipt ??= ProtocolV1Evidence.ParseReceipt(receiptBytes);
         if (signedReceipt is null)
             return Fail(WipeEvidenceChecks.Malformed, $"the receipt: {receiptProblem}");
         var (signedCommand, commandProblem) = SignedMessage.Parse<EraseCommand>(commandBytes, EraseCommand.Type);
+        signedCommand ??= ProtocolV1Evidence.ParseCommand(commandBytes);
         if (signedCommand is null)
             return Fail(WipeEvidenceChecks.Malformed, $"the command: {commandProblem}");
         var (receipt, command) = (signedReceipt.Message, signedCommand.Message);
