@@ -8,7 +8,8 @@
 #   ops/pki.sh ca DIR NAME         a client CA made here (NAME.crt, NAME.key; EC P-256), e.g. a test fleet CA that issues
 #                                  device identity certificates (CN = device id); trusted as `trust` does, with an empty CRL
 #   ops/pki.sh trust DIR CERT CRL  trust a client CA made elsewhere (the fleet CA of the credentials service): its
-#                                  certificate joins client-cas.pem, its CRL (PEM) the CRL directory
+#                                  certificate joins client-cas.pem, its CRL (PEM) the CRL directory; the broker
+#                                  reads client-cas.pem when it starts: trust before starting it, or restart it
 #   ops/pki.sh revoke DIR NAME CERT  list CERT on the CRL of CA NAME (made by `ca`); the broker reads it at the next handshake
 #   ops/pki.sh crl DIR NAME        issue CA NAME's CRL afresh (new nextUpdate) without changing what it lists
 #
