@@ -43,6 +43,9 @@ public sealed class DeviceBroker
     /// <summary>The device's own broker user and permissions, as enrollment will make them (ops/broker-devices.sh).</summary>
     public Task AddDeviceAsync(string deviceId) => RunAsync("device_broker_add", VirtualHost, deviceId);
 
+    /// <summary>Quarantine at the broker: only the decommission topics are left to the device, and its connections are closed.</summary>
+    public Task QuarantineDeviceAsync(string deviceId) => RunAsync("device_broker_quarantine", VirtualHost, deviceId);
+
     /// <summary>Revocation at the broker: the device's user and session queues go.</summary>
     public Task RemoveDeviceAsync(string deviceId) => RunAsync("device_broker_remove", VirtualHost, deviceId);
 
