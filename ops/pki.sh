@@ -89,7 +89,14 @@ issue_crl() {
     { rm -f "$config"; die "could not issue the CRL of CA $name"; }
   rm -f "$config"
   mv -f "$dir/crl/.$name.crl.pem" "$dir/crl/$name.crl.pem"
-  openssl rehash "$dir/crl" >/dev/null
+  hash_crls "$dir/crl" "$name.crl.pem"
+}
+
+# The broker finds a CA's CRL by the hash link `openssl rehash` makes. A new CRL of the same CA keeps its file name and
+# hash, so its link stays: rehashing again would remove and remake every link, and a handshake in between would find no
+# CRL and be refused.
+hash_crls() {
+  [ -n "$(find "$1" -maxdepth 1 -type l -lname "$2")" ] || openssl rehash "$1" >/dev/null
 }
 
 cmd_ca() {
@@ -114,7 +121,7 @@ cmd_trust() {
   hash=$(openssl x509 -in "$cert" -noout -hash)
   cp "$crl" "$dir/crl/.trusted-$hash.crl.pem"
   mv -f "$dir/crl/.trusted-$hash.crl.pem" "$dir/crl/trusted-$hash.crl.pem"
-  openssl rehash "$dir/crl" >/dev/null
+  hash_crls "$dir/crl" "trusted-$hash.crl.pem"
   cat "$cert" >>"$dir/client-cas.pem"
 }
 

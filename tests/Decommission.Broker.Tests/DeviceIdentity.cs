@@ -61,11 +61,12 @@ public sealed class DeviceIdentity : IDisposable
         return identity;
     }
 
-    /// <summary>A CA of the same name as the fleet's that the broker has never heard of.</summary>
-    public static X509Certificate2 UntrustedCa()
+    /// <summary>A CA the broker has never heard of, with the same name as <paramref name="impersonated"/>'s.</summary>
+    public static X509Certificate2 UntrustedCa(string impersonated)
     {
+        using var genuine = X509CertificateLoader.LoadCertificateFromFile(impersonated);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName("O=Decommission, CN=fleet"), key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(genuine.SubjectName, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));

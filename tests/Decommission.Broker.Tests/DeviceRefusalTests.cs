@@ -69,7 +69,8 @@ public sealed class DeviceRefusalTests
     {
         var id = DeviceIdentity.NewDeviceId();
         await _broker.AddDeviceAsync(id);
-        using var untrusted = DeviceIdentity.UntrustedCa();
+        // Named as the fleet CA is: only its key differs.
+        using var untrusted = DeviceIdentity.UntrustedCa(_broker.FleetCaCertificatePath);
         using var forged = DeviceIdentity.Issue(id, untrusted);
 
         var run = await new Mosquitto(_broker).SubscribeAndLeaveAsync(forged, id, $"devices/{id}/commands");
