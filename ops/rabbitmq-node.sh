@@ -1,8 +1,15 @@
 # shellcheck shell=bash
 # Throwaway RabbitMQ node for tests and local runs. Source this file, then:
 #
-#   rmq_node_start   start a private node; sets RMQ_NODE, RMQ_PORT, RMQ_URI, RMQ_DIR
+#   rmq_node_start   start a private node; sets RMQ_NODE, RMQ_PORT, RMQ_URI, RMQ_DIR, RMQ_AMQPS_PORT, RMQ_MQTTS_PORT,
+#                    RMQ_PKI_DIR
 #   rmq_node_stop    stop exactly that node (and its epmd), remove its directory
+#
+# Besides plain AMQP, the node listens for AMQP over TLS and for MQTT over TLS (devices; no plain MQTT), all on 127.0.0.1,
+# with a broker CA and server certificate made at start by ops/pki.sh in RMQ_PKI_DIR (its own directory: private keys
+# never outlive it). Devices log in by their client certificate alone (its CN is the broker user) in virtual host
+# RMQ_MQTT_VHOST; every client certificate is checked against its CA's CRL. Set RMQ_TEST_FLEET_CA=NAME before starting
+# to make a test fleet CA of that name there (NAME.crt, NAME.key: tests issue device certificates with it).
 #
 # The node never touches the system-wide RabbitMQ installation: its own node name,
 # data/log/config directory (mktemp), Erlang cookie, AMQP port, distribution port
@@ -17,6 +24,7 @@ RMQ_NOFILE=65536                 # the node's file descriptor limit (see _rmq_st
 # shellcheck disable=SC2034  # RMQ_URI and friends are read by the sourcing script
 RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
 RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
+RMQ_AMQPS_PORT='' RMQ_MQTTS_PORT='' RMQ_PKI_DIR='' RMQ_MQTT_VHOST=iot RMQ_TEST_FLEET_CA=${RMQ_TEST_FLEET_CA:-}
 RMQ_ENV=() RMQ_ARGV=()
 
 _rmq_log() { echo "${RMQ_LOG_PREFIX:-rabbitmq-node}: $*" >&2; }
@@ -92,6 +100,8 @@ _rmq_start_once() {
   RMQ_PORT=${DECOM_RABBITMQ_PORT:-$(_rmq_free_port $((5682 + off)))} || return 1
   RMQ_DIST_PORT=$(_rmq_free_port $((25682 + off))) || return 1
   RMQ_EPMD_PORT=$(_rmq_free_port $((14369 + off))) || return 1
+  RMQ_AMQPS_PORT=$(_rmq_free_port $((6682 + off))) || return 1
+  RMQ_MQTTS_PORT=$(_rmq_free_port $((8883 + off))) || return 1
   if ! _rmq_port_free "$RMQ_PORT"; then
     _rmq_log "AMQP port $RMQ_PORT is already in use"
     return 1
@@ -101,10 +111,11 @@ _rmq_start_once() {
   RMQ_PIDFILE=$RMQ_DIR/node.pid
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
-  echo '[].' >"$RMQ_DIR/enabled_plugins"     # no plugins
+  echo '[rabbitmq_mqtt].' >"$RMQ_DIR/enabled_plugins"
   # Throwaway node: listener address/port and all paths come from the environment; the broker settings are the
   # product's own (ops/rabbitmq/, also mounted by docker-compose.yml).
   cat "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/10-decommission.conf" >"$RMQ_DIR/rabbitmq.conf"
+  _rmq_write_tls_config || return 1
   # Erlang refuses cookies readable by others.
   (umask 077; od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f' >"$RMQ_DIR/.erlang.cookie")
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi
@@ -131,7 +142,7 @@ _rmq_start_once() {
   # shellcheck disable=SC2034
   RMQ_URI="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
 
-  _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
+  _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
   # Own session: terminal signals don't reach the node; we stop it ourselves.
   _rmq_argv rabbitmq-server
   # RabbitMQ hands out file handles (sockets, queue files) from a budget of the process's descriptor limit. A shell's
@@ -174,6 +185,39 @@ _rmq_start_once() {
   local beam nofile='?'
   beam=$(_rmq_beam_pid) && nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$beam/limits" 2>/dev/null)
   _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s ($nofile file descriptors)"
+}
+
+# The broker's TLS material and its TLS listeners (docs/deployment.md, "The broker's TLS"). The TLS options live in
+# advanced.config: there they replace rabbitmq.conf's ssl_options.* altogether, and crl_cache has no rabbitmq.conf key.
+# The MQTT listener takes rabbitmq_mqtt's tcp_listen_options ++ rabbit's ssl_options: a client certificate is required
+# on MQTT only (AMQPS clients may log in with a password). The CRL check sits in the shared options, or a revoked
+# device would still log in over AMQPS.
+_rmq_write_tls_config() {
+  local pki_sh; pki_sh="$(dirname "${BASH_SOURCE[0]}")/pki.sh"
+  RMQ_PKI_DIR=$RMQ_DIR/pki
+  "$pki_sh" server "$RMQ_PKI_DIR" || return 1
+  if [ -n "$RMQ_TEST_FLEET_CA" ]; then "$pki_sh" ca "$RMQ_PKI_DIR" "$RMQ_TEST_FLEET_CA" || return 1; fi
+  cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$RMQ_AMQPS_PORT
+ssl_cert_login_from = common_name
+mqtt.listeners.tcp = none
+mqtt.listeners.ssl.default = 127.0.0.1:$RMQ_MQTTS_PORT
+# The plugin's default is true, with guest/guest.
+mqtt.allow_anonymous = false
+mqtt.ssl_cert_login = true
+mqtt.vhost = $RMQ_MQTT_VHOST
+mqtt.exchange = amq.topic
+# Changing it later breaks every existing session (inequivalent x-expires): sessions expire by policy instead.
+mqtt.subscription_ttl = infinity
+EOF
+  cat >"$RMQ_DIR/advanced.config" <<EOF
+[{rabbit, [{ssl_options, [{cacertfile, "$RMQ_PKI_DIR/client-cas.pem"},
+                          {certfile, "$RMQ_PKI_DIR/server.crt"}, {keyfile, "$RMQ_PKI_DIR/server.key"},
+                          {verify, verify_peer}, {versions, ['tlsv1.3', 'tlsv1.2']},
+                          {crl_check, peer},
+                          {crl_cache, {ssl_crl_hash_dir, {internal, [{dir, "$RMQ_PKI_DIR/crl"}]}}}]}]},
+ {rabbitmq_mqtt, [{tcp_listen_options, [{backlog, 128}, {nodelay, true}, {fail_if_no_peer_cert, true}]}]}].
+EOF
 }
 
 # $1 signal, $2 beam pid: the launcher's whole session, and the VM in case it left it.

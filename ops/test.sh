@@ -9,6 +9,10 @@
 #   DECOM_TEST_RABBITMQ_URI  exported to the tests (amqp://guest:guest@127.0.0.1:PORT/);
 #                            if already set, no node is started and that broker is used
 #   DECOM_TEST_RABBITMQ_STATE exported to the tests: the started node's state, for rabbitmqctl (see ops/broker-users.sh)
+#   DECOM_TEST_AMQPS_PORT    exported to the tests: the node's AMQP-over-TLS port (127.0.0.1)
+#   DECOM_TEST_MQTTS_PORT    exported to the tests: the node's MQTT-over-TLS port (127.0.0.1; devices, virtual host iot)
+#   DECOM_TEST_PKI_DIR       exported to the tests: the node's TLS material (ops/pki.sh): ca.crt (trust it to reach the
+#                            node), fleet.crt/fleet.key (the test fleet CA: issue device certificates with it), crl/
 #   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
 #   DECOM_TEST_COMMAND       shell command run instead of `dotnet test Decommission.sln[x]`
 #                            (gets this script's args as "$@")
@@ -27,6 +31,7 @@ REQUIRED=(
   "openssl openssl"
   "pdfsig poppler-utils"
   "chromium chromium"
+  "mosquitto_pub mosquitto-clients"
 )
 
 MISSING_PKGS=()
@@ -112,17 +117,28 @@ install_missing
 if [ -n "${DECOM_TEST_RABBITMQ_URI:-}" ]; then
   log "using existing broker from DECOM_TEST_RABBITMQ_URI"
 else
+  # A test fleet CA beside the broker's own: tests issue device identity certificates with it.
+  RMQ_TEST_FLEET_CA=fleet
   rmq_node_start || { log "could not start RabbitMQ"; exit 1; }
-  export DECOM_TEST_RABBITMQ_URI=$RMQ_URI
+  export DECOM_TEST_RABBITMQ_URI=$RMQ_URI DECOM_TEST_AMQPS_PORT=$RMQ_AMQPS_PORT DECOM_TEST_MQTTS_PORT=$RMQ_MQTTS_PORT
+  export DECOM_TEST_PKI_DIR=$RMQ_PKI_DIR
   # For tests that manage the node's users as ops/up.sh does (rmq_ctl after sourcing ops/rabbitmq-node.sh and this file).
   export DECOM_TEST_RABBITMQ_STATE=$RMQ_DIR/node.state
-  declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV >"$DECOM_TEST_RABBITMQ_STATE"
-  # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet.
-  for project in tests/*.Tests; do
-    vhost=$(basename "$project")
-    rmq_ctl add_vhost "$vhost" >/dev/null && rmq_ctl set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null ||
-      { log "could not create virtual host $vhost"; exit 1; }
-  done
+  declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_AMQPS_PORT RMQ_MQTTS_PORT \
+    RMQ_PKI_DIR RMQ_MQTT_VHOST >"$DECOM_TEST_RABBITMQ_STATE"
+  # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet; the
+  # devices' virtual host too, where guest plays the services. One import (each rabbitmqctl call costs a second or more).
+  vhosts=("$RMQ_MQTT_VHOST")
+  for project in tests/*.Tests; do vhosts+=("$(basename "$project")"); done
+  {
+    printf '{ "vhosts": ['; sep=''
+    for vhost in "${vhosts[@]}"; do printf '%s{ "name": "%s" }' "$sep" "$vhost"; sep=', '; done
+    printf '],\n  "permissions": ['; sep=''
+    for vhost in "${vhosts[@]}"; do
+      printf '%s{ "user": "guest", "vhost": "%s", "configure": ".*", "write": ".*", "read": ".*" }' "$sep" "$vhost"; sep=', '
+    done
+    printf '] }\n'
+  } | rmq_ctl import_definitions >/dev/null || { log "could not create the virtual hosts ${vhosts[*]}"; exit 1; }
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

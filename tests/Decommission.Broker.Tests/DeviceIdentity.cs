@@ -1,0 +1,78 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Decommission.Broker.Tests;
+
+/// <summary>
+/// A device's identity certificate and key as files for mosquitto: ECDSA P-256, CN = device id, issued at test time by a
+/// CA (the test fleet CA, or one the broker does not trust). The key file is owner-only and goes with the directory.
+/// </summary>
+public sealed class DeviceIdentity : IDisposable
+{
+    private static readonly Oid ClientAuthentication = new("1.3.6.1.5.5.7.3.2");
+
+    private readonly string _directory;
+
+    private DeviceIdentity(string deviceId, string directory)
+    {
+        DeviceId = deviceId;
+        _directory = directory;
+    }
+
+    public string DeviceId { get; }
+
+    public string CertificatePath => Path.Combine(_directory, "device.crt");
+
+    public string KeyPath => Path.Combine(_directory, "device.key");
+
+    /// <summary>A fresh device id that is a valid broker user name and routing-key word.</summary>
+    public static string NewDeviceId() => $"dev-{Guid.NewGuid():N}";
+
+    /// <summary>Issued by the CA in <paramref name="caCertificatePath"/> with the key in <paramref name="caKeyPath"/>.</summary>
+    public static DeviceIdentity Issue(string deviceId, string caCertificatePath, string caKeyPath)
+    {
+        using var ca = X509Certificate2.CreateFromPemFile(caCertificatePath, caKeyPath);
+        return Issue(deviceId, ca);
+    }
+
+    public static DeviceIdentity Issue(string deviceId, X509Certificate2 ca)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={deviceId}"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuthentication], false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        var now = DateTimeOffset.UtcNow;
+        // The test fleet CA is minutes old: a certificate may not predate its issuer.
+        var notBefore = new[] { now.AddMinutes(-5), new DateTimeOffset(ca.NotBefore.ToUniversalTime()) }.Max();
+        using var certificate = request.Create(ca, notBefore, now.AddDays(1), serial);
+
+        var identity = new DeviceIdentity(deviceId, Directory.CreateTempSubdirectory("decom-device-").FullName);
+        File.WriteAllText(identity.CertificatePath, certificate.ExportCertificatePem());
+        // mosquitto runs on Linux only; the key is owner-only before any byte is written.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var writer = new StreamWriter(new FileStream(identity.KeyPath, options)))
+            writer.Write(key.ExportPkcs8PrivateKeyPem());
+        return identity;
+    }
+
+    /// <summary>A CA the broker has never heard of, with the same name as <paramref name="impersonated"/>'s.</summary>
+    public static X509Certificate2 UntrustedCa(string impersonated)
+    {
+        using var genuine = X509CertificateLoader.LoadCertificateFromFile(impersonated);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(genuine.SubjectName, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}

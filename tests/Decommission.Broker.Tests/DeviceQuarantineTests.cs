@@ -1,0 +1,39 @@
+using Xunit.Abstractions;
+
+namespace Decommission.Broker.Tests;
+
+/// <summary>Quarantine reaches the broker: from then on the device has only the decommission topics, even on a live connection.</summary>
+public sealed class DeviceQuarantineTests(ITestOutputHelper output)
+{
+    private readonly DeviceBroker _broker = new();
+
+    [Fact]
+    public async Task A_quarantined_device_is_refused_on_its_telemetry_topic_and_still_gets_its_commands_and_sends_receipts()
+    {
+        var id = DeviceIdentity.NewDeviceId();
+        await _broker.AddDeviceAsync(id);
+        using var identity = DeviceIdentity.Issue(id, _broker.FleetCaCertificatePath, _broker.FleetCaKeyPath);
+        var mosquitto = new Mosquitto(_broker);
+        var telemetry = await mosquitto.PublishAsync(identity, $"devices/{id}/telemetry", "{}");
+        Assert.True(telemetry.ExitCode == 0, telemetry.Output + telemetry.Error);
+        await using var device = mosquitto.StartSubscriber(identity, $"devices/{id}/commands", count: 1);
+        await device.WaitForLineAsync("Subscribed (mid: 1): 1", Mosquitto.Patience);
+
+        var quarantining = device.Now;
+        await _broker.QuarantineDeviceAsync(id);
+
+        // Its live connection is closed (narrowed permissions alone do not reach it); it connects and subscribes again.
+        var closed = await device.WaitForLineAsync("sending CONNECT", Mosquitto.Patience, occurrence: 2);
+        output.WriteLine($"connection closed {(closed - quarantining).TotalSeconds:0.00} s after the quarantine began (rabbitmqctl included)");
+        await device.WaitForLineAsync("received SUBACK", Mosquitto.Patience, occurrence: 2);
+        var command = $"{{\"erase\":\"{Guid.NewGuid():N}\"}}";
+        await _broker.PublishCommandAsync(id, command);
+        Assert.Equal(0, await device.WaitForExitAsync(Mosquitto.Patience));
+        Assert.Contains(command, device.Output, StringComparison.Ordinal);
+
+        telemetry = await mosquitto.PublishAsync(identity, $"devices/{id}/telemetry", "{}");
+        Assert.True(telemetry.ExitCode != 0, $"telemetry was acknowledged after the quarantine:\n{telemetry.Output}{telemetry.Error}");
+        var receipt = await mosquitto.PublishAsync(identity, $"devices/{id}/receipts", "{}");
+        Assert.True(receipt.ExitCode == 0, receipt.Output + receipt.Error);
+    }
+}
