@@ -64,9 +64,11 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
             ["DeviceGateway:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
             ["Certificates:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
             ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(_dataDirectory, "command-signing.pub.pem"),
-            ["Retirement:EraseAttempts"] = "4",
-            ["Retirement:EraseAttemptTimeout"] = "00:00:01.500",
+            // Attempts are over after 1 s; the command waits for an offline device until it expires after 8 s.
+            ["Retirement:EraseAttempts"] = "2",
+            ["Retirement:EraseAttemptTimeout"] = "00:00:00.500",
             ["Retirement:EraseBackoffMultiplier"] = "1",
+            ["Retirement:EraseDeadline"] = "00:00:08",
         }, builder =>
         {
             builder.AddCredentialsService();

@@ -34,7 +34,10 @@ public sealed partial class RetirementStateMachineTests
     [Fact]
     public async Task A_failed_retirement_can_be_retried_with_a_fresh_erase_command()
     {
-        var s = await Start(new() { ["Retirement:EraseAttempts"] = "1", ["Retirement:EraseAttemptTimeout"] = "00:00:00.200" });
+        var s = await Start(new()
+        {
+            ["Retirement:EraseAttempts"] = "1", ["Retirement:EraseAttemptTimeout"] = "00:00:00.200", ["Retirement:EraseDeadline"] = "00:00:00.200",
+        });
         await using var _ = s.Host;
         var (id, firstCommand) = await s.RetireToErasing("dev-retry");
         await s.Host.WaitForState(id, "Failed");
@@ -71,7 +74,10 @@ public sealed partial class RetirementStateMachineTests
     [Fact]
     public async Task A_witnessed_physical_destruction_of_a_failed_device_is_certified_as_destroy()
     {
-        var s = await Start(new() { ["Retirement:EraseAttempts"] = "1", ["Retirement:EraseAttemptTimeout"] = "00:00:00.200" });
+        var s = await Start(new()
+        {
+            ["Retirement:EraseAttempts"] = "1", ["Retirement:EraseAttemptTimeout"] = "00:00:00.200", ["Retirement:EraseDeadline"] = "00:00:00.200",
+        });
         await using var _ = s.Host;
         var (id, _) = await s.RetireToErasing("dev-dead");
         await s.Host.WaitForState(id, "Failed");

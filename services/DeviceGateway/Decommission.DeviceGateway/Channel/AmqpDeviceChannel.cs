@@ -144,7 +144,7 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
             MessageId = command.CommandId,
             ContentType = DeviceChannelNames.ContentType,
             Persistent = true,
-            // A copy nobody took before the attempt ended is dropped; the next attempt sends a fresh copy.
+            // The copy waits until the command expires (an offline device may be away for days); a re-send replaces it (see the queue's bound).
             Expiration = ttl.ToString(CultureInfo.InvariantCulture),
         };
 
@@ -171,9 +171,28 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
             await EnsureOpenAsync(cancellationToken);
         var channel = _publishChannel!;
         var queue = DeviceChannelNames.CommandQueue(deviceId);
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+        try
+        {
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, OneCopyWaiting, cancellationToken: cancellationToken);
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
+        {
+            // Made before the bound existed: it still works, but re-sent copies can pile up in it until they expire.
+            logger.LogWarning("Device queue {Queue} exists without the one-copy bound ({Error}); give it a policy max-length 1, overflow drop-head",
+                queue, e.ShutdownReason.ReplyText);
+            await EnsureOpenAsync(cancellationToken);
+            channel = _publishChannel!;
+        }
         await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId), cancellationToken: cancellationToken);
     }
+
+    // At most one ready command per device: a copy re-sent while an older one still waits replaces it (the oldest goes), so a device
+    // offline for days finds one command, not one per attempt. A copy the device is working on (unacked) does not count.
+    private static readonly Dictionary<string, object?> OneCopyWaiting = new()
+    {
+        ["x-max-length"] = 1,
+        ["x-overflow"] = "drop-head",
+    };
 
     // Publishes concurrently on one channel; each call returns once the broker has confirmed its message.
     private static async Task Publish(IChannel channel, string deviceId, BasicProperties properties, byte[] body, CancellationToken cancellationToken) =>

@@ -6,7 +6,8 @@ namespace Decommission.DeviceGateway.Channel;
 /// Receipts come back through <see cref="Receipts.ReceiptProcessor"/>.</summary>
 public interface IDeviceChannel
 {
-    /// <summary>Queues the command for its device; it is dropped if the device has not taken it by <paramref name="deliverBy"/>.</summary>
+    /// <summary>Queues the command for its device until <paramref name="deliverBy"/> (the command's expiry), replacing any copy
+    /// still waiting there: a device finds at most one command waiting, the newest, however often it was re-sent.</summary>
     Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken);
 
     /// <summary>Makes ready what a newly registered device reads its commands from (its queue), so the device itself needs no rights to create it.</summary>

@@ -8,7 +8,8 @@ namespace Decommission.DeviceGateway.Commands;
 
 /// <summary>
 /// Takes the saga's erase order: the first attempt creates and signs the command with the saga's nonce, every later attempt
-/// re-sends the very same signed command, so a device that answers a late copy still answers the right nonce.
+/// re-sends the very same signed command, so a device that answers a late copy still answers the right nonce, and a device
+/// that gets two copies answers the second from the receipt it already gave (the gateway counts that one a Duplicate).
 /// An order is carried out only for a retirement the credentials service announced as quarantined, and never for a
 /// device under legal hold: an order from anyone else who can reach the queue erases nothing.
 /// </summary>
@@ -60,12 +61,15 @@ public sealed class EraseDeviceConsumer(EraseCommandStore commands, ErasePrecond
         if (command.DeviceId != order.DeviceId || command.Nonce != order.Nonce)
             throw new EraseOrderRefusedException($"command {order.CommandId} was issued to {UntrustedText.Safe(command.DeviceId)} with another nonce; the order does not match it");
 
-        if (order.AttemptExpiresAt <= now)
+        // The copy waits for the device until the signed command expires, not just until this attempt ends: a device offline
+        // longer than the attempts still finds it. The channel keeps one copy per device, so re-sends do not pile up.
+        var expiresAt = ProtocolSigning.TryParseTimestamp(command.ExpiresAt, out var signedExpiry) ? signedExpiry : order.ExpiresAt;
+        if (expiresAt <= now)
         {
-            logger.LogWarning("Erase attempt {Attempt} for {DeviceId} arrived after it expired; not sent", order.Attempt, UntrustedText.Safe(order.DeviceId));
+            logger.LogWarning("Erase attempt {Attempt} for {DeviceId} arrived after its command expired; not sent", order.Attempt, UntrustedText.Safe(order.DeviceId));
             return;
         }
-        await channel.SendAsync(command, order.AttemptExpiresAt, context.CancellationToken);
+        await channel.SendAsync(command, expiresAt, context.CancellationToken);
         logger.LogInformation("Sent erase command {CommandId} to {DeviceId} (attempt {Attempt})", command.CommandId, UntrustedText.Safe(order.DeviceId), order.Attempt);
     }
 }

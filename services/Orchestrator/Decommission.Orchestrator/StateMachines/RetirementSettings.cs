@@ -7,7 +7,8 @@ public sealed class RetirementSettings
 {
     public const string Section = "Retirement";
 
-    /// <summary>How many times the same erase command is sent before the device counts as unreachable.</summary>
+    /// <summary>How many sends of the erase command wait ever longer (the timeout times the multiplier each time); after them
+    /// the command is re-sent at the longest wait until it expires. Attempts never fail a retirement: only its expiry does.</summary>
     [Range(1, 100)]
     public int EraseAttempts { get; set; } = 5;
 
@@ -19,7 +20,8 @@ public sealed class RetirementSettings
     [Range(1.0, 10.0)]
     public double EraseBackoffMultiplier { get; set; } = 2.0;
 
-    /// <summary>After this, counted from the first erase attempt, the command expires and the device is unreachable.</summary>
+    /// <summary>After this, counted from the first erase attempt, the command expires and the device is unreachable; until
+    /// then the command waits for an offline device, however many attempts have passed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "365.00:00:00")]
     public TimeSpan EraseDeadline { get; set; } = TimeSpan.FromDays(7);
 
@@ -33,8 +35,9 @@ public sealed class RetirementSettings
     [Range(typeof(TimeSpan), "00:00:00.050", "7.00:00:00")]
     public TimeSpan MaxRedriveInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How long the attempt waits for a receipt: growing up to the last of <see cref="EraseAttempts"/>, then the same.</summary>
     public TimeSpan AttemptTimeout(int attempt) =>
-        TimeSpan.FromTicks((long)(EraseAttemptTimeout.Ticks * Math.Pow(EraseBackoffMultiplier, attempt - 1)));
+        TimeSpan.FromTicks((long)(EraseAttemptTimeout.Ticks * Math.Pow(EraseBackoffMultiplier, Math.Clamp(attempt, 1, EraseAttempts) - 1)));
 
     public TimeSpan RedriveDelay(int redrives) =>
         TimeSpan.FromTicks(Math.Min(MaxRedriveInterval.Ticks, (long)(RedriveInterval.Ticks * Math.Pow(2, Math.Min(redrives, 20)))));

@@ -41,8 +41,22 @@ public sealed partial class RetirementStateMachine
         saga.Redrives = 0;
     }
 
-    /// <summary>Why an erase that ran out of attempts or time failed: no receipt, or only receipts that were rejected.</summary>
+    /// <summary>
+    /// Notes an attempt that timed out, and once, when the growing attempts are over, that the retirement now waits for the
+    /// device until the command expires. The re-sends after that are not written: the trail stays readable for a week's wait.
+    /// </summary>
+    private void RecordUnanswered(BehaviorContext<Retirement> context)
+    {
+        var saga = context.Saga;
+        if (saga.EraseAttempts < _settings.EraseAttempts)
+            AuditTrailObserver.Record(context, Now, $"erase attempt {saga.EraseAttempts} timed out; the command is sent again");
+        else if (saga.EraseAttempts == _settings.EraseAttempts)
+            AuditTrailObserver.Record(context, Now,
+                $"device has not answered {saga.EraseAttempts} attempt(s); waiting until {saga.EraseExpiresAt:O} (the command waits in its queue, re-sent every {_settings.AttemptTimeout(saga.EraseAttempts)})");
+    }
+
+    /// <summary>Why an erase failed at its command's expiry: no receipt, or only receipts that were rejected.</summary>
     private static string Unreachable(Retirement saga) => saga.LastRejectionReason is null
-        ? $"no verified receipt after {saga.EraseAttempts} attempt(s); command expires {saga.EraseExpiresAt:O}"
-        : $"no verified receipt after {saga.EraseAttempts} attempt(s); the last receipt was rejected: {saga.LastRejectionDetail}";
+        ? $"no verified receipt by the command's expiry {saga.EraseExpiresAt:O} ({saga.EraseAttempts} send(s))"
+        : $"no verified receipt by the command's expiry {saga.EraseExpiresAt:O} ({saga.EraseAttempts} send(s)); the last receipt was rejected: {saga.LastRejectionDetail}";
 }

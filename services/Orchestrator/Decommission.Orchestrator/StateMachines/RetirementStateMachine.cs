@@ -131,10 +131,11 @@ public sealed partial class RetirementStateMachine : MassTransitStateMachine<Ret
                     context.Saga.LastRejectionDetail = context.Message.Detail;
                     AuditTrailObserver.Record(context, Now, $"receipt rejected ({context.Message.Reason}: {context.Message.Detail}); still waiting for the device");
                 }),
+            // An offline device may come back any time before the command expires: attempts only pace the re-sends.
             When(DeadlineReached, IsDue)
-                .IfElse(context => context.Saga.EraseAttempts < _settings.EraseAttempts && Now < context.Saga.EraseExpiresAt,
-                    nextAttempt => nextAttempt
-                        .Then(context => AuditTrailObserver.Record(context, Now, $"erase attempt {context.Saga.EraseAttempts} timed out"))
+                .IfElse(context => Now < context.Saga.EraseExpiresAt,
+                    resend => resend
+                        .Then(RecordUnanswered)
                         .OrderErase(),
                     unreachable => unreachable
                         .Then(context => Fail(context.Saga, context.Saga.LastRejectionReason ?? FailureReasons.DeviceUnreachable, Unreachable(context.Saga)))

@@ -28,7 +28,7 @@ public static class RetirementStateMachineExtensions
             : throw new InvalidOperationException($"A retirement in {context.Saga.CurrentState} has no step to re-drive"));
 
     /// <summary>The steps that wait for another service, and the order each sends again when it has not answered in time
-    /// (the erase counts its attempts instead: the machine decides between another attempt and failing).</summary>
+    /// (the erase paces its own attempts instead: the machine re-sends it until the command expires, then fails).</summary>
     private static readonly Dictionary<string, Func<RetirementSteps, BehaviorContext<Retirement>, Task>> Redrive = new()
     {
         [RetirementStates.Requested] = (steps, context) => steps.RequestAdmission(context),

@@ -37,7 +37,8 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
         return Send(context, QueueNames.QuarantineDevice, new QuarantineDevice { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
     }
 
-    /// <summary>Sends the erase command to the device gateway as its next attempt; the answer is due when the attempt expires, never after the command does.</summary>
+    /// <summary>Sends the erase command to the device gateway as its next attempt; the answer is due when the attempt expires, never after
+    /// the command does. The gateway keeps the copy for the device until the command expires, so a late device still finds it.</summary>
     public Task OrderErase(BehaviorContext<Retirement> context)
     {
         var saga = context.Saga;
