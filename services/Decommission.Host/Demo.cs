@@ -35,7 +35,7 @@ public static class Demo
             ["Retirement:EraseAttempts"] = "3",
             ["Retirement:EraseAttemptTimeout"] = "00:00:02",
             ["Retirement:EraseBackoffMultiplier"] = "1",
-            ["Retirement:EraseDeadline"] = "00:01:00",
+            ["Retirement:EraseDeadline"] = "00:00:10",
             ["Retirement:RedriveInterval"] = "00:00:05",
             ["Inventory:EndOfLifeScanInterval"] = "00:00:00",
             ["Urls"] = "http://127.0.0.1:0",

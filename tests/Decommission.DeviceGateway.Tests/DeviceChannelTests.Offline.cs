@@ -56,6 +56,28 @@ public sealed partial class DeviceChannelTests
         await Eventually.True(() => queue.Waiting == 0, "the expired command to leave the device's queue", TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task A_device_queue_made_before_the_one_copy_bound_still_takes_its_commands()
+    {
+        var deviceId = $"legacy-{_run}";
+        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using (var channel = await connection.CreateChannelAsync())
+            await channel.QueueDeclareAsync(DeviceChannelNames.CommandQueue(deviceId), durable: true, exclusive: false, autoDelete: false);
+        var devices = _host.Services.GetRequiredService<Channel.IDeviceChannel>();
+
+        // The gateway's declaration with the bound is refused for the older queue: it keeps using it as it is.
+        await devices.PrepareDeviceAsync(deviceId, CancellationToken.None);
+        var command = new EraseCommand { CommandId = Guid.NewGuid().ToString(), DeviceId = deviceId, ExpiresAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow.AddMinutes(1)) };
+        await devices.SendAsync(command, DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
+
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(deviceId))).MessageCount);
+            await channel.QueueDeleteAsync(DeviceChannelNames.CommandQueue(deviceId));
+        }
+    }
+
     /// <summary>Reads how many commands wait in a device's queue, every 50 ms, and keeps the most seen.</summary>
     private sealed class QueueWatch : IAsyncDisposable
     {
