@@ -86,6 +86,43 @@ public sealed class EnrollmentTests
     }
 
     [Fact]
+    public async Task A_retired_device_id_cannot_enroll_again_alone_or_in_a_csv()
+    {
+        await using var host = await CredentialsHost.StartAsync();
+        var first = await host.Enroll("retired-1");
+        var retirement = Guid.NewGuid();
+        await Quarantine(host, "retired-1", retirement);
+        await host.Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirement, DeviceId = "retired-1" });
+        await host.WaitForPublished<IdentityRevoked>(m => m.RetirementId == retirement);
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var again = await host.Harness.GetRequestClient<EnrollDevice>().GetResponse<DeviceEnrolled, EnrollmentRejected>(new EnrollDevice
+        {
+            DeviceId = "retired-1", AttestationPublicKey = Convert.ToBase64String(key.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor-a", RequestedBy = "test",
+        });
+        Assert.True(again.Is(out Response<EnrollmentRejected>? refused));
+        var problem = Assert.Single(refused!.Message.Problems).Problem;
+        Assert.Contains("retired", problem);
+        Assert.Contains(first.IdentityCertificateSerial, problem);
+        Assert.Contains("cannot enroll again", problem);
+
+        var csv = "deviceId,attestationPublicKey,networkSegment\n" +
+                  $"fresh-1,{Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())},floor-a\n" +
+                  $"retired-1,{Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())},floor-a";
+        var batch = await host.Harness.GetRequestClient<EnrollDevicesFromCsv>()
+            .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv { Csv = csv, RequestedBy = "test" });
+
+        Assert.True(batch.Is(out Response<EnrollmentRejected>? rejected));
+        var line = Assert.Single(rejected!.Message.Problems);
+        Assert.Equal(3, line.Line);
+        Assert.Contains("cannot enroll again", line.Problem);
+        // All or nothing: the fresh device of the refused file is neither enrolled nor registered with the gateway.
+        Assert.False(host.Gateway.Registered.ContainsKey("fresh-1"));
+        await using var connection = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = 'fresh-1';"));
+    }
+
+    [Fact]
     public async Task No_secret_appears_in_the_logs_or_the_database_in_clear()
     {
         await using var host = await CredentialsHost.StartAsync();

@@ -12,8 +12,8 @@ namespace Decommission.Credentials.Enrollment;
 /// Enrolls devices: an identity certificate over each attestation key, fresh operational secrets stored only as salted
 /// hashes, a network segment. A batch is all or nothing: every row is checked first and problems are reported by line.
 /// </summary>
-public sealed class DeviceEnrollment(EnrolledDeviceStore devices, FleetCertificateAuthority ca, IdentityRegistration gateway,
-    IOptions<CredentialsOptions> options, TimeProvider clock)
+public sealed class DeviceEnrollment(EnrolledDeviceStore devices, RevocationStore revocations, FleetCertificateAuthority ca,
+    IdentityRegistration gateway, IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     public const int MaxIdLength = 128;
     private readonly SecretHasher _hasher = new(options.Value.KdfIterations);
@@ -53,7 +53,9 @@ public sealed class DeviceEnrollment(EnrolledDeviceStore devices, FleetCertifica
     public async Task<(IReadOnlyList<DeviceEnrolled> Enrolled, IReadOnlyList<LineProblem> Problems)> EnrollAsync(
         IReadOnlyList<(int Line, EnrollDevice Request)> requests, CancellationToken cancellationToken)
     {
-        var enrolledBefore = await devices.AlreadyEnrolledAsync(requests.Select(r => r.Request.DeviceId).Distinct(StringComparer.Ordinal), cancellationToken);
+        var deviceIds = requests.Select(r => r.Request.DeviceId).Distinct(StringComparer.Ordinal).ToList();
+        var enrolledBefore = await devices.AlreadyEnrolledAsync(deviceIds, cancellationToken);
+        var retired = await revocations.RetiredAsync(deviceIds, cancellationToken);
         var problems = new List<LineProblem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var keys = new Dictionary<int, byte[]>();
@@ -62,6 +64,9 @@ public sealed class DeviceEnrollment(EnrolledDeviceStore devices, FleetCertifica
             var problem = Validate(request, out var key);
             if (problem is null && !seen.Add(request.DeviceId))
                 problem = $"device {request.DeviceId} appears twice in this file";
+            if (problem is null && retired.TryGetValue(request.DeviceId, out var revoked))
+                problem = $"device {request.DeviceId} is retired: its identity certificate {revoked.Serial} was revoked at {revoked.RevokedAt:O} "
+                          + $"(CRL {revoked.CrlNumber}); a retired device id cannot enroll again";
             if (problem is null && enrolledBefore.Contains(request.DeviceId))
                 problem = $"device {request.DeviceId} is already enrolled";
             if (problem is not null)

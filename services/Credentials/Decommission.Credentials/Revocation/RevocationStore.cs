@@ -27,6 +27,26 @@ public sealed class RevocationStore(CredentialsDatabase database)
             """, new { revoked.Serial, DeviceId = deviceId, RetirementId = retirementId.ToString(), RevokedAt = revoked.RevokedAt.ToString("O"), revoked.CrlNumber },
             transaction);
 
+    /// <summary>
+    /// Which of the devices are retired, with the revocation of their identity: a retired device id never enrolls again,
+    /// whatever becomes of its enrollment row.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, RevokedIdentity>> RetiredAsync(IEnumerable<string> deviceIds, CancellationToken cancellationToken)
+    {
+        var retired = new Dictionary<string, RevokedIdentity>(StringComparer.Ordinal);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        foreach (var deviceId in deviceIds)
+        {
+            var row = await connection.QueryFirstOrDefaultAsync<(string Serial, long CrlNumber, string RevokedAt)?>(new CommandDefinition("""
+                SELECT serial AS Serial, crl_number AS CrlNumber, revoked_at AS RevokedAt FROM revocations
+                WHERE device_id = @DeviceId ORDER BY revoked_at LIMIT 1;
+                """, new { DeviceId = deviceId }, cancellationToken: cancellationToken));
+            if (row is { } found)
+                retired[deviceId] = new RevokedIdentity(found.Serial, found.CrlNumber, ParseTime(found.RevokedAt));
+        }
+        return retired;
+    }
+
     /// <summary>Every revocation so far: what the next CRL lists.</summary>
     public async Task<IReadOnlyList<(string Serial, DateTimeOffset RevokedAt)>> AllAsync(DbConnection connection, DbTransaction transaction) =>
         [.. (await connection.QueryAsync<(string Serial, string RevokedAt)>("SELECT serial AS Serial, revoked_at AS RevokedAt FROM revocations;", transaction: transaction))
