@@ -36,6 +36,11 @@ public sealed class CertificatesOptions
     [Required]
     public string CommandSigningPublicKeyPath { get; set; } = "data/device-gateway/command-signing.pub.pem";
 
+    /// <summary>How far a receipt's device time may lie outside its command's lifetime when the evidence is re-verified; keep it
+    /// equal to the gateway's DeviceGateway:MaxClockSkew, or certificates are refused for wipes the gateway accepted.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan MaxClockSkew { get; set; } = Decommission.DeviceProtocol.WipeEvidence.DefaultClockSkew;
+
     /// <summary>The largest PDF POST /api/certificates/verify accepts.</summary>
     [Range(1024, int.MaxValue)]
     public int MaxVerifyUploadBytes { get; set; } = 20 * 1024 * 1024;

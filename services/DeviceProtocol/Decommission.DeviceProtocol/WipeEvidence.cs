@@ -46,12 +46,15 @@ public sealed record WipeEvidenceProblem(string Check, string Detail);
 /// </summary>
 public static class WipeEvidence
 {
-    /// <summary>Slack around the command's lifetime for the device's clock.</summary>
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
+    /// <summary>Slack around the command's lifetime for the device's clock, unless the caller says otherwise (the gateway's default too).</summary>
+    public static readonly TimeSpan DefaultClockSkew = TimeSpan.FromMinutes(2);
 
+    /// <param name="clockSkew">How far the receipt's time may lie outside the command's lifetime; <see cref="DefaultClockSkew"/> when null.
+    /// A relying party sets it to the gateway's, so it does not refuse what the gateway accepted.</param>
     public static (VerifiedWipe? Wipe, WipeEvidenceProblem? Problem) Verify(byte[] receiptBytes, string receiptSha256, byte[] commandBytes,
-        byte[] identityCertificate, string deviceId, Guid retirementId, X509Certificate2 fleetCa, byte[] commandSigningKey)
+        byte[] identityCertificate, string deviceId, Guid retirementId, X509Certificate2 fleetCa, byte[] commandSigningKey, TimeSpan? clockSkew = null)
     {
+        var skew = clockSkew ?? DefaultClockSkew;
         static (VerifiedWipe?, WipeEvidenceProblem?) Fail(string check, string detail) => (null, new WipeEvidenceProblem(check, detail));
 
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(receiptBytes));
@@ -105,9 +108,9 @@ public static class WipeEvidence
             return Fail(WipeEvidenceChecks.CommandIdMismatch, $"the receipt answers command {receipt.CommandId}, not {command.CommandId}");
         if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(receipt.Nonce), System.Text.Encoding.UTF8.GetBytes(command.Nonce)))
             return Fail(WipeEvidenceChecks.NonceMismatch, "the receipt does not echo the command's nonce");
-        if (completedAt < issuedAt - ClockSkew || completedAt > expiresAt + ClockSkew)
+        if (completedAt < issuedAt - skew || completedAt > expiresAt + skew)
             return Fail(WipeEvidenceChecks.OutsideCommandWindow,
-                $"the erase completed at {receipt.CompletedAt}, outside the command's lifetime {command.IssuedAt} to {command.ExpiresAt} (± {ClockSkew.TotalMinutes:0} min)");
+                $"the erase completed at {receipt.CompletedAt}, outside the command's lifetime {command.IssuedAt} to {command.ExpiresAt} (± {skew})");
 
         // What the receipt reports: NIST SP 800-88 Rev.2, a Purge by cryptographic erase, verified.
         if (receipt.Outcome != ErasureMethods.Succeeded)

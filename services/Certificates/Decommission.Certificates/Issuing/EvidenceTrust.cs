@@ -9,6 +9,7 @@ namespace Decommission.Certificates.Issuing;
 /// <summary>
 /// What the certificates service trusts evidence against: the fleet CA certificate and the gateway's command-signing
 /// public key. Both files are read on first use, since the credentials service and the gateway create them at their first start.
+/// The receipt's time may lie outside the command's lifetime by Certificates:MaxClockSkew, as at the gateway.
 /// </summary>
 public sealed class EvidenceTrust(IOptions<CertificatesOptions> options) : IDisposable
 {
@@ -55,7 +56,8 @@ public sealed class EvidenceTrust(IOptions<CertificatesOptions> options) : IDisp
         }
         if (receipt.Length == 0 || command.Length == 0 || identity.Length == 0)
             return (null, new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, "the receipt, command or identity certificate is missing"));
-        return WipeEvidence.Verify(receipt, evidence.ReceiptSha256, command, identity, deviceId, retirementId, FleetCa, CommandSigningKey);
+        return WipeEvidence.Verify(receipt, evidence.ReceiptSha256, command, identity, deviceId, retirementId, FleetCa, CommandSigningKey,
+            options.Value.MaxClockSkew);
     }
 
     public void Dispose() => _fleetCa?.Dispose();
