@@ -77,6 +77,35 @@ public sealed class IssuingTests
     }
 
     [Fact]
+    public async Task The_certificate_states_the_gateways_times_beside_the_devices_claim_and_still_verifies()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var order = host.PurgeOrder("dev-times");
+        var receivedAt = order.Evidence!.CompletedAt.AddSeconds(3);
+        var issued = await host.Issue(order with { Evidence = order.Evidence with { ReceiptReceivedAt = receivedAt } });
+        using var auditor = host.Client(await host.NewKey(ApiRoles.Auditor));
+
+        using var twin = JsonDocument.Parse(await auditor.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}"));
+        var certificate = twin.RootElement.GetProperty("certificate");
+        // The command's issue time is the one the gateway signed into the command.
+        Assert.True(ProtocolSigning.TryParseTimestamp(
+            twin.RootElement.GetProperty("evidence").GetProperty("commandFields").GetProperty("issuedAt").GetString()!, out var commandIssuedAt));
+        Assert.Equal(order.Evidence.CompletedAt, certificate.GetProperty("sanitizedAt").GetDateTimeOffset());
+        Assert.Equal(receivedAt, certificate.GetProperty("receiptReceivedAt").GetDateTimeOffset());
+        Assert.Equal(commandIssuedAt, certificate.GetProperty("commandIssuedAt").GetDateTimeOffset());
+        Assert.Contains("not part of the device-signed bytes", certificate.GetProperty("timeSources").GetString());
+
+        var pdf = await auditor.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}/pdf");
+        var text = Pdf.PdfText.Read(pdf);
+        static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal($"Sanitized at (device's clock) {Utc(order.Evidence.CompletedAt)}", text.LineWith("Sanitized at (device's clock)"));
+        Assert.Equal($"Receipt received (gateway's clock) {Utc(receivedAt)} (not part of the device-signed receipt)", text.LineWith("Receipt received (gateway's clock)"));
+        Assert.Equal($"Command issued (gateway's clock) {Utc(commandIssuedAt)}", text.LineWith("Command issued (gateway's clock)"));
+        // The gateway's times lie outside the signed receipt: the evidence still re-verifies.
+        Assert.Equal(VerificationResult.Valid, (await Verify(auditor, pdf)).Verdict);
+    }
+
+    [Fact]
     public async Task A_missing_trust_file_is_a_clear_error_and_is_read_once_it_exists()
     {
         await using var host = await CertificatesHost.StartAsync(writeTrustFiles: false);

@@ -27,8 +27,10 @@ public sealed partial class DeviceChannelTests
         Assert.True(device.TryReadData(out var before));
         Assert.NotEmpty(before);
 
+        var started = DateTimeOffset.UtcNow;
         var id = await new Scenario(_host).Retire(device.Id);
         var completed = await _host.WaitForState(id, "Completed", seconds: 30);
+        var ended = DateTimeOffset.UtcNow;
 
         Assert.False(device.TryReadData(out _));
         Assert.True(device.IsErased);
@@ -37,6 +39,15 @@ public sealed partial class DeviceChannelTests
         Assert.Contains(completed.Evidence.DestroyedKeyIds, k => k.StartsWith("media-key:", StringComparison.Ordinal));
         Assert.NotEmpty(completed.Evidence.AreasNotCovered);
         Assert.Equal(64, completed.Evidence.ReceiptSha256.Length);
+        // The gateway's own time of receipt, beside the device's claim, carried through the saga to the certificate.
+        Assert.InRange(completed.Evidence.ReceiptReceivedAt!.Value, started, ended);
+        using (var twin = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(_dataDirectory, "certificates", completed.CertificateId + ".json"))))
+        {
+            var stated = twin.RootElement.GetProperty("certificate");
+            Assert.Equal(completed.Evidence.ReceiptReceivedAt, stated.GetProperty("receiptReceivedAt").GetDateTimeOffset());
+            Assert.Equal(completed.Evidence.CompletedAt, stated.GetProperty("sanitizedAt").GetDateTimeOffset());
+            Assert.InRange(stated.GetProperty("commandIssuedAt").GetDateTimeOffset(), started, completed.Evidence.ReceiptReceivedAt.Value);
+        }
 
         // Nothing usable is left in the fleet either: its secrets are dead and its identity is on the CRL.
         Assert.Equal(3, completed.RevokedCredentials.Count);

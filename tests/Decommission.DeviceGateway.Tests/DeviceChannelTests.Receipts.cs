@@ -77,6 +77,38 @@ public sealed partial class DeviceChannelTests
         Assert.Equal(R.UnregisteredKey, await gateway.ExecuteScalarAsync<string>(
             "SELECT reason FROM receipts WHERE device_id = @Id AND verdict = 'Rejected';", new { victim.Id }));
     }
+    [Fact]
+    public async Task A_redelivered_verified_receipt_is_announced_with_the_time_it_first_arrived()
+    {
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
+        var device = fleet.Devices.Values.Single();
+        var completed = await _host.WaitForState(await new Scenario(_host).Retire(device.Id), "Completed", seconds: 30);
+        await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        var (body, receivedAt) = await gateway.QuerySingleAsync<(byte[] Body, string ReceivedAt)>(
+            "SELECT body AS Body, received_at AS ReceivedAt FROM receipts WHERE sha256 = @Sha256 AND verdict = 'Verified';", new { Sha256 = completed.Evidence!.ReceiptSha256 });
+        Assert.Equal(DateTimeOffset.Parse(receivedAt, System.Globalization.CultureInfo.InvariantCulture), completed.Evidence.ReceiptReceivedAt);
+
+        var announced = new TaskCompletionSource<ErasureVerified>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var _ = _host.Services.GetRequiredService<IBus>().ConnectPublishObserver(new VerifiedObserver(device.Id, announced));
+        var verdict = await _host.Services.GetRequiredService<Receipts.ReceiptProcessor>().ProcessAsync(body, CancellationToken.None);
+
+        Assert.Equal(Receipts.ReceiptVerdict.Duplicate, verdict.Verdict);
+        var again = await announced.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(completed.Evidence.ReceiptReceivedAt, again.Evidence.ReceiptReceivedAt);
+        Assert.True(again.VerifiedAt > again.Evidence.ReceiptReceivedAt, "announced again later, stating the first arrival");
+    }
+
+    private sealed class VerifiedObserver(string deviceId, TaskCompletionSource<ErasureVerified> seen) : IPublishObserver
+    {
+        public Task PrePublish<T>(PublishContext<T> context) where T : class => Task.CompletedTask;
+        public Task PublishFault<T>(PublishContext<T> context, Exception exception) where T : class => Task.CompletedTask;
+        public Task PostPublish<T>(PublishContext<T> context) where T : class
+        {
+            if (context.Message is ErasureVerified verified && verified.DeviceId == deviceId)
+                seen.TrySetResult(verified);
+            return Task.CompletedTask;
+        }
+    }
 
     private static async Task<List<string>> WaitForReceipts(GatewayDatabase database, string deviceId, string garbageMarker)
     {

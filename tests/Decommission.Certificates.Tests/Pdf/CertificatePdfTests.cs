@@ -42,7 +42,11 @@ public sealed class CertificatePdfTests
         Assert.Equal("Tool version 1.4.2", text.LineWith("Tool version"));
         Assert.Equal("Witness none", text.LineWith("Witness"));
         Assert.Equal("Requested at 2025-03-04T09:30:00Z", text.LineWith("Requested at"));
-        Assert.Equal("Sanitized at 2025-03-04T10:15:42Z", text.LineWith("Sanitized at"));
+        // The device's claimed time beside the gateway's own, each labelled with its clock.
+        Assert.Equal("Command issued (gateway's clock) 2025-03-04T10:14:58Z", text.LineWith("Command issued (gateway's clock)"));
+        Assert.Equal("Sanitized at (device's clock) 2025-03-04T10:15:42Z", text.LineWith("Sanitized at (device's clock)"));
+        Assert.Equal("Receipt received (gateway's clock) 2025-03-04T10:15:44Z (not part of the device-signed receipt)",
+            text.LineWith("Receipt received (gateway's clock)"));
         Assert.Equal("Issued at 2025-03-04T09:16:05Z", text.LineWith("Issued at")); // written in UTC whatever the offset given
         Assert.Equal("Location Substation 7, Rotterdam", text.LineWith("Location"));
         Assert.Equal("Reason End of life", text.LineWith("Reason"));
@@ -90,6 +94,7 @@ public sealed class CertificatePdfTests
         Assert.Equal("Receipt SHA-256 none", text.LineWith("Receipt SHA-256"));
         Assert.Equal("Destroyed key IDs none", text.LineWith("Destroyed key IDs"));
         Assert.Equal("Areas not covered none", text.LineWith("Areas not covered"));
+        Assert.DoesNotContain(text.Lines, l => l.Contains("clock)", StringComparison.Ordinal)); // no device, no gateway: the destruction's own time
         Assert.Contains("Verification result Recorded by Jan de Vries, witnessed by Aisha Khan", text.Flowing);
     }
 
@@ -130,7 +135,7 @@ public sealed class CertificatePdfTests
     [Fact]
     public void Long_evidence_lists_flow_onto_the_next_page_instead_of_being_cut()
     {
-        var keys = Enumerable.Range(1, 150).Select(i => $"media-key-slot-{i:000}").ToList();
+        var keys = Enumerable.Range(1, 140).Select(i => $"media-key-slot-{i:000}").ToList();
         var document = SampleCertificates.Purge(auditEntries: 3) with { DestroyedKeyIds = keys };
         var text = PdfText.Read(Pdf.Render(document));
 
@@ -145,7 +150,7 @@ public sealed class CertificatePdfTests
     [Fact]
     public void Document_properties_name_the_certificate()
     {
-        var document = SampleCertificates.Purge(auditEntries: 3);
+        var document = SampleCertificates.Purge(auditEntries: 1);
         using var pdf = PdfDocument.Open(Pdf.Render(document));
 
         Assert.Equal($"Certificate of Sanitization {document.CertificateId}", pdf.Information.Title);

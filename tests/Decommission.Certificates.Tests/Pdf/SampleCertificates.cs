@@ -7,6 +7,8 @@ internal static class SampleCertificates
 {
     public static readonly DateTimeOffset RequestedAt = new(2025, 3, 4, 9, 30, 0, TimeSpan.Zero);
     public static readonly DateTimeOffset SanitizedAt = new(2025, 3, 4, 10, 15, 42, TimeSpan.Zero);
+    public static readonly DateTimeOffset CommandIssuedAt = new(2025, 3, 4, 10, 14, 58, TimeSpan.Zero);
+    public static readonly DateTimeOffset ReceiptReceivedAt = new(2025, 3, 4, 10, 15, 44, TimeSpan.Zero);
     public static readonly DateTimeOffset IssuedAt = new(2025, 3, 4, 10, 16, 5, TimeSpan.FromHours(1)); // not UTC on purpose
 
     public const string ReceiptSha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -37,6 +39,9 @@ internal static class SampleCertificates
             ValidatedBy = "Decommission device gateway (automated receipt verification)",
             RequestedAt = RequestedAt,
             SanitizedAt = SanitizedAt,
+            CommandIssuedAt = CommandIssuedAt,
+            ReceiptReceivedAt = ReceiptReceivedAt,
+            TimeSources = "Sanitized at: the device's claim. Receipt received: stated by the gateway, not part of the device-signed bytes.",
             Location = "Substation 7, Rotterdam",
             Reason = "End of life",
             RequestedBy = "operator:j.devries",

@@ -99,6 +99,9 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
         return IssueOutcome.Issued((await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken))!);
     }
 
+    private const string GatewayTimes = "Sanitized at: the device's claim, signed in its receipt. Command issued: signed by the gateway in the command. "
+        + "Receipt received: stated by the gateway from its own clock, not part of the device-signed bytes.";
+
     private IssueOutcome Refuse(IssueDisposalCertificate order, string reason, string detail)
     {
         logger.LogWarning("Refused a {Type} certificate for {DeviceId} (retirement {RetirementId}): {Reason}: {Detail}", UntrustedText.Safe(order.SanitizationType),
@@ -147,6 +150,9 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
                 PerformedBy = $"Device {order.DeviceId} (crypto-erase commanded by the Decommission service)",
                 ValidatedBy = "Decommission certificates service (automated verification of the signed evidence)",
                 SanitizedAt = wipe.CompletedAt,
+                CommandIssuedAt = ProtocolSigning.TryParseTimestamp(wipe.Command.IssuedAt, out var issuedAt) ? issuedAt : null,
+                ReceiptReceivedAt = order.Evidence?.ReceiptReceivedAt,
+                TimeSources = GatewayTimes,
                 Location = order.Device.Site,
                 DestroyedKeyIds = wipe.Receipt.DestroyedKeyIds,
                 AreasCovered = wipe.Receipt.AreasCovered,

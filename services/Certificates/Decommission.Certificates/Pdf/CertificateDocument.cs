@@ -35,7 +35,14 @@ public sealed record CertificateDocument
     public string ValidatedBy { get; init; } = "";
     public string Witness { get; init; } = "";
     public DateTimeOffset RequestedAt { get; init; }
+    /// <summary>For a Purge: when the device says it completed the erase, by its own clock (signed in its receipt).</summary>
     public DateTimeOffset SanitizedAt { get; init; }
+    /// <summary>For a Purge: when the gateway issued the erase command, by the gateway's clock (signed in the command).</summary>
+    public DateTimeOffset? CommandIssuedAt { get; init; }
+    /// <summary>For a Purge: when the gateway received the receipt, by the gateway's clock. Stated by the gateway, in no signed bytes.</summary>
+    public DateTimeOffset? ReceiptReceivedAt { get; init; }
+    /// <summary>For a Purge: one line on whose clock each time is and what signs it.</summary>
+    public string TimeSources { get; init; } = "";
     public string Location { get; init; } = "";
     public string Reason { get; init; } = "";
     public string RequestedBy { get; init; } = "";

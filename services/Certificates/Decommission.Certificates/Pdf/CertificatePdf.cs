@@ -112,7 +112,17 @@ public sealed class CertificatePdf
         flow.Row("Validated by", Text(d.ValidatedBy));
         flow.Row("Witness", Text(d.Witness, "none"));
         flow.Row("Requested at", Time(d.RequestedAt));
-        flow.Row("Sanitized at", Time(d.SanitizedAt));
+        if (d.SanitizationType == SanitizationTypes.Purge)
+        {
+            flow.Row("Command issued (gateway's clock)", Time(d.CommandIssuedAt));
+            flow.Row("Sanitized at (device's clock)", Time(d.SanitizedAt));
+            // One line on page one: the JSON twin's timeSources says the same at length.
+            flow.Row("Receipt received (gateway's clock)", d.ReceiptReceivedAt is null ? Time(null) : $"{Time(d.ReceiptReceivedAt)} ({ReceivedNote})");
+        }
+        else
+        {
+            flow.Row("Sanitized at", Time(d.SanitizedAt));
+        }
         flow.Row("Issued at", Time(d.IssuedAt));
         flow.Row("Location", Text(d.Location));
         flow.Row("Reason", Text(d.Reason));
@@ -143,10 +153,13 @@ public sealed class CertificatePdf
             more => $"… and {more} more {(more == 1 ? "entry" : "entries")}, see the JSON record");
     }
 
+    /// <summary>What the receipt's time on the certificate rests on: the gateway's word, not the device's signature.</summary>
+    public const string ReceivedNote = "not part of the device-signed receipt";
+
     private static string Text(string value, string absent = "not recorded") => string.IsNullOrWhiteSpace(value) ? absent : value;
 
     private static IReadOnlyList<string> List(IReadOnlyList<string> values) => values.Count == 0 ? ["none"] : values;
 
-    private static string Time(DateTimeOffset value) =>
-        value == default ? "not recorded" : value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset? value) =>
+        value is not { } time || time == default ? "not recorded" : time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

@@ -94,6 +94,15 @@ public sealed class EraseCommandStore(GatewayDatabase database)
             return final;
         });
 
+    /// <summary>When the gateway first received this receipt with the verdict Verified (its own clock), or null.</summary>
+    public async Task<DateTimeOffset?> FindVerifiedReceivedAtAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var receivedAt = await connection.QuerySingleOrDefaultAsync<string>(
+            "SELECT received_at FROM receipts WHERE sha256 = @Sha256 AND verdict = 'Verified' ORDER BY id LIMIT 1;", new { Sha256 = sha256 });
+        return receivedAt is null ? null : DateTimeOffset.Parse(receivedAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind);
+    }
+
     private static IssuedCommand? ToCommand(CommandRow? row) =>
         row is null ? null : new IssuedCommand(row.CommandId, Guid.Parse(row.RetirementId), row.DeviceId, row.Nonce,
             DateTimeOffset.FromUnixTimeMilliseconds(row.IssuedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(row.ExpiresAtMs),

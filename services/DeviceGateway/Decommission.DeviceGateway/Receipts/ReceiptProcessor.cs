@@ -55,6 +55,8 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
 
         if (verdict.Verdict is ReceiptVerdict.Verified or ReceiptVerdict.Duplicate)
         {
+            // The trusted time is when the receipt first verified here: a redelivered duplicate keeps the first arrival's time.
+            var receivedAt = verdict.IsVerified ? now : await commands.FindVerifiedReceivedAtAsync(sha256, cancellationToken) ?? now;
             await bus.Publish(new ErasureVerified
             {
                 RetirementId = command!.RetirementId,
@@ -70,6 +72,7 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
                     AreasNotCovered = receipt.AreasNotCovered,
                     SelfCheckPassed = receipt.SelfCheckPassed,
                     CompletedAt = ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out var completedAt) ? completedAt : now,
+                    ReceiptReceivedAt = receivedAt,
                     ReceiptSha256 = sha256,
                     Receipt = Convert.ToBase64String(body.Span),
                     Command = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(command.Body)),
