@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Decommission.DeviceProtocol;
+using Decommission.Testing;
 
 namespace Decommission.DeviceAgent.Tests;
 
@@ -108,28 +108,7 @@ public sealed partial class ProtocolDocumentTests
         }
     }
 
-    private static async Task<(int Exit, string Output)> Openssl(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new Xunit.Sdk.XunitException("openssl is not installed: ops/test.sh installs it (run the tests with ops/test.sh)");
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            return (process.ExitCode, await stdout + await stderr);
-        }
-    }
+    private static Task<(int Exit, string Output)> Openssl(params string[] arguments) => ExternalTool.Run("openssl", arguments);
 
     [GeneratedRegex(@"^```\w+ (?<tag>[\w:-]+)\n(?<body>.*?)\n```$", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex TaggedBlock();

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 
-namespace Decommission.Certificates.Tests;
+namespace Decommission.Testing;
 
 /// <summary>Runs a tool a user would (pdfsig, chromium, openssl) and fails clearly when ops/test.sh did not install it.</summary>
-internal static class ExternalTool
+public static class ExternalTool
 {
-    /// <summary>The repository's root, from this test's output directory (tests/Decommission.Certificates.Tests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/).</summary>
+    /// <summary>The repository's root, from this test's output directory (tests/&lt;project&gt;/bin/&lt;Configuration&gt;/&lt;tfm&gt;/).</summary>
     public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
 
     public static async Task<(int Exit, string Output)> Run(string tool, params string[] arguments) => await RunIn(null, tool, arguments);
