@@ -11,9 +11,12 @@ public sealed class BusOptions
     [Required]
     public BusTransport Transport { get; set; } = BusTransport.RabbitMq;
 
-    /// <summary>amqp://user:password@host:port/vhost; the password never reaches a log.</summary>
+    /// <summary>amqp://user:password@host:port/vhost, or amqps:// for TLS (the distributed run, compose); the password never reaches a log.</summary>
     [Required]
     public Uri RabbitMqUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+
+    /// <summary>PEM file of the CA the broker's certificate must chain to (amqps:// only); unset: the system's trust store.</summary>
+    public string? BrokerCaCertificatePath { get; set; }
 
     /// <summary>
     /// True: each receive endpoint declares and binds the type exchanges of what it consumes (MassTransit's default; the

@@ -56,7 +56,7 @@ public static class MessageBusExtensions
 
             bus.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(options.RabbitMqUri);
+                cfg.Host(options.RabbitMqUri, host => BrokerTls.Configure(host, options.RabbitMqUri, options.BrokerCaCertificatePath));
                 cfg.PrefetchCount = options.PrefetchCount;
                 // Who sent what is checked, not assumed: every message carries our broker user, vouched for by the broker.
                 var user = SenderVerification.UserOf(options.RabbitMqUri);
