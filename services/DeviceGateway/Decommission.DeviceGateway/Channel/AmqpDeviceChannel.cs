@@ -177,7 +177,15 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
             Persistent = true,
             Expiration = ttl.ToString(CultureInfo.InvariantCulture),
         };
-        await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+        try
+        {
+            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+        }
+        catch (PublishException returned) when (returned.IsReturn)
+        {
+            await PrepareDeviceAsync(deviceId, cancellationToken);
+            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+        }
     }
 
     /// <summary>The device's durable command queue, bound to the command exchange by its routing key: commands wait there

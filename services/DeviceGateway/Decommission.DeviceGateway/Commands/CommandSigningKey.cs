@@ -27,6 +27,8 @@ public sealed class CommandSigningKey : IDisposable
             NextKeyId = ProtocolSigning.KeyId(_next);
             if (NextKeyId == KeyId)
                 throw new InvalidOperationException("The next command-signing key is the current one; give NextSigningKeyPath a key of its own.");
+            logger.LogInformation("Signing with command-signing key {KeyId}; holding the next key {NextKeyId} ({NextPublicKeyPath}) for rotation",
+                KeyId, NextKeyId, NextPublicKeyPath);
         }
         if (!string.IsNullOrEmpty(options.Value.PublicKeyExportPath))
         {
