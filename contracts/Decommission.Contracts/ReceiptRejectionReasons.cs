@@ -15,6 +15,8 @@ public static class ReceiptRejectionReasons
     public const string ClockSkew = "ClockSkew";
     public const string WeakMethod = "WeakMethod";
     public const string DeviceReportedFailure = "DeviceReportedFailure";
+    /// <summary>The device refused the erase in a refusal signed by its attestation key; the detail carries its reason code and text.</summary>
+    public const string DeviceRefused = "DeviceRefused";
     /// <summary>The gateway refused the erase order: the device is under legal hold.</summary>
     public const string LegalHold = "LegalHold";
     /// <summary>The gateway refused the erase order: no quarantine of this device for this retirement was announced.</summary>

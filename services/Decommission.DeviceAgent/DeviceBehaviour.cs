@@ -21,4 +21,6 @@ public enum DeviceBehaviour
     ClockAhead,
     /// <summary>Erases and answers at once, but its clock runs an hour behind: the receipt predates the command.</summary>
     ClockBehind,
+    /// <summary>Does not erase: answers a genuinely signed refusal (NotPermitted, a maintenance lock on site).</summary>
+    Refuses,
 }

@@ -172,11 +172,11 @@ public sealed class DeviceFleet : IAsyncDisposable
     {
         try
         {
-            if (ReadCommand(device, delivery) is { } command && device.Handle(command, time.GetUtcNow()) is { } receipt)
+            if (device.Receive(delivery.Body.Span, time.GetUtcNow()) is { } answer)
             {
                 if (device.Spec.Delay is { } delay)
                     await Task.Delay(delay, time, stopping.Token);
-                await PublishAsync(channel, device.Id, command.Message.CommandId, receipt);
+                await PublishAsync(channel, device.Id, delivery.BasicProperties.MessageId ?? "", answer);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -203,27 +203,18 @@ public sealed class DeviceFleet : IAsyncDisposable
         }
     }
 
-    private SignedMessage<EraseCommand>? ReadCommand(SimulatedDevice device, BasicDeliverEventArgs delivery)
-    {
-        var (command, problem) = SignedMessage.Parse<EraseCommand>(delivery.Body.Span, EraseCommand.Type);
-        if (command is null)
-            logger.LogWarning("Device {DeviceId} dropped a malformed command: {Error}", device.Id, problem);
-        return command;
-    }
-
-    private async Task PublishAsync(IChannel channel, string deviceId, string answeredCommandId, WipeReceipt receipt)
+    private async Task PublishAsync(IChannel channel, string deviceId, string answeredCommandId, byte[] answer)
     {
         var properties = new BasicProperties
         {
             ContentType = DeviceChannelNames.ContentType,
             DeliveryMode = DeliveryModes.Persistent,
-            Type = WipeReceipt.Type,
-            MessageId = receipt.ReceiptId,
+            Type = SignedMessage.PeekType(answer),
+            MessageId = Convert.ToHexStringLower(SHA256.HashData(answer)),
             // The command this answers, even when the body (a replayed receipt) names another: the gateway must catch that.
             CorrelationId = answeredCommandId,
             Timestamp = new AmqpTimestamp(time.GetUtcNow().ToUnixTimeSeconds()),
         };
-        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, deviceId, mandatory: true, properties,
-            JsonSerializer.SerializeToUtf8Bytes(receipt), stopping.Token);
+        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, deviceId, mandatory: true, properties, answer, stopping.Token);
     }
 }

@@ -7,9 +7,10 @@ namespace Decommission.DeviceAgent;
 
 /// <summary>
 /// One simulated device: encrypted data under wrapped key slots, an attestation key, and the erase-command handling of
-/// docs/device-protocol.md. Transport-free: <see cref="Handle"/> returns the receipt to send; <see cref="DeviceFleet"/> carries it.
+/// docs/device-protocol.md. Transport-free: <see cref="Receive"/> takes a message's bytes and returns the bytes to send back,
+/// which a transport (<see cref="DeviceFleet"/>, the in-process fleet) carries.
 /// </summary>
-public sealed class SimulatedDevice : IDisposable
+public sealed partial class SimulatedDevice : IDisposable
 {
     private static readonly string[] KeySlots = ["user", "recovery"];
     private static readonly string[] AreasCovered = ["user-data", "configuration", "credential-store"];
@@ -19,21 +20,25 @@ public sealed class SimulatedDevice : IDisposable
     private readonly Lock gate = new();
     private readonly ECDsa attestationKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly ECDsa receiptSigningKey;
-    private readonly ECDsa gatewayKey;
-    private readonly string gatewayKeyId;
+    private readonly Dictionary<string, ECDsa> gatewayKeys;
     private readonly EncryptedStorage storage;
-    private readonly Dictionary<string, WipeReceipt> receiptsByCommand = [];
     private readonly WipeReceipt? oldReceipt;
     private readonly ILogger logger;
     private IReadOnlyList<string>? destroyedKeyIds;
 
     /// <param name="gatewayPublicKey">SubjectPublicKeyInfo of the gateway's command-signing key, as provisioned at manufacture.</param>
     public SimulatedDevice(DeviceSpec spec, byte[] gatewayPublicKey, DateTimeOffset createdAt, ILogger? logger = null)
+        : this(spec, new[] { gatewayPublicKey }, createdAt, logger)
+    {
+    }
+
+    /// <param name="trustedGatewayKeys">SubjectPublicKeyInfo of every command-signing key the device was provisioned with (the
+    /// current one and, during a rotation, the next): it accepts commands and verdicts signed by any of them, and by no other.</param>
+    public SimulatedDevice(DeviceSpec spec, IReadOnlyList<byte[]> trustedGatewayKeys, DateTimeOffset createdAt, ILogger? logger = null)
     {
         Spec = spec;
         this.logger = logger ?? NullLogger.Instance;
-        gatewayKey = ProtocolSigning.ImportPublicKey(gatewayPublicKey);
-        gatewayKeyId = ProtocolSigning.KeyId(gatewayPublicKey);
+        gatewayKeys = trustedGatewayKeys.DistinctBy(ProtocolSigning.KeyId).ToDictionary(ProtocolSigning.KeyId, ProtocolSigning.ImportPublicKey);
         AttestationPublicKey = attestationKey.ExportSubjectPublicKeyInfo();
         AttestationKeyId = ProtocolSigning.KeyId(AttestationPublicKey);
         receiptSigningKey = Behaviour == DeviceBehaviour.SignsWithWrongKey ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : attestationKey;
@@ -51,6 +56,8 @@ public sealed class SimulatedDevice : IDisposable
     public bool IsErased { get; private set; }
     public WipeReceipt? LastReceipt { get; private set; }
     public int CommandsReceived { get; private set; }
+    /// <summary>The key ids of the command-signing keys this device trusts.</summary>
+    public IReadOnlyCollection<string> TrustedGatewayKeyIds => gatewayKeys.Keys;
 
     /// <summary>Reads the data as an application would: through any key slot that still unwraps the media key.</summary>
     public bool TryReadData(out IReadOnlyList<string> records)
@@ -70,37 +77,6 @@ public sealed class SimulatedDevice : IDisposable
         }
     }
 
-    /// <summary>Acts on an erase command; returns the receipt to send, or null when the command must be ignored.</summary>
-    public WipeReceipt? Handle(EraseCommand command, DateTimeOffset now) => Handle(new SignedMessage<EraseCommand>(command, command.SignedBytes()), now);
-
-    /// <summary>Acts on an erase command as received (its signature checked over the canonical bytes of the received JSON).</summary>
-    public WipeReceipt? Handle(SignedMessage<EraseCommand> received, DateTimeOffset now)
-    {
-        var command = received.Message;
-        lock (gate)
-        {
-            CommandsReceived++;
-            if (Rejection(received, now) is { } reason)
-            {
-                logger.LogWarning("Device {DeviceId} ignored command {CommandId}: {Reason}", Id, command.CommandId, reason);
-                return null;
-            }
-            // A re-sent command (same id) gets the receipt already given, byte for byte.
-            if (!receiptsByCommand.TryGetValue(command.CommandId, out var receipt))
-            {
-                receipt = oldReceipt ?? Erase(command, now);
-                receiptsByCommand[command.CommandId] = receipt;
-                if (receipt == oldReceipt)
-                    logger.LogWarning("Device {DeviceId} answers command {CommandId} with its old receipt for command {OldCommandId}",
-                        Id, command.CommandId, receipt.CommandId);
-                else
-                    logger.LogInformation("Device {DeviceId} answers command {CommandId}: {Outcome}, {Detail}",
-                        Id, command.CommandId, receipt.Outcome, receipt.SelfCheckDetail);
-            }
-            return LastReceipt = receipt;
-        }
-    }
-
     /// <summary>How far the device's clock is off: what it stamps on its receipt is now plus this.</summary>
     private TimeSpan ClockError => Behaviour switch
     {
@@ -113,7 +89,8 @@ public sealed class SimulatedDevice : IDisposable
     {
         attestationKey.Dispose();
         receiptSigningKey.Dispose();
-        gatewayKey.Dispose();
+        foreach (var key in gatewayKeys.Values)
+            key.Dispose();
     }
 
     private string? Rejection(SignedMessage<EraseCommand> received, DateTimeOffset now)
@@ -125,8 +102,8 @@ public sealed class SimulatedDevice : IDisposable
             return $"type is {command.MessageType}";
         if (command.DeviceId != Id)
             return $"addressed to device {command.DeviceId}";
-        if (command.KeyId != gatewayKeyId)
-            return $"signed with unknown key {command.KeyId}";
+        if (!gatewayKeys.TryGetValue(command.KeyId, out var gatewayKey))
+            return $"signed with key {command.KeyId}, which this device was not provisioned with";
         if (!ProtocolSigning.Verify(gatewayKey, received.SignedBytes, command.Signature))
             return "signature does not verify with the gateway key";
         if (!ProtocolSigning.TryParseTimestamp(command.ExpiresAt, out var expiresAt))

@@ -8,8 +8,8 @@ using Decommission.DeviceProtocol;
 namespace Decommission.Host;
 
 /// <summary>
-/// The device channel inside one process: commands go straight to simulated devices and their receipts straight to the
-/// gateway's receipt processor, with the same timing the AMQP fleet has (slow, offline until a time, silent).
+/// The device channel inside one process: commands and verdicts go straight to simulated devices and their receipts (or
+/// refusals) straight to the gateway's receipt processor, with the same timing the AMQP fleet has (slow, offline until a time, silent).
 /// </summary>
 public sealed class InProcessDeviceFleet(IServiceProvider services, TimeProvider clock, ILogger<InProcessDeviceFleet> logger) : IDeviceChannel
 {
@@ -23,6 +23,14 @@ public sealed class InProcessDeviceFleet(IServiceProvider services, TimeProvider
     {
         if (_devices.TryGetValue(command.DeviceId, out var device))
             _ = Task.Run(() => DeliverAsync(device, command, deliverBy), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The device takes the verdict at once: it is online, it has just answered.</summary>
+    public Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken)
+    {
+        if (_devices.TryGetValue(deviceId, out var device) && clock.GetUtcNow() < deliverBy)
+            device.Receive(signedVerdict, clock.GetUtcNow());
         return Task.CompletedTask;
     }
 
@@ -44,12 +52,13 @@ public sealed class InProcessDeviceFleet(IServiceProvider services, TimeProvider
                     break;
             }
 
-            var receipt = device.Handle(command, clock.GetUtcNow());
-            if (receipt is null)
+            // The command as the wire carries it; the answer (receipt or refusal) as the device sends it.
+            var answer = device.Receive(JsonSerializer.SerializeToUtf8Bytes(command), clock.GetUtcNow());
+            if (answer is null)
                 return;
             if (device.Behaviour == DeviceBehaviour.Slow)
                 await Task.Delay(device.Spec.Delay ?? TimeSpan.FromSeconds(2), clock);
-            await services.GetRequiredService<ReceiptProcessor>().ProcessAsync(JsonSerializer.SerializeToUtf8Bytes(receipt), CancellationToken.None);
+            await services.GetRequiredService<ReceiptProcessor>().ProcessAsync(answer, CancellationToken.None);
         }
         catch (Exception e)
         {

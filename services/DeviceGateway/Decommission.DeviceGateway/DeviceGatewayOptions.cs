@@ -15,6 +15,11 @@ public sealed class DeviceGatewayOptions
     [Required]
     public string SigningKeyPath { get; set; } = "data/device-gateway/command-signing.key.pem";
 
+    /// <summary>Optional: a next command-signing key (PKCS#8 PEM, owner-only; created when absent), held beside the current
+    /// one for rotation. It signs nothing; its public half is written beside it as <c>.pub.pem</c> so devices can be
+    /// provisioned with it before it is promoted (docs/device-protocol.md, "Key rotation").</summary>
+    public string? NextSigningKeyPath { get; set; }
+
     /// <summary>Optional: where else to write the command-signing public key (for the certificates service, which checks
     /// commands against it without access to the gateway's key directory).</summary>
     public string? PublicKeyExportPath { get; set; }

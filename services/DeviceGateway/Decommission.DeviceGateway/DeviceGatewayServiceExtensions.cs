@@ -25,6 +25,8 @@ public static class DeviceGatewayServiceExtensions
         builder.Services.AddSingleton<AttestationKeyStore>();
         builder.Services.AddSingleton<ErasePreconditionStore>();
         builder.Services.AddSingleton<ReceiptProcessor>();
+        builder.Services.AddSingleton<RefusalProcessor>();
+        builder.Services.AddSingleton<VerdictSender>();
         // A host that brings its own device channel (the all-in-one host's in-process fleet) registers it first.
         if (builder.Services.All(d => d.ServiceType != typeof(IDeviceChannel)))
         {

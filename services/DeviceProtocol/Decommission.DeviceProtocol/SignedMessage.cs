@@ -39,6 +39,31 @@ public static class SignedMessage
         }
     }
 
+    /// <summary>The top-level <c>type</c> of a JSON object, or null when it has none or is no JSON object: which message a receiver was sent.</summary>
+    public static string? PeekType(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isType = reader.ValueTextEquals("type");
+                if (!reader.Read())
+                    return null;
+                if (isType)
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                reader.Skip();
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The canonical bytes a signature over <paramref name="message"/> covers: its JSON form, canonicalised, without <c>signature</c>.</summary>
     public static byte[] SignedBytesOf<T>(T message) =>
         JsonCanonicalization.Canonicalize(JsonSerializer.SerializeToElement(message), SignatureField);

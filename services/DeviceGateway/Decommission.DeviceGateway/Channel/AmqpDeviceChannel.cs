@@ -163,6 +163,31 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
         }
     }
 
+    /// <summary>A verdict goes where the device's commands go, and waits there as long as the command would.</summary>
+    public async Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken)
+    {
+        if (_publishChannel is not { IsOpen: true })
+            await EnsureOpenAsync(cancellationToken);
+        var ttl = Math.Max(1, (long)(deliverBy - clock.GetUtcNow()).TotalMilliseconds);
+        var properties = new BasicProperties
+        {
+            MessageId = verdictId,
+            ContentType = DeviceChannelNames.ContentType,
+            Type = EraseVerdict.Type,
+            Persistent = true,
+            Expiration = ttl.ToString(CultureInfo.InvariantCulture),
+        };
+        try
+        {
+            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+        }
+        catch (PublishException returned) when (returned.IsReturn)
+        {
+            await PrepareDeviceAsync(deviceId, cancellationToken);
+            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+        }
+    }
+
     /// <summary>The device's durable command queue, bound to the command exchange by its routing key: commands wait there
     /// while it is offline. Only the gateway creates it; the device's broker user may only read it.</summary>
     public async Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken)

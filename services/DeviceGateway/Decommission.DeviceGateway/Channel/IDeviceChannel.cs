@@ -10,6 +10,10 @@ public interface IDeviceChannel
     /// still waiting there: a device finds at most one command waiting, the newest, however often it was re-sent.</summary>
     Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken);
 
+    /// <summary>Sends a signed verdict (docs/device-protocol.md, "Verdict") to the device where its commands go, to wait for it until
+    /// <paramref name="deliverBy"/> (the command's expiry); <paramref name="verdictId"/> identifies the message.</summary>
+    Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken);
+
     /// <summary>Makes ready what a newly registered device reads its commands from (its queue), so the device itself needs no rights to create it.</summary>
     Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken);
 }

@@ -77,19 +77,21 @@ public sealed class EraseCommandStore(GatewayDatabase database)
             var final = verdict;
             if (final.IsVerified)
             {
+                // A verified refusal ends the command as a verified receipt does: no other answer counts after it.
                 var claimed = await writer.ExecuteAsync(
-                    "UPDATE erase_commands SET status = 'Verified', receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
-                    new { receipt.Sha256, Now = receipt.ReceivedAt.ToString("O"), Id = receipt.CommandId }, transaction);
+                    "UPDATE erase_commands SET status = @Status, receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
+                    new { Status = receipt.MessageType == EraseRefusal.Type ? "Refused" : "Verified", receipt.Sha256, Now = receipt.ReceivedAt.ToString("O"), Id = receipt.CommandId },
+                    transaction);
                 if (claimed == 0)
-                    final = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {receipt.CommandId} was already answered by another receipt");
+                    final = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {receipt.CommandId} was already answered by another receipt or refusal");
             }
             await writer.ExecuteAsync("""
-                INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at)
-                VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now);
+                INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at, message_type)
+                VALUES (@Sha256, @CommandId, @DeviceId, @RetirementId, @Verdict, @Reason, @Detail, @Body, @Now, @MessageType);
                 """, new
             {
                 receipt.Sha256, receipt.CommandId, receipt.DeviceId, RetirementId = receipt.RetirementId?.ToString(),
-                final.Verdict, final.Reason, final.Detail, receipt.Body, Now = receipt.ReceivedAt.ToString("O"),
+                final.Verdict, final.Reason, final.Detail, receipt.Body, Now = receipt.ReceivedAt.ToString("O"), receipt.MessageType,
             }, transaction);
             return final;
         });
@@ -106,11 +108,15 @@ public sealed class EraseCommandStore(GatewayDatabase database)
     private static IssuedCommand? ToCommand(CommandRow? row) =>
         row is null ? null : new IssuedCommand(row.CommandId, Guid.Parse(row.RetirementId), row.DeviceId, row.Nonce,
             DateTimeOffset.FromUnixTimeMilliseconds(row.IssuedAtMs), DateTimeOffset.FromUnixTimeMilliseconds(row.ExpiresAtMs),
-            row.Status == "Verified", row.ReceiptSha256) { Body = row.Body };
+            row.Status == "Verified", row.ReceiptSha256) { Body = row.Body, Refused = row.Status == "Refused" };
 
     private sealed record CommandRow(string CommandId, string RetirementId, string DeviceId, string Nonce, long IssuedAtMs, long ExpiresAtMs,
         string Status, string? ReceiptSha256, string Body);
 }
 
-/// <summary>A receipt as received and kept: its hash, what it says it answers (when readable), the retirement it concerns, the bytes kept.</summary>
-public sealed record ReceivedReceipt(string Sha256, string? CommandId, string? DeviceId, Guid? RetirementId, byte[] Body, DateTimeOffset ReceivedAt);
+/// <summary>A receipt (or refusal) as received and kept: its hash, what it says it answers (when readable), the retirement it concerns, the bytes kept.</summary>
+public sealed record ReceivedReceipt(string Sha256, string? CommandId, string? DeviceId, Guid? RetirementId, byte[] Body, DateTimeOffset ReceivedAt)
+{
+    /// <summary>The message's type: <see cref="WipeReceipt.Type"/> unless it is an <see cref="EraseRefusal"/>.</summary>
+    public string MessageType { get; init; } = WipeReceipt.Type;
+}

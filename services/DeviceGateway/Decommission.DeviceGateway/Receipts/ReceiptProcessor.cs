@@ -9,10 +9,11 @@ namespace Decommission.DeviceGateway.Receipts;
 
 /// <summary>
 /// Verifies each receipt a device sends, keeps it with its verdict, and tells the saga: ErasureVerified or
-/// ErasureRejected with the reason. A receipt redelivered after it verified is announced again (the saga ignores repeats).
+/// ErasureRejected with the reason; then tells the device its verdict when the receipt is its own (<see cref="VerdictSender"/>).
+/// A receipt redelivered after it verified is announced again (the saga ignores repeats) and accepted again. Refusals go to <see cref="RefusalProcessor"/>.
 /// </summary>
-public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyStore keys, IBus bus, IOptions<DeviceGatewayOptions> options, TimeProvider clock,
-    ILogger<ReceiptProcessor> logger)
+public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyStore keys, RefusalProcessor refusals, VerdictSender verdicts, IBus bus,
+    IOptions<DeviceGatewayOptions> options, TimeProvider clock, ILogger<ReceiptProcessor> logger)
 {
     private readonly ReceiptVerifier _verifier = new(options.Value.MaxClockSkew);
 
@@ -26,6 +27,9 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
         var now = clock.GetUtcNow();
         var cap = options.Value.MaxReceiptBytes;
         var tooLarge = body.Length > cap;
+        // A device that will not erase says so where its receipt would go.
+        if (!tooLarge && SignedMessage.PeekType(body.Span) == EraseRefusal.Type)
+            return await refusals.ProcessAsync(body, cancellationToken);
         var (signed, sha256, problem) = tooLarge
             ? (null, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body.Span)), $"{body.Length} bytes, more than the {cap} a receipt may have")
             : ReceiptVerifier.Parse(body.Span);
@@ -80,6 +84,7 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
                 },
             }, cancellationToken);
             logger.LogInformation("Receipt {Sha256} verified command {CommandId} of {DeviceId}", sha256, command.CommandId, UntrustedText.Safe(receipt.DeviceId));
+            await verdicts.SendAsync(command, WipeReceipt.Type, sha256, verdict, cancellationToken);
             return verdict;
         }
 
@@ -100,6 +105,8 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
                 RejectedAt = now,
             }, cancellationToken);
         }
+        if (AnswerChecks.Attributable(verdict, command, receipt?.DeviceId))
+            await verdicts.SendAsync(command!, WipeReceipt.Type, sha256, verdict, cancellationToken);
         return verdict;
     }
 }

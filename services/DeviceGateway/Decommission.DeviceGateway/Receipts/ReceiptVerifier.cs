@@ -10,6 +10,12 @@ public sealed record IssuedCommand(string CommandId, Guid RetirementId, string D
 {
     /// <summary>The signed command exactly as sent.</summary>
     public string Body { get; init; } = "";
+
+    /// <summary>The device refused it in a refusal that verified (<see cref="VerifiedBySha256"/> is that refusal's hash).</summary>
+    public bool Refused { get; init; }
+
+    /// <summary>A receipt verified it or the device refused it: no other answer counts any more.</summary>
+    public bool Answered => Verified || Refused;
 }
 
 /// <summary>What the gateway knows that a receipt is checked against, looked up after parsing it.</summary>
@@ -62,38 +68,9 @@ public sealed class ReceiptVerifier(TimeSpan maxClockSkew)
         if (facts.Command is { Verified: true } answered && answered.VerifiedBySha256 == sha256)
             return new ReceiptVerdict(ReceiptVerdict.Duplicate, "", "this receipt already verified its command");
 
-        if (facts.RegisteredKey is null)
-            return ReceiptVerdict.Reject(R.UnregisteredKey, $"device {receipt.DeviceId} has no registered attestation key");
-        var registeredKeyId = ProtocolSigning.KeyId(facts.RegisteredKey);
-        if (receipt.KeyId != registeredKeyId)
-            return ReceiptVerdict.Reject(R.UnregisteredKey, $"signed with key {receipt.KeyId}, not the device's registered attestation key {registeredKeyId}");
-        using (var key = ProtocolSigning.ImportPublicKey(facts.RegisteredKey))
-            if (!ProtocolSigning.Verify(key, signed.SignedBytes, receipt.Signature))
-                return ReceiptVerdict.Reject(R.BadSignature, "the signature does not verify with the device's attestation key");
-
-        ProtocolSigning.TryParseTimestamp(receipt.CompletedAt, out var completedAt);
-        var command = facts.Command;
-        if (command is null)
-        {
-            // A genuine receipt for a command we never issued, older than the one the device owes us: an old receipt replayed.
-            if (facts.PendingCommandOfDevice is { } pending && completedAt < pending.IssuedAt - maxClockSkew)
-                return ReceiptVerdict.Reject(R.Replay, $"an old receipt (completed {receipt.CompletedAt}) for command {receipt.CommandId}, not the pending command {pending.CommandId}");
-            return ReceiptVerdict.Reject(R.CommandMismatch, $"no command {receipt.CommandId} was issued");
-        }
-        if (command.DeviceId != receipt.DeviceId)
-            return ReceiptVerdict.Reject(R.DeviceMismatch, $"command {command.CommandId} was issued to {command.DeviceId}, the receipt is from {receipt.DeviceId}");
-        if (command.Verified)
-            return ReceiptVerdict.Reject(R.Replay, $"command {command.CommandId} was already answered by another receipt");
-        if (!CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(receipt.Nonce), System.Text.Encoding.UTF8.GetBytes(command.Nonce)))
-            return ReceiptVerdict.Reject(R.NonceMismatch, "the receipt does not echo the command's nonce");
-        if (receivedAt > command.ExpiresAt)
-            return ReceiptVerdict.Reject(R.Expired, $"received at {ProtocolSigning.Timestamp(receivedAt)}, after the command expired at {ProtocolSigning.Timestamp(command.ExpiresAt)}");
-        // The device's clock: its claimed time must lie in the command's window, and not after we received it, within the skew.
-        var latest = receivedAt < command.ExpiresAt ? receivedAt : command.ExpiresAt;
-        if (completedAt < command.IssuedAt - maxClockSkew || completedAt > latest + maxClockSkew)
-            return ReceiptVerdict.Reject(R.ClockSkew,
-                $"completed {receipt.CompletedAt} by the device's clock, outside {ProtocolSigning.Timestamp(command.IssuedAt)} (issued) to "
-                + $"{ProtocolSigning.Timestamp(latest)} ({(latest == receivedAt ? "received" : "expiry")}) by more than {maxClockSkew}");
+        if (AnswerChecks.Check(new DeviceAnswer("receipt", receipt.DeviceId, receipt.CommandId, receipt.Nonce, receipt.CompletedAt, receipt.KeyId,
+                receipt.Signature, signed.SignedBytes), facts, receivedAt, maxClockSkew) is { } rejected)
+            return rejected;
         if (!ErasureMethods.IsPurge(receipt.Method))
             return ReceiptVerdict.Reject(R.WeakMethod, $"method {receipt.Method} does not meet the Purge policy (CryptographicErase)");
         if (receipt.Outcome != ErasureMethods.Succeeded || !receipt.SelfCheckPassed)
