@@ -29,8 +29,8 @@ public sealed class DeviceBrokerIdentities : IDisposable
             return;
         _http.BaseAddress = new Uri(_options.ManagementUri!.TrimEnd('/') + "/api/");
         _http.Timeout = _options.Timeout;
-        var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_options.Username}:{_options.ResolvePassword()}"));
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
+        // A missing password stops the start; it is read again for each call, so a corrected password file needs no restart.
+        _ = _options.ResolvePassword();
     }
 
     /// <summary>Whether broker identities are managed here (a management API is configured).</summary>
@@ -80,17 +80,25 @@ public sealed class DeviceBrokerIdentities : IDisposable
     private async Task ImportAsync(IEnumerable<string> deviceIds, bool quarantined, CancellationToken cancellationToken)
     {
         var definitions = DeviceBrokerRules.Definitions(_options.VirtualHost, deviceIds, quarantined);
-        using var content = new StringContent(definitions.ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync("definitions", content, cancellationToken);
+        using var request = Authorized(HttpMethod.Post, "definitions");
+        request.Content = new StringContent(definitions.ToJsonString(), Encoding.UTF8, "application/json");
+        using var response = await _http.SendAsync(request, cancellationToken);
         await EnsureAsync(response, "POST /api/definitions", cancellationToken);
     }
 
     private async Task DeleteAsync(string path, CancellationToken cancellationToken)
     {
-        using var response = await _http.DeleteAsync(path, cancellationToken);
+        using var request = Authorized(HttpMethod.Delete, path);
+        using var response = await _http.SendAsync(request, cancellationToken);
         // Already gone: what was asked for is done.
         if (response.StatusCode != HttpStatusCode.NotFound)
             await EnsureAsync(response, $"DELETE /api/{path}", cancellationToken);
+    }
+
+    private HttpRequestMessage Authorized(HttpMethod method, string path)
+    {
+        var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_options.Username}:{_options.ResolvePassword()}"));
+        return new HttpRequestMessage(method, path) { Headers = { Authorization = new AuthenticationHeaderValue("Basic", credentials) } };
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string call, CancellationToken cancellationToken)
