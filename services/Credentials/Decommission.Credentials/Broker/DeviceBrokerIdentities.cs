@@ -51,10 +51,11 @@ public sealed class DeviceBrokerIdentities : IDisposable
     }
 
     /// <summary>
-    /// Leaves the device only its decommission topics and closes its live connections: narrowed permissions do not reach a
-    /// connection already using a topic, and on RabbitMQ 3.10 closing a connection (rabbitmqctl close_connection, DELETE
-    /// /api/connections/…) does not reach MQTT connections. Deleting the user does, within a second: so the user is deleted
-    /// and made again, quarantined. Its session queue stays: commands still wait for it there.
+    /// Leaves the device only its decommission topics and closes its live connections, because narrowed permissions do not
+    /// reach a connection already using a topic. Deleting the user closes its MQTT connections within a second and needs no
+    /// listing of them (rabbitmqctl close_connection does not reach MQTT connections on 3.10; DELETE /api/connections/{name}
+    /// does, but only after listing them): so the user is deleted and made again, quarantined, in two calls. Its session
+    /// queue stays: commands still wait for it there.
     /// </summary>
     public async Task QuarantineAsync(string deviceId, CancellationToken cancellationToken)
     {
