@@ -5,10 +5,14 @@
 #
 #   broker_setup VHOST ADMIN_URI   creates every catalogue user with a fresh random password (in PASSWORD[user]) and its
 #                                  permissions on VHOST, and declares the shared topology there through ADMIN_URI
+#   broker_setup_device_identities creates the devices' virtual host and the credentials service's management user
+#                                  (DeviceIdentityAdministrator: the administrator tag, nobody else's) with a fresh random
+#                                  password (in PASSWORD[user]); its name in DEVICE_IDENTITY_ADMIN
 #
 # Env: DECOM_TOPOLOGY_DLL (default: the build of $CONFIGURATION, else Release).
 
 declare -A PASSWORD=()
+DEVICE_IDENTITY_ADMIN=''
 
 _broker_topology() {
   local dll=${DECOM_TOPOLOGY_DLL:-$PWD/contracts/Decommission.Topology/bin/${CONFIGURATION:-Release}/net10.0/Decommission.Topology.dll}
@@ -28,4 +32,20 @@ broker_setup() {
     rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
   done <<<"$lines"
   _broker_topology declare "$admin_uri"
+}
+
+broker_setup_device_identities() {
+  local line user tag vhost configure write read
+  line=$(_broker_topology device-identity-administrator) || return 1
+  IFS=$'\t' read -r user tag vhost configure write read <<<"$line"
+  PASSWORD[$user]=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
+  # Two rabbitmqctl calls (each costs a second or more): the vhost (left as it is if it exists), the user with its tag and
+  # permissions but no password, then its password. The patterns hold backslashes: JSON wants them doubled.
+  rmq_ctl import_definitions >/dev/null <<EOF || return 1
+{ "vhosts": [{ "name": "$vhost" }],
+  "users": [{ "name": "$user", "password_hash": "", "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["$tag"] }],
+  "permissions": [{ "user": "$user", "vhost": "$vhost", "configure": "${configure//\\/\\\\}", "write": "${write//\\/\\\\}", "read": "${read//\\/\\\\}" }] }
+EOF
+  rmq_ctl change_password "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
+  DEVICE_IDENTITY_ADMIN=$user
 }

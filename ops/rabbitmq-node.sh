@@ -2,7 +2,7 @@
 # Throwaway RabbitMQ node for tests and local runs. Source this file, then:
 #
 #   rmq_node_start   start a private node; sets RMQ_NODE, RMQ_PORT, RMQ_URI, RMQ_DIR, RMQ_AMQPS_PORT, RMQ_MQTTS_PORT,
-#                    RMQ_PKI_DIR
+#                    RMQ_PKI_DIR, RMQ_MANAGEMENT_PORT
 #   rmq_node_stop    stop exactly that node (and its epmd), remove its directory
 #
 # Besides plain AMQP, the node listens for AMQP over TLS and for MQTT over TLS (devices; no plain MQTT), all on 127.0.0.1,
@@ -10,6 +10,8 @@
 # never outlive it). Devices log in by their client certificate alone (its CN is the broker user) in virtual host
 # RMQ_MQTT_VHOST; every client certificate is checked against its CA's CRL. Set RMQ_TEST_FLEET_CA=NAME before starting
 # to make a test fleet CA of that name there (NAME.crt, NAME.key: tests issue device certificates with it).
+# The management plugin's HTTP API listens on 127.0.0.1:RMQ_MANAGEMENT_PORT: the credentials service makes and removes
+# devices' broker users through it (statistics off: nothing here reads them, and they cost the broker under load).
 #
 # The node never touches the system-wide RabbitMQ installation: its own node name,
 # data/log/config directory (mktemp), Erlang cookie, AMQP port, distribution port
@@ -24,7 +26,7 @@ RMQ_NOFILE=65536                 # the node's file descriptor limit (see _rmq_st
 # shellcheck disable=SC2034  # RMQ_URI and friends are read by the sourcing script
 RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
 RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
-RMQ_AMQPS_PORT='' RMQ_MQTTS_PORT='' RMQ_PKI_DIR='' RMQ_MQTT_VHOST=iot RMQ_TEST_FLEET_CA=${RMQ_TEST_FLEET_CA:-}
+RMQ_AMQPS_PORT='' RMQ_MQTTS_PORT='' RMQ_MANAGEMENT_PORT='' RMQ_PKI_DIR='' RMQ_MQTT_VHOST=iot RMQ_TEST_FLEET_CA=${RMQ_TEST_FLEET_CA:-}
 RMQ_ENV=() RMQ_ARGV=()
 
 _rmq_log() { echo "${RMQ_LOG_PREFIX:-rabbitmq-node}: $*" >&2; }
@@ -102,6 +104,7 @@ _rmq_start_once() {
   RMQ_EPMD_PORT=$(_rmq_free_port $((14369 + off))) || return 1
   RMQ_AMQPS_PORT=$(_rmq_free_port $((6682 + off))) || return 1
   RMQ_MQTTS_PORT=$(_rmq_free_port $((8883 + off))) || return 1
+  RMQ_MANAGEMENT_PORT=$(_rmq_free_port $((15682 + off))) || return 1
   if ! _rmq_port_free "$RMQ_PORT"; then
     _rmq_log "AMQP port $RMQ_PORT is already in use"
     return 1
@@ -111,11 +114,13 @@ _rmq_start_once() {
   RMQ_PIDFILE=$RMQ_DIR/node.pid
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
-  echo '[rabbitmq_mqtt].' >"$RMQ_DIR/enabled_plugins"
+  echo '[rabbitmq_mqtt,rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
   # Throwaway node: listener address/port and all paths come from the environment; the broker settings are the
   # product's own (ops/rabbitmq/, also mounted by docker-compose.yml).
   cat "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/10-decommission.conf" >"$RMQ_DIR/rabbitmq.conf"
   _rmq_write_tls_config || return 1
+  printf '%s\n' 'management.tcp.ip = 127.0.0.1' "management.tcp.port = $RMQ_MANAGEMENT_PORT" \
+    'management.disable_stats = true' 'management_agent.disable_metrics_collector = true' >>"$RMQ_DIR/rabbitmq.conf"
   # Erlang refuses cookies readable by others.
   (umask 077; od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f' >"$RMQ_DIR/.erlang.cookie")
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi
@@ -142,7 +147,7 @@ _rmq_start_once() {
   # shellcheck disable=SC2034
   RMQ_URI="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
 
-  _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
+  _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, management $RMQ_MANAGEMENT_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
   # Own session: terminal signals don't reach the node; we stop it ourselves.
   _rmq_argv rabbitmq-server
   # RabbitMQ hands out file handles (sockets, queue files) from a budget of the process's descriptor limit. A shell's

@@ -11,6 +11,7 @@
 #   DECOM_TEST_RABBITMQ_STATE exported to the tests: the started node's state, for rabbitmqctl (see ops/broker-users.sh)
 #   DECOM_TEST_AMQPS_PORT    exported to the tests: the node's AMQP-over-TLS port (127.0.0.1)
 #   DECOM_TEST_MQTTS_PORT    exported to the tests: the node's MQTT-over-TLS port (127.0.0.1; devices, virtual host iot)
+#   DECOM_TEST_MANAGEMENT_PORT exported to the tests: the node's management HTTP API port (127.0.0.1; guest/guest)
 #   DECOM_TEST_PKI_DIR       exported to the tests: the node's TLS material (ops/pki.sh): ca.crt (trust it to reach the
 #                            node), fleet.crt/fleet.key (the test fleet CA: issue device certificates with it), crl/
 #   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
@@ -121,11 +122,11 @@ else
   RMQ_TEST_FLEET_CA=fleet
   rmq_node_start || { log "could not start RabbitMQ"; exit 1; }
   export DECOM_TEST_RABBITMQ_URI=$RMQ_URI DECOM_TEST_AMQPS_PORT=$RMQ_AMQPS_PORT DECOM_TEST_MQTTS_PORT=$RMQ_MQTTS_PORT
-  export DECOM_TEST_PKI_DIR=$RMQ_PKI_DIR
+  export DECOM_TEST_PKI_DIR=$RMQ_PKI_DIR DECOM_TEST_MANAGEMENT_PORT=$RMQ_MANAGEMENT_PORT
   # For tests that manage the node's users as ops/up.sh does (rmq_ctl after sourcing ops/rabbitmq-node.sh and this file).
   export DECOM_TEST_RABBITMQ_STATE=$RMQ_DIR/node.state
   declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_AMQPS_PORT RMQ_MQTTS_PORT \
-    RMQ_PKI_DIR RMQ_MQTT_VHOST >"$DECOM_TEST_RABBITMQ_STATE"
+    RMQ_MANAGEMENT_PORT RMQ_PKI_DIR RMQ_MQTT_VHOST >"$DECOM_TEST_RABBITMQ_STATE"
   # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet; the
   # devices' virtual host too, where guest plays the services. One import (each rabbitmqctl call costs a second or more).
   vhosts=("$RMQ_MQTT_VHOST")

@@ -48,6 +48,8 @@ declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ
 # shellcheck source=ops/broker-users.sh
 . ops/broker-users.sh
 broker_setup / "$RMQ_URI"
+# The credentials service's management-API user (the one administrator a service holds): devices' broker users come and go with it.
+broker_setup_device_identities
 rmq_ctl delete_user guest >/dev/null
 uri() { echo "amqp://$1:${PASSWORD[$1]}@127.0.0.1:$RMQ_PORT/"; }
 
@@ -70,7 +72,12 @@ D=$RUN
 configure orchestrator Bus__RabbitMqUri="$(uri orchestrator)" Orchestrator__DatabasePath="$D/orchestrator/data/orchestrator.db"
 configure inventory Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath="$D/inventory/data/inventory.db"
 configure credentials Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$D/credentials/data/credentials.db" \
-  Credentials__DataDirectory="$D/credentials/data"
+  Credentials__DataDirectory="$D/credentials/data" \
+  Credentials__DeviceBroker__ManagementUri="http://127.0.0.1:$RMQ_MANAGEMENT_PORT/" \
+  Credentials__DeviceBroker__Username="$DEVICE_IDENTITY_ADMIN" Credentials__DeviceBroker__Password="${PASSWORD[$DEVICE_IDENTITY_ADMIN]}" \
+  Credentials__DeviceBroker__VirtualHost="$RMQ_MQTT_VHOST" \
+  Credentials__Provisioning__MqttServers__0="127.0.0.1:$RMQ_MQTTS_PORT" Credentials__Provisioning__BrokerCaCertificatePath="$RMQ_PKI_DIR/ca.crt" \
+  Credentials__Provisioning__CommandSigningPublicKeyPaths__0="$D/device-gateway/data/command-signing.pub.pem"
 configure device-gateway Bus__RabbitMqUri="$(uri device-gateway)" DeviceGateway__DeviceBrokerUri="$(uri device-gateway)" \
   DeviceGateway__DatabasePath="$D/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$D/device-gateway/data/command-signing.key.pem" \
   DeviceGateway__FleetCaCertificatePath="$D/credentials/data/ca/fleet-ca.pem"
@@ -90,7 +97,8 @@ api_key=$( (set -a; . "$RUN/certificates/service.env"; dotnet "$(svc_dll certifi
 if [ "$fleet" -gt 0 ]; then
   configure device-agent DeviceAgent__RabbitMqUri="$(uri device-agent)" DeviceAgent__DeviceCount="$fleet" \
     DeviceAgent__GatewayPublicKeyPath="$D/device-gateway/data/command-signing.pub.pem" \
-    DeviceAgent__AttestationKeysOut="$D/device-agent/data/attestation-keys.csv"
+    DeviceAgent__AttestationKeysOut="$D/device-agent/data/attestation-keys.csv" \
+    DeviceAgent__ProvisioningDirectory="$D/device-agent/provisioning"
   svc_launch device-agent
   svc_wait_started device-agent
   log "device-agent: pid $(svc_pid device-agent), $fleet devices; enroll them with: decom devices enroll $D/device-agent/data/attestation-keys.csv"
@@ -105,6 +113,8 @@ fi
    echo "DECOM_CRL=${URL[credentials]}/crl"
    echo "DECOM_DEVICE_BROKER=$(uri device-agent)"
    echo "DECOM_GATEWAY_PUBLIC_KEY=$D/device-gateway/data/command-signing.pub.pem"
+   # Where decom devices enroll --bundles "$DECOM_DEVICE_BUNDLES" writes the devices' provisioning bundles (the agent reads them).
+   echo "DECOM_DEVICE_BUNDLES=$D/device-agent/provisioning"
    echo "DECOM_SIGNING_CA=$D/certificates/data/signing/disposal-authority-ca.pem"
  } >"$RUN/operator.env")
 log "RabbitMQ: 127.0.0.1:$RMQ_PORT (node $RMQ_NODE); operator settings in $RUN/operator.env (set -a; . $RUN/operator.env)"

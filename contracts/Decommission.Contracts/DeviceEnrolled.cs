@@ -8,4 +8,7 @@ public record DeviceEnrolled
     /// <summary>PEM.</summary>
     public string IdentityCertificate { get; init; } = "";
     public DeviceSecrets Secrets { get; init; } = new();
+    /// <summary>The rest of the device's provisioning bundle, when the credentials service provisions devices; null inside
+    /// <see cref="DevicesEnrolled"/>, which carries it once for all.</summary>
+    public DeviceProvisioning? Provisioning { get; init; }
 }

@@ -4,4 +4,6 @@ namespace Decommission.Contracts;
 public record DevicesEnrolled
 {
     public IReadOnlyList<DeviceEnrolled> Devices { get; init; } = [];
+    /// <summary>The rest of every device's provisioning bundle, when the credentials service provisions devices.</summary>
+    public DeviceProvisioning? Provisioning { get; init; }
 }

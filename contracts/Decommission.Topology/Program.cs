@@ -2,6 +2,7 @@ using Decommission.Topology;
 
 // The catalogue's derived artefacts, for ops/up.sh and for regenerating committed files:
 //   users                 user<TAB>configure<TAB>write<TAB>read, one line per broker user
+//   device-identity-administrator   user<TAB>tag<TAB>vhost<TAB>configure<TAB>write<TAB>read: the credentials service's management user
 //   declare <admin-uri>   declares the shared topology on that broker and virtual host
 //   definitions           the compose broker definitions (ops/rabbitmq/definitions.json)
 //   table                 the README's table of who may send what
@@ -10,6 +11,9 @@ switch (args)
     case ["users"]:
         foreach (var user in BrokerPermissions.All)
             Console.WriteLine(user.ToLine());
+        return 0;
+    case ["device-identity-administrator"]:
+        Console.WriteLine(DeviceIdentityAdministrator.ToLine());
         return 0;
     case ["declare", var uri]:
         await BrokerTopology.DeclareAsync(new Uri(uri));
@@ -21,6 +25,6 @@ switch (args)
         Console.Write(PermissionTable.Markdown());
         return 0;
     default:
-        Console.Error.WriteLine("usage: Decommission.Topology users | declare <admin-amqp-uri> | definitions | table");
+        Console.Error.WriteLine("usage: Decommission.Topology users | device-identity-administrator | declare <admin-amqp-uri> | definitions | table");
         return 2;
 }

@@ -1,18 +1,21 @@
-using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Decommission.Credentials.Broker;
 using Decommission.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 
 namespace Decommission.Broker.Tests;
 
 /// <summary>
 /// The device side of the node ops/test.sh starts: its MQTT-over-TLS listener, its TLS material (ops/pki.sh) with the test
-/// fleet CA, and the per-device broker identities ops/broker-devices.sh makes. The services' side is played by guest over
-/// AMQPS, publishing commands on amq.topic in the devices' virtual host. Fails loudly when the node is absent.
+/// fleet CA, and the per-device broker identities the credentials service makes (<see cref="DeviceBrokerIdentities"/>, through
+/// the node's management API as guest, an administrator there). The services' side is played by guest over AMQPS,
+/// publishing commands on amq.topic in the devices' virtual host. Fails loudly when the node is absent.
 /// </summary>
-public sealed class DeviceBroker
+public sealed class DeviceBroker : IDisposable
 {
     public const string VirtualHost = "iot";
 
@@ -29,7 +32,19 @@ public sealed class DeviceBroker
 
     public string FleetCaKeyPath => Path.Combine(PkiDirectory, "fleet.key");
 
-    private readonly string _state = Required("DECOM_TEST_RABBITMQ_STATE");
+    public int ManagementPort { get; } = int.Parse(Required("DECOM_TEST_MANAGEMENT_PORT"), System.Globalization.CultureInfo.InvariantCulture);
+
+    private readonly DeviceBrokerIdentities _identities;
+
+    public DeviceBroker() => _identities = Identities("guest");
+
+    /// <summary>The credentials service's broker identities on this node, logged into its management API as guest with <paramref name="password"/>.</summary>
+    public DeviceBrokerIdentities Identities(string password) => new(Options.Create(ManagementSettings(password)), NullLogger<DeviceBrokerIdentities>.Instance);
+
+    public DeviceBrokerOptions ManagementSettings(string password = "guest") => new()
+    {
+        ManagementUri = $"http://127.0.0.1:{ManagementPort}/", Username = "guest", Password = password, VirtualHost = VirtualHost,
+    };
 
     private static string Required(string variable)
     {
@@ -40,25 +55,17 @@ public sealed class DeviceBroker
         return value;
     }
 
-    /// <summary>The device's own broker user and permissions, as enrollment will make them (ops/broker-devices.sh).</summary>
-    public Task AddDeviceAsync(string deviceId) => RunAsync("device_broker_add", VirtualHost, deviceId);
+    /// <summary>The device's own broker user and permissions, as enrollment makes them.</summary>
+    public Task AddDeviceAsync(string deviceId) => _identities.AddAsync([deviceId], CancellationToken.None);
 
     /// <summary>Quarantine at the broker: only the decommission topics are left to the device, and its connections are closed.</summary>
-    public Task QuarantineDeviceAsync(string deviceId) => RunAsync("device_broker_quarantine", VirtualHost, deviceId);
+    public Task QuarantineDeviceAsync(string deviceId) => _identities.QuarantineAsync(deviceId, CancellationToken.None);
 
     /// <summary>Revocation at the broker: the device's user and session queues go.</summary>
-    public Task RemoveDeviceAsync(string deviceId) => RunAsync("device_broker_remove", VirtualHost, deviceId);
+    public Task RemoveDeviceAsync(string deviceId) => _identities.RemoveAsync(deviceId, CancellationToken.None);
 
     /// <summary>Lists the certificate on the test fleet CA's CRL (rewritten and re-hashed by ops/pki.sh).</summary>
-    public async Task RevokeAsync(DeviceIdentity identity)
-    {
-        var start = new ProcessStartInfo(Path.Combine(Repository.Root, "ops", "pki.sh")) { WorkingDirectory = Repository.Root };
-        foreach (var argument in new[] { "revoke", PkiDirectory, "fleet", identity.CertificatePath })
-            start.ArgumentList.Add(argument);
-        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(1));
-        if (run.ExitCode != 0)
-            throw new InvalidOperationException($"ops/pki.sh revoke failed ({run.ExitCode}):\n{run.Output}\n{run.Error}");
-    }
+    public Task RevokeAsync(DeviceIdentity identity) => OpsScripts.RunAsync("ops/pki.sh", "revoke", PkiDirectory, "fleet", identity.CertificatePath);
 
     /// <summary>A command to the device as the services send it: persistent, on its command topic, routed or an error.</summary>
     public async Task PublishCommandAsync(string deviceId, string payload)
@@ -97,38 +104,5 @@ public sealed class DeviceBroker
         return chain.Build(leaf);
     }
 
-    private async Task RunAsync(string function, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("""
-            set -euo pipefail
-            . ops/rabbitmq-node.sh
-            . "$DECOM_TEST_RABBITMQ_STATE"
-            . ops/broker-devices.sh
-            "$@"
-            """);
-        start.ArgumentList.Add("ops/broker-devices.sh");
-        start.ArgumentList.Add(function);
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["DECOM_TEST_RABBITMQ_STATE"] = _state;
-        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(1));
-        if (run.ExitCode != 0)
-            throw new InvalidOperationException($"{function} {string.Join(' ', arguments)} failed ({run.ExitCode}):\n{run.Output}\n{run.Error}");
-    }
-}
-
-public static class Repository
-{
-    /// <summary>The checkout the tests were built from: where ops/ lives.</summary>
-    public static string Root { get; } = Find(AppContext.BaseDirectory);
-
-    private static string Find(string from)
-    {
-        for (var directory = new DirectoryInfo(from); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "ops", "pki.sh")))
-                return directory.FullName;
-        throw new InvalidOperationException($"no ops/pki.sh above {from}");
-    }
+    public void Dispose() => _identities.Dispose();
 }

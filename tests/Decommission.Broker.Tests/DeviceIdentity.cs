@@ -52,13 +52,27 @@ public sealed class DeviceIdentity : IDisposable
 
         var identity = new DeviceIdentity(deviceId, Directory.CreateTempSubdirectory("decom-device-").FullName);
         File.WriteAllText(identity.CertificatePath, certificate.ExportCertificatePem());
-        // mosquitto runs on Linux only; the key is owner-only before any byte is written.
+        // The key is owner-only before any byte is written.
+        identity.WriteKey(key);
+        return identity;
+    }
+
+    /// <summary>A device's own files: the identity certificate enrollment issued (PEM) and its attestation key.</summary>
+    public static DeviceIdentity FromEnrollment(string deviceId, string certificatePem, ECDsa key)
+    {
+        var identity = new DeviceIdentity(deviceId, Directory.CreateTempSubdirectory("decom-device-").FullName);
+        File.WriteAllText(identity.CertificatePath, certificatePem);
+        identity.WriteKey(key);
+        return identity;
+    }
+
+    private void WriteKey(ECDsa key)
+    {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var writer = new StreamWriter(new FileStream(identity.KeyPath, options)))
-            writer.Write(key.ExportPkcs8PrivateKeyPem());
-        return identity;
+        using var writer = new StreamWriter(new FileStream(KeyPath, options));
+        writer.Write(key.ExportPkcs8PrivateKeyPem());
     }
 
     /// <summary>A CA the broker has never heard of, with the same name as <paramref name="impersonated"/>'s.</summary>

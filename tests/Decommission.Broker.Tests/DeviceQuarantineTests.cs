@@ -24,7 +24,7 @@ public sealed class DeviceQuarantineTests(ITestOutputHelper output)
 
         // Its live connection is closed (narrowed permissions alone do not reach it); it connects and subscribes again.
         var closed = await device.WaitForLineAsync("sending CONNECT", Mosquitto.Patience, occurrence: 2);
-        output.WriteLine($"connection closed {(closed - quarantining).TotalSeconds:0.00} s after the quarantine began (rabbitmqctl included)");
+        output.WriteLine($"connection closed {(closed - quarantining).TotalSeconds:0.00} s after the quarantine began (the management API calls included)");
         await device.WaitForLineAsync("received SUBACK", Mosquitto.Patience, occurrence: 2);
         var command = $"{{\"erase\":\"{Guid.NewGuid():N}\"}}";
         await _broker.PublishCommandAsync(id, command);

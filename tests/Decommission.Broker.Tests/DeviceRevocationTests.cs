@@ -42,7 +42,7 @@ public sealed class DeviceRevocationTests(ITestOutputHelper output)
 
         // The client connects again as soon as it has lost its connection.
         var lost = await device.WaitForLineAsync("sending CONNECT", Mosquitto.Patience, occurrence: 2);
-        output.WriteLine($"connection closed {(lost - removing).TotalSeconds:0.00} s after the removal began (rabbitmqctl included)");
+        output.WriteLine($"connection closed {(lost - removing).TotalSeconds:0.00} s after the removal began (the management API calls included)");
         Assert.True(lost - removing < CutOffBound, $"the live connection closed {(lost - removing).TotalSeconds:0.0} s after the removal began");
         Assert.Equal(1, Mosquitto.Occurrences(device.Output, "received CONNACK (0)"));
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Decommission.Testing;
 using RabbitMQ.Client;
@@ -14,8 +13,6 @@ namespace Decommission.Deployment.Tests;
 /// </summary>
 public sealed class LeastPrivilegeBroker : IAsyncLifetime
 {
-    public const string StateVariable = "DECOM_TEST_RABBITMQ_STATE";
-
     private readonly Dictionary<string, string> _passwords = [];
 
     public Uri AdminUri { get; } = RabbitMqNode.Uri;
@@ -24,32 +21,18 @@ public sealed class LeastPrivilegeBroker : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var state = Environment.GetEnvironmentVariable(StateVariable);
-        if (string.IsNullOrEmpty(state))
-            throw new InvalidOperationException($"{StateVariable} is not set: these tests create broker users on the node ops/test.sh starts. Run them with ops/test.sh.");
-
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("""
-            set -euo pipefail
-            . ops/rabbitmq-node.sh
-            . "$DECOM_TEST_RABBITMQ_STATE"
+        var output = await OpsScripts.RunOnNodeAsync("""
             . ops/broker-users.sh
             # What compose loads, into "/": it must import as it is (users, permissions, topology).
             rmq_ctl import_definitions "$PWD/ops/rabbitmq/definitions.json" >&2
             broker_setup "$1" "$2"
             for user in "${!PASSWORD[@]}"; do echo "$user ${PASSWORD[$user]}"; done
-            """);
-        start.ArgumentList.Add("ops/broker-users.sh");
-        start.ArgumentList.Add(VirtualHost);
-        start.ArgumentList.Add(AdminUri.ToString());
-        start.Environment["DECOM_TOPOLOGY_DLL"] = Path.Combine(Repository.Root, "contracts", "Decommission.Topology", "bin",
-            Repository.BuildMetadata("Configuration"), Repository.BuildMetadata("TargetFramework"), "Decommission.Topology.dll");
-
-        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(3));
-        if (run.ExitCode != 0)
-            throw new InvalidOperationException($"ops/broker-users.sh failed ({run.ExitCode}):\n{run.Output}\n{run.Error}");
-        foreach (var line in run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            """, [VirtualHost, AdminUri.ToString()], new Dictionary<string, string>
+        {
+            ["DECOM_TOPOLOGY_DLL"] = Path.Combine(Repository.Root, "contracts", "Decommission.Topology", "bin",
+                Repository.BuildMetadata("Configuration"), Repository.BuildMetadata("TargetFramework"), "Decommission.Topology.dll"),
+        });
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var (user, password) = line.Split(' ') is [var u, var p] ? (u, p) : throw new InvalidOperationException($"unexpected line: {line}");
             _passwords[user] = password;

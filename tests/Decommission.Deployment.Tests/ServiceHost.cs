@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Decommission.Testing;
 
 namespace Decommission.Deployment.Tests;
 
@@ -48,21 +49,11 @@ public sealed partial record ServiceHost(string ProjectPath)
 
 public static class Repository
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => ExternalTool.RepositoryRoot;
 
     public static string ComposeFilePath => Path.Combine(Root, "docker-compose.yml");
 
     /// <summary>A build property of this test assembly (see the csproj): the service hosts are built the same way.</summary>
     public static string BuildMetadata(string key) =>
         typeof(Repository).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Decommission.sln")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException($"No Decommission.sln above {AppContext.BaseDirectory}.");
-    }
 }

@@ -14,7 +14,7 @@ public static class DeviceCommands
     public static Command Devices(CliContext cli) =>
         new("devices", "Manage the inventory and the fleet: import devices, enroll them, put them under legal hold or release them.")
         {
-            Import(cli), Enroll(cli), Hold(cli), Release(cli),
+            Import(cli), EnrollCommand.Create(cli), Hold(cli), Release(cli),
         };
 
     public static Command EndOfLife(CliContext cli)
@@ -77,39 +77,8 @@ public static class DeviceCommands
         return command;
     }
 
-    private static Command Enroll(CliContext cli)
-    {
-        var file = new Argument<FileInfo>("file")
-        {
-            Description = "CSV with header deviceId,attestationPublicKey,networkSegment (the key: base64 SubjectPublicKeyInfo, ECDSA P-256)",
-        }.AcceptExistingOnly();
-        var by = RetireCommands.RequestedBy();
-        var command = new Command("enroll",
-            "Enroll devices from a CSV: identity certificates over their attestation keys, operational secrets, and the keys "
-            + "registered for receipt verification. All rows or none.") { file, by };
-
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var csv = parse.GetRequiredValue(file);
-            var text = await File.ReadAllTextAsync(csv.FullName, cancellationToken);
-            await using var broker = await cli.ConnectAsync(parse, cancellationToken);
-            var answer = await broker.Request<EnrollDevicesFromCsv, DevicesEnrolled, EnrollmentRejected>(QueueNames.EnrollDevice,
-                new EnrollDevicesFromCsv { Csv = text, RequestedBy = parse.GetRequiredValue(by).Trim() }, cancellationToken);
-
-            if (answer.Is(out Response<DevicesEnrolled>? enrolled))
-            {
-                cli.Output.Line($"Enrolled {enrolled.Message.Devices.Count} devices from {csv.Name}.");
-                return ExitCodes.Success;
-            }
-            answer.Is(out Response<EnrollmentRejected>? rejected);
-            cli.Output.Line($"Nothing enrolled from {csv.Name}.");
-            return Problems(cli, rejected!.Message.Problems, "problems");
-        });
-        return command;
-    }
-
     /// <summary>Success when there are no problems; otherwise a table of them by CSV line, and Failed.</summary>
-    private static int Problems(CliContext cli, IReadOnlyList<LineProblem> problems, string title)
+    internal static int Problems(CliContext cli, IReadOnlyList<LineProblem> problems, string title)
     {
         if (problems.Count == 0)
             return ExitCodes.Success;

@@ -1,11 +1,14 @@
 using Decommission.Contracts;
+using Decommission.Credentials.Broker;
 using Decommission.Credentials.Enrollment;
+using Decommission.Credentials.Provisioning;
 using Decommission.Credentials.Revocation;
 using Decommission.ServiceDefaults;
 using Decommission.Sqlite;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Decommission.Credentials;
 
@@ -18,6 +21,10 @@ public static class CredentialsServiceExtensions
     {
         builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
+        builder.Services.AddOptions<DeviceBrokerOptions>().BindConfiguration(DeviceBrokerOptions.Section);
+        builder.Services.AddSingleton<DeviceBrokerIdentities>();
+        builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ProvisioningMaterial>();
         builder.Services.AddSingleton<FleetCertificateAuthority>();
         builder.Services.AddSingleton<RevocationStore>();
         builder.Services.AddSingleton<CrlPublisher>();
@@ -54,11 +61,14 @@ public static class CredentialsServiceExtensions
 }
 
 /// <summary>The CA (created or loaded, so a bad key stops the start) and a first CRL, before any message is consumed.</summary>
-internal sealed class CredentialsStartup(FleetCertificateAuthority ca, CrlPublisher crls) : IHostedService
+internal sealed class CredentialsStartup(FleetCertificateAuthority ca, CrlPublisher crls, DeviceBrokerIdentities broker,
+    ILogger<CredentialsStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = ca.Certificate;
+        if (!broker.IsManaged)
+            logger.LogInformation("Devices' broker identities are not managed: no {Section}:ManagementUri is set", DeviceBrokerOptions.Section);
         await crls.EnsureCrlAsync(cancellationToken);
     }
 

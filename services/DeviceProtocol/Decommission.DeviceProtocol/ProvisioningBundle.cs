@@ -25,6 +25,18 @@ public sealed record ProvisioningBundle
 
     public static string FileName(string deviceId) => $"{deviceId}.json";
 
+    /// <summary>A device's bundle: its identity certificate and topics with what every device of the fleet gets.</summary>
+    public static ProvisioningBundle For(string deviceId, string identityCertificatePem, string fleetCaCertificatePem, string brokerCaCertificatePem,
+        IReadOnlyList<CommandSigningPublicKey> commandSigningKeys, IReadOnlyList<string> mqttServers) => new()
+    {
+        DeviceId = deviceId,
+        IdentityCertificate = identityCertificatePem,
+        FleetCaCertificate = fleetCaCertificatePem,
+        BrokerCaCertificate = brokerCaCertificatePem,
+        CommandSigningKeys = commandSigningKeys,
+        Mqtt = MqttEndpoint.For(deviceId, mqttServers),
+    };
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public string ToJson() => JsonSerializer.Serialize(this, Indented);

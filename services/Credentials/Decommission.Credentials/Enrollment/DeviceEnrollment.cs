@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CsvHelper;
 using CsvHelper.Configuration;
 using Decommission.Contracts;
+using Decommission.Credentials.Broker;
 using Decommission.Credentials.Revocation;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace Decommission.Credentials.Enrollment;
 /// hashes, a network segment. A batch is all or nothing: every row is checked first and problems are reported by line.
 /// </summary>
 public sealed class DeviceEnrollment(EnrolledDeviceStore devices, RevocationStore revocations, FleetCertificateAuthority ca,
-    IdentityRegistration gateway, IOptions<CredentialsOptions> options, TimeProvider clock)
+    IdentityRegistration gateway, DeviceBrokerIdentities broker, IOptions<CredentialsOptions> options, TimeProvider clock)
 {
     public const int MaxIdLength = 128;
     private readonly SecretHasher _hasher = new(options.Value.KdfIterations);
@@ -61,7 +62,7 @@ public sealed class DeviceEnrollment(EnrolledDeviceStore devices, RevocationStor
         var keys = new Dictionary<int, byte[]>();
         foreach (var (line, request) in requests)
         {
-            var problem = Validate(request, out var key);
+            var problem = Validate(request, out var key) ?? broker.Problem(request.DeviceId);
             if (problem is null && !seen.Add(request.DeviceId))
                 problem = $"device {request.DeviceId} appears twice in this file";
             if (problem is null && retired.TryGetValue(request.DeviceId, out var revoked))
@@ -137,6 +138,8 @@ public sealed class DeviceEnrollment(EnrolledDeviceStore devices, RevocationStor
                 Secrets = secrets,
             });
         }
+        // Before the commit: if the broker fails, nothing is enrolled and the request can simply be made again.
+        await broker.AddAsync(added.Select(d => d.DeviceId).ToList(), cancellationToken);
         await devices.AddAsync(added, now, cancellationToken);
         return (enrolled, []);
     }

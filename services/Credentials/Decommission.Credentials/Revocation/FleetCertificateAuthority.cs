@@ -72,7 +72,9 @@ public sealed class FleetCertificateAuthority : IDisposable
         serial[0] = (byte)((serial[0] & 0x7F) | 0x01); // a positive INTEGER with no leading zero, so every tool prints it alike
         // An identity cannot outlive the CA that vouches for it.
         var notAfter = new[] { now + _options.IdentityValidity, new DateTimeOffset(_ca.NotAfter.ToUniversalTime()) }.Min();
-        return request.Create(_ca, now.AddMinutes(-5), notAfter, serial);
+        // Nor predate it (a CA made minutes ago).
+        var notBefore = new[] { now.AddMinutes(-5), new DateTimeOffset(_ca.NotBefore.ToUniversalTime()) }.Max();
+        return request.Create(_ca, notBefore, notAfter, serial);
     }
 
     /// <summary>A CRL (X.509 v2) listing every revocation, signed by the CA.</summary>

@@ -1,4 +1,5 @@
 using Decommission.Contracts;
+using Decommission.Credentials.Broker;
 using Decommission.Credentials.Enrollment;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -8,10 +9,13 @@ namespace Decommission.Credentials.Revocation;
 
 /// <summary>
 /// Quarantine: every operational credential is revoked (its hash destroyed, so it can never validate again) and the device
-/// moves to the quarantine segment. The identity (attestation) credential stays: the wipe needs it. A repeat answers the same.
+/// moves to the quarantine segment. The identity (attestation) credential stays: the wipe needs it. At the broker, the
+/// device is left its decommission topics only (its telemetry is refused) and its live connections are closed. A repeat
+/// answers the same.
 /// </summary>
-public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, AdmittedRetirementStore admitted, IOptions<CredentialsOptions> options,
-    TimeProvider clock, ILogger<QuarantineDeviceConsumer> logger) : IConsumer<QuarantineDevice>
+public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, AdmittedRetirementStore admitted, RevocationStore revocations,
+    DeviceBrokerIdentities broker, IOptions<CredentialsOptions> options, TimeProvider clock, ILogger<QuarantineDeviceConsumer> logger)
+    : IConsumer<QuarantineDevice>
 {
     public async Task Consume(ConsumeContext<QuarantineDevice> context)
     {
@@ -29,6 +33,10 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             });
             return;
         }
+
+        // A late repeat after the identity was revoked must not give the device a broker user back.
+        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0)
+            await broker.QuarantineAsync(order.DeviceId, context.CancellationToken);
 
         var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
