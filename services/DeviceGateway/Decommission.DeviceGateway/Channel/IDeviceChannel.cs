@@ -2,7 +2,8 @@ using Decommission.DeviceProtocol;
 
 namespace Decommission.DeviceGateway.Channel;
 
-/// <summary>How commands reach devices. AMQP through RabbitMQ here; an MQTT or in-process channel plugs in the same way.
+/// <summary>How commands reach devices: through RabbitMQ's MQTT plugin here (devices speak MQTT, the gateway AMQP); an
+/// in-process channel plugs in the same way.
 /// Receipts come back through <see cref="Receipts.ReceiptProcessor"/>.</summary>
 public interface IDeviceChannel
 {
@@ -10,6 +11,7 @@ public interface IDeviceChannel
     /// still waiting there: a device finds at most one command waiting, the newest, however often it was re-sent.</summary>
     Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken);
 
-    /// <summary>Makes ready what a newly registered device reads its commands from (its queue), so the device itself needs no rights to create it.</summary>
+    /// <summary>Makes ready what a newly registered device reads its commands from (its MQTT session queue), so a command waits
+    /// for it even before it first connects.</summary>
     Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken);
 }
