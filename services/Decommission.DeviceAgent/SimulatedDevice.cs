@@ -17,7 +17,7 @@ public sealed class SimulatedDevice : IDisposable
     private const int RecordCount = 64;
 
     private readonly Lock gate = new();
-    private readonly ECDsa attestationKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa attestationKey;
     private readonly ECDsa receiptSigningKey;
     private readonly ECDsa gatewayKey;
     private readonly string gatewayKeyId;
@@ -28,9 +28,11 @@ public sealed class SimulatedDevice : IDisposable
     private IReadOnlyList<string>? destroyedKeyIds;
 
     /// <param name="gatewayPublicKey">SubjectPublicKeyInfo of the gateway's command-signing key, as provisioned at manufacture.</param>
-    public SimulatedDevice(DeviceSpec spec, byte[] gatewayPublicKey, DateTimeOffset createdAt, ILogger? logger = null)
+    /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.</param>
+    public SimulatedDevice(DeviceSpec spec, byte[] gatewayPublicKey, DateTimeOffset createdAt, ILogger? logger = null, ECDsa? identityKey = null)
     {
         Spec = spec;
+        attestationKey = identityKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
         this.logger = logger ?? NullLogger.Instance;
         gatewayKey = ProtocolSigning.ImportPublicKey(gatewayPublicKey);
         gatewayKeyId = ProtocolSigning.KeyId(gatewayPublicKey);
