@@ -5,6 +5,10 @@
 #
 #   broker_setup VHOST ADMIN_URI   creates every catalogue user with a fresh random password (in PASSWORD[user]) and its
 #                                  permissions on VHOST, and declares the shared topology there through ADMIN_URI
+#   broker_setup_devices VHOST     gives the catalogue users with rights in the devices' virtual host VHOST (the MQTT
+#                                  plugin's, e.g. iot; the gateway) those rights: permissions and topic permissions on
+#                                  amq.topic. Run after broker_setup (the users exist then). The node's session policy
+#                                  comes with the node (ops/rabbitmq-node.sh) or the definitions (ops/rabbitmq/definitions.json).
 #
 # Env: DECOM_TOPOLOGY_DLL (default: the build of $CONFIGURATION, else Release).
 
@@ -28,4 +32,14 @@ broker_setup() {
     rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
   done <<<"$lines"
   _broker_topology declare "$admin_uri"
+}
+
+broker_setup_devices() {
+  local vhost=$1 lines user configure write read topic_write topic_read
+  lines=$(_broker_topology device-users) || return 1
+  while IFS=$'\t' read -r user configure write read topic_write topic_read; do
+    [ -n "$user" ] || continue
+    rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
+    rmq_ctl set_topic_permissions -p "$vhost" "$user" amq.topic "$topic_write" "$topic_read" </dev/null >/dev/null || return 1
+  done <<<"$lines"
 }

@@ -2,6 +2,7 @@ using Decommission.Topology;
 
 // The catalogue's derived artefacts, for ops/up.sh and for regenerating committed files:
 //   users                 user<TAB>configure<TAB>write<TAB>read, one line per broker user
+//   device-users          user<TAB>configure<TAB>write<TAB>read<TAB>topic write<TAB>topic read: rights in the devices' virtual host
 //   declare <admin-uri>   declares the shared topology on that broker and virtual host
 //   definitions           the compose broker definitions (ops/rabbitmq/definitions.json)
 //   table                 the README's table of who may send what
@@ -9,6 +10,10 @@ switch (args)
 {
     case ["users"]:
         foreach (var user in BrokerPermissions.All)
+            Console.WriteLine(user.ToLine());
+        return 0;
+    case ["device-users"]:
+        foreach (var user in DeviceVirtualHost.Users)
             Console.WriteLine(user.ToLine());
         return 0;
     case ["declare", var uri]:
@@ -21,6 +26,6 @@ switch (args)
         Console.Write(PermissionTable.Markdown());
         return 0;
     default:
-        Console.Error.WriteLine("usage: Decommission.Topology users | declare <admin-amqp-uri> | definitions | table");
+        Console.Error.WriteLine("usage: Decommission.Topology users | device-users | declare <admin-amqp-uri> | definitions | table");
         return 2;
 }

@@ -104,10 +104,34 @@ public sealed class DeviceChannelNode
             foreach (var (section, items) in JsonNode.Parse(part)!.AsObject())
                 foreach (var item in items!.AsArray())
                     merged[section]!.AsArray().Add(item!.DeepClone());
+        await ImportAsync(merged);
+    }
+
+    /// <summary>A password user of the devices' virtual host with the given rights, as ops/broker-users.sh gives a catalogue user's.</summary>
+    public async Task AddServiceUserAsync(string user, string password, string configure, string write, string read, string topicWrite, string topicRead)
+    {
+        // RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ SHA-256(salt ++ password)), a 4-byte salt.
+        var salt = RandomNumberGenerator.GetBytes(4);
+        var hash = Convert.ToBase64String([.. salt, .. SHA256.HashData([.. salt, .. System.Text.Encoding.UTF8.GetBytes(password)])]);
+        var vhost = DeviceChannelNames.VirtualHost;
+        var definitions = new JsonObject
+        {
+            ["users"] = new JsonArray(new JsonObject { ["name"] = user, ["password_hash"] = hash, ["hashing_algorithm"] = "rabbit_password_hashing_sha256", ["tags"] = new JsonArray() }),
+            ["permissions"] = new JsonArray(new JsonObject { ["user"] = user, ["vhost"] = vhost, ["configure"] = configure, ["write"] = write, ["read"] = read }),
+            ["topic_permissions"] = new JsonArray(new JsonObject
+            {
+                ["user"] = user, ["vhost"] = vhost, ["exchange"] = DeviceChannelNames.TopicExchange, ["write"] = topicWrite, ["read"] = topicRead,
+            }),
+        };
+        await ImportAsync(definitions);
+    }
+
+    private async Task ImportAsync(JsonObject definitions)
+    {
         var file = Path.GetTempFileName();
         try
         {
-            await File.WriteAllTextAsync(file, merged.ToJsonString());
+            await File.WriteAllTextAsync(file, definitions.ToJsonString());
             await RunAsync("""rmq_ctl import_definitions >/dev/null <"$1" """, [file]);
         }
         finally

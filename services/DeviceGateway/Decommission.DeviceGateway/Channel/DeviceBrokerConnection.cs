@@ -6,7 +6,7 @@ namespace Decommission.DeviceGateway.Channel;
 
 /// <summary>How the gateway reaches the device broker: AMQP over TLS, the broker's certificate checked against the configured
 /// CA (never the machine's store, never "accept any"); plain AMQP only when the URI says amqp://.</summary>
-internal static class DeviceBrokerConnection
+public static class DeviceBrokerConnection
 {
     public static ConnectionFactory Factory(DeviceGatewayOptions options)
     {
