@@ -45,10 +45,9 @@ internal sealed class DeviceIdentityKey : IDisposable
     {
         using var certificate = X509Certificate2.CreateFromPem(bundle.IdentityCertificate);
         using var copy = ECDsa.Create();
-        copy.ImportPkcs8PrivateKey(_key!.ExportPkcs8PrivateKey(), out _);
-        // Through PKCS#12 so the certificate holds its own key, whatever happens to the ECDsa objects.
-        using var withKey = certificate.CopyWithPrivateKey(copy);
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        copy.ImportECPrivateKey(_key!.ExportECPrivateKey(), out _);
+        // The certificate keeps its own reference to the key: disposing the copy leaves it usable.
+        return certificate.CopyWithPrivateKey(copy);
     }
 
     /// <summary>Hands the key to the device it becomes; this no longer owns it.</summary>
