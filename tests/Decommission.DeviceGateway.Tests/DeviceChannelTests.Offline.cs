@@ -75,6 +75,11 @@ public sealed partial class DeviceChannelTests
         await using var channel = await connection.CreateChannelAsync();
         Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(DeviceTopics.SessionQueue(deviceId))).MessageCount);
         Assert.Equal(sent[^1], (await channel.BasicGetAsync(DeviceTopics.SessionQueue(deviceId), autoAck: true))!.BasicProperties.MessageId);
+
+        // A signed verdict goes to the same inbox.
+        var gateway = _host.Services.GetRequiredService<Channel.AmqpDeviceChannel>();
+        await gateway.SendVerdictAsync(deviceId, $"verdict-{_run}", "{}"u8.ToArray(), expires, CancellationToken.None);
+        Assert.Equal($"verdict-{_run}", (await channel.BasicGetAsync(DeviceTopics.SessionQueue(deviceId), autoAck: true))!.BasicProperties.MessageId);
         await channel.QueueDeleteAsync(DeviceTopics.SessionQueue(deviceId));
     }
 
