@@ -69,6 +69,25 @@ public sealed class FleetOnBrokerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_device_the_broker_drops_reconnects_and_gets_what_came_meanwhile()
+    {
+        var id = $"dropped-{_run}";
+        await using var fleet = Fleet(new DeviceSpec { Id = id });
+        await _node.ProvisionAsync(_provisioning, fleet.AttestationPublicKeys, _gateway.PublicKey);
+        await fleet.StartAsync(CancellationToken.None);
+        Assert.True(fleet.IsConnected(id));
+
+        await _node.DisconnectDeviceAsync(id);
+        await Eventually.True(() => !fleet.IsConnected(id), $"the broker to drop {id}");
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, DeviceChannelNames.CommandRoutingKey(id),
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_gateway.Command(id)));
+
+        await Eventually.True(() => fleet.IsConnected(id) && fleet.Devices[id].CommandsReceived == 1, $"{id} back, with the command sent while it was away");
+    }
+
+    [Fact]
     public async Task A_device_may_publish_on_its_own_receipt_topic_and_the_broker_refuses_it_another_devices()
     {
         var (mine, victim) = ($"own-{_run}", $"victim-{_run}");

@@ -107,6 +107,12 @@ public sealed class DeviceChannelNode
         await ImportAsync(merged);
     }
 
+    /// <summary>Closes the device's live connections from the broker's side (as quarantine does; close_connection does not
+    /// reach MQTT connections on RabbitMQ 3.10).</summary>
+    public Task DisconnectDeviceAsync(string deviceId) => RunAsync(
+        """rmq_ctl eval "rabbit_connection_tracking:close_connections(rabbit_connection_tracking:list_of_user(<<\"$1\">>), \"test\", 0)." >/dev/null""",
+        [deviceId]);
+
     /// <summary>A password user of the devices' virtual host with the given rights, as ops/broker-users.sh gives a catalogue user's.</summary>
     public async Task AddServiceUserAsync(string user, string password, string configure, string write, string read, string topicWrite, string topicRead)
     {
