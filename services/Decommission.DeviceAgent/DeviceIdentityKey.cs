@@ -30,10 +30,16 @@ internal sealed class DeviceIdentityKey : IDisposable
     {
         if (bundle.DeviceId != Id || bundle.Mqtt.ClientId != Id)
             return $"the bundle is for device {bundle.DeviceId} (client id {bundle.Mqtt.ClientId})";
-        if (bundle.Mqtt.Servers.Count == 0 || bundle.BrokerCaCertificate.Length == 0)
-            return "the bundle names no broker, or no broker CA";
-        if (!bundle.CommandSigningKeys.Any(k => k.Status == "current"))
+        if (bundle.Mqtt.Servers.Count == 0 || bundle.Mqtt.Servers.Any(server => !int.TryParse(server[(server.LastIndexOf(':') + 1)..], out _)))
+            return "the bundle names no broker, or one without its port (host:port)";
+        // Throws (the bundle is refused) when it is no certificate.
+        using (X509Certificate2.CreateFromPem(bundle.BrokerCaCertificate))
+        {
+        }
+        if (bundle.CommandSigningKeys.FirstOrDefault(k => k.Status == "current") is not { } current)
             return "the bundle has no current command-signing key";
+        if (ProtocolSigning.KeyId(Convert.FromBase64String(current.PublicKey)) != current.KeyId)
+            return $"its command-signing key is not the key {current.KeyId} it says";
         using var certificate = X509Certificate2.CreateFromPem(bundle.IdentityCertificate);
         return certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(PublicKey)
             ? null

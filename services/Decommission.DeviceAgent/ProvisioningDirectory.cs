@@ -34,7 +34,8 @@ internal sealed class ProvisioningDirectory(string path, ILogger<ProvisioningDir
                 (bundle, problem) = ProvisioningBundle.Parse(File.ReadAllText(file));
                 problem ??= key.Mismatch(bundle!);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException
+                                           or ArgumentException or FormatException)
             {
                 problem = e.Message;
             }
