@@ -8,6 +8,10 @@
 #   broker_setup_device_identities creates the devices' virtual host and the credentials service's management user
 #                                  (DeviceIdentityAdministrator: the administrator tag, nobody else's) with a fresh random
 #                                  password (in PASSWORD[user]); its name in DEVICE_IDENTITY_ADMIN
+#   broker_setup_devices VHOST     gives the catalogue users with rights in the devices' virtual host VHOST (the MQTT
+#                                  plugin's, e.g. iot; the gateway) those rights: permissions and topic permissions on
+#                                  amq.topic. Run after broker_setup (the users exist then). The node's session policy
+#                                  comes with the node (ops/rabbitmq-node.sh) or the definitions (ops/rabbitmq/definitions.json).
 #
 # Env: DECOM_TOPOLOGY_DLL (default: the build of $CONFIGURATION, else Release).
 
@@ -48,4 +52,14 @@ broker_setup_device_identities() {
 EOF
   rmq_ctl change_password "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
   DEVICE_IDENTITY_ADMIN=$user
+}
+
+broker_setup_devices() {
+  local vhost=$1 lines user configure write read topic_write topic_read
+  lines=$(_broker_topology device-users) || return 1
+  while IFS=$'\t' read -r user configure write read topic_write topic_read; do
+    [ -n "$user" ] || continue
+    rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
+    rmq_ctl set_topic_permissions -p "$vhost" "$user" amq.topic "$topic_write" "$topic_read" </dev/null >/dev/null || return 1
+  done <<<"$lines"
 }

@@ -190,6 +190,20 @@ _rmq_start_once() {
   local beam nofile='?'
   beam=$(_rmq_beam_pid) && nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$beam/limits" 2>/dev/null)
   _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s ($nofile file descriptors)"
+  _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
+}
+
+# The devices' virtual host and the policy on their MQTT session queues (the same as contracts/Decommission.Topology's
+# definitions): one command waiting per device (max-length 1, drop-head: a re-sent copy replaces the older), and a
+# session unused for 30 days goes. A policy, not queue arguments: the MQTT plugin declares the queue without any, and
+# the gateway, which makes it before the device first connects, must declare it the same.
+_rmq_device_sessions_policy() {
+  rmq_ctl import_definitions >/dev/null <<EOF
+{ "vhosts": [{ "name": "$RMQ_MQTT_VHOST" }],
+  "policies": [{ "vhost": "$RMQ_MQTT_VHOST", "name": "decommission-device-sessions", "pattern": "^mqtt-subscription-.*qos1\$",
+                 "apply-to": "queues", "priority": 0,
+                 "definition": { "max-length": 1, "overflow": "drop-head", "expires": 2592000000 } }] }
+EOF
 }
 
 # The broker's TLS material and its TLS listeners (docs/deployment.md, "The broker's TLS"). The TLS options live in

@@ -7,6 +7,8 @@ public static class ReceiptRejectionReasons
     public const string UnregisteredKey = "UnregisteredKey";
     public const string BadSignature = "BadSignature";
     public const string DeviceMismatch = "DeviceMismatch";
+    /// <summary>The receipt came on another device's receipt topic than the device it names: never verified.</summary>
+    public const string TopicMismatch = "TopicMismatch";
     public const string CommandMismatch = "CommandMismatch";
     public const string NonceMismatch = "NonceMismatch";
     public const string Replay = "Replay";

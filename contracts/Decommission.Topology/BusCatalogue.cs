@@ -97,8 +97,10 @@ public static class BusCatalogue
         ],
         Publishes = [M<ErasureVerified>(), M<ErasureRejected>()],
         Responds = [M<DeviceIdentitiesRegistered>()],
-        // The device channel (raw AMQP, docs/device-protocol.md): the gateway makes all of it. It publishes commands, makes
-        // each device's queue and binds it (write on the queue, read on the exchange), and consumes the receipt queue.
+        // The device channel: the AMQP side of the MQTT plugin, in the devices' virtual host (docs/device-protocol.md).
+        DeviceVhost = DeviceVirtualHost.Gateway,
+        // Protocol v1's plain-AMQP channel in this virtual host: no code uses it; described until the distributed run and its
+        // tests are re-wired to the MQTT channel.
         DeviceChannel =
         [
             new(Exact(DeviceChannelNames.CommandExchange), Configure: true, Write: true, Read: true),
@@ -141,7 +143,8 @@ public static class BusCatalogue
         ],
     };
 
-    /// <summary>The device fleet's shared user: reads device command queues, writes receipts, makes nothing.</summary>
+    /// <summary>Protocol v1's shared fleet user (raw AMQP): the simulated fleet now speaks MQTT, each device as its own user;
+    /// described until the distributed run and its tests are re-wired.</summary>
     public static readonly BusProcess DeviceAgent = new()
     {
         Name = "device-agent",
@@ -261,6 +264,9 @@ public sealed record BusProcess
     public IReadOnlyList<MessageType> Responds { get; init; } = [];
 
     public IReadOnlyList<RawAccess> DeviceChannel { get; init; } = [];
+
+    /// <summary>Its rights in the devices' virtual host (<see cref="DeviceVirtualHost"/>); null for none.</summary>
+    public DeviceVhostAccess? DeviceVhost { get; init; }
 
     public override string ToString() => Name;
 }

@@ -14,7 +14,7 @@ public static class DeviceIdentityAdministrator
     public const string Tag = "administrator";
 
     /// <summary>The devices' virtual host (the MQTT plugin's mqtt.vhost).</summary>
-    public const string VirtualHost = "iot";
+    public const string VirtualHost = DeviceVirtualHost.Name;
 
     public static UserPermissions Permissions { get; } = new(Name, @"^mqtt-subscription-.*qos[01]$", "^$", "^$");
 

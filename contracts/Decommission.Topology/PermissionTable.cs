@@ -21,7 +21,10 @@ public static class PermissionTable
             var consumes = p.Consumes.Select(q => $"`{q.Name}`: {string.Join(", ", q.Messages)}");
             var raw = p.DeviceChannel.Select(r =>
                 $"`{r.Pattern}` ({string.Join(", ", new[] { r.Configure ? "configure" : null, r.Write ? "write" : null, r.Read ? "read" : null }.OfType<string>())})");
-            text.Append($"| `{p.Name}` ({p.Description}) | {Cell(sends)} | {Cell(p.Publishes.Select(m => m.Name))} | {Cell(p.Responds.Select(m => m.Name))} | {Cell(consumes.Concat(raw.Select(r => "device channel " + r)))} |\n");
+            var devices = p.DeviceVhost is { } d
+                ? new[] { $"devices' virtual host `{DeviceVirtualHost.Name}`: configure `{d.Configure}`, write `{d.Write}`, read `{d.Read}`; on amq.topic write `{d.TopicWrite}`, read `{d.TopicRead}`" }
+                : [];
+            text.Append($"| `{p.Name}` ({p.Description}) | {Cell(sends)} | {Cell(p.Publishes.Select(m => m.Name))} | {Cell(p.Responds.Select(m => m.Name))} | {Cell(consumes.Concat(raw.Select(r => "v1 device channel " + r)).Concat(devices))} |\n");
         }
         text.Append(End).Append('\n');
         return text.ToString();

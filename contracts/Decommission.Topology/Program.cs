@@ -3,6 +3,7 @@ using Decommission.Topology;
 // The catalogue's derived artefacts, for ops/up.sh and for regenerating committed files:
 //   users                 user<TAB>configure<TAB>write<TAB>read, one line per broker user
 //   device-identity-administrator   user<TAB>tag<TAB>vhost<TAB>configure<TAB>write<TAB>read: the credentials service's management user
+//   device-users          user<TAB>configure<TAB>write<TAB>read<TAB>topic write<TAB>topic read: rights in the devices' virtual host
 //   declare <admin-uri>   declares the shared topology on that broker and virtual host
 //   definitions           the compose broker definitions (ops/rabbitmq/definitions.json)
 //   table                 the README's table of who may send what
@@ -15,6 +16,10 @@ switch (args)
     case ["device-identity-administrator"]:
         Console.WriteLine(DeviceIdentityAdministrator.ToLine());
         return 0;
+    case ["device-users"]:
+        foreach (var user in DeviceVirtualHost.Users)
+            Console.WriteLine(user.ToLine());
+        return 0;
     case ["declare", var uri]:
         await BrokerTopology.DeclareAsync(new Uri(uri));
         return 0;
@@ -25,6 +30,6 @@ switch (args)
         Console.Write(PermissionTable.Markdown());
         return 0;
     default:
-        Console.Error.WriteLine("usage: Decommission.Topology users | device-identity-administrator | declare <admin-amqp-uri> | definitions | table");
+        Console.Error.WriteLine("usage: Decommission.Topology users | device-users | device-identity-administrator | declare <admin-amqp-uri> | definitions | table");
         return 2;
 }

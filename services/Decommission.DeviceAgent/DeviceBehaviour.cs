@@ -7,9 +7,9 @@ public enum DeviceBehaviour
     Healthy,
     /// <summary>Erases at once, answers after <see cref="DeviceSpec.Delay"/>.</summary>
     Slow,
-    /// <summary>Leaves its commands waiting in its durable queue until <see cref="DeviceSpec.OfflineUntil"/>, then is healthy.</summary>
+    /// <summary>Leaves its commands waiting in its session queue (it does not connect) until <see cref="DeviceSpec.OfflineUntil"/>, then is healthy.</summary>
     OfflineUntil,
-    /// <summary>Never takes a command from its queue.</summary>
+    /// <summary>Never connects: its commands wait on the broker until they expire.</summary>
     NeverAnswers,
     /// <summary>Its secure element refuses the key destruction: answers a genuinely signed Failed receipt, data still readable.</summary>
     EraseFails,

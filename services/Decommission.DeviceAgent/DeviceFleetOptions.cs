@@ -3,18 +3,19 @@ using System.Text.RegularExpressions;
 
 namespace Decommission.DeviceAgent;
 
-/// <summary>Bound from the "DeviceAgent" section: the broker, the gateway key devices trust, and which devices to simulate.</summary>
+/// <summary>Bound from the "DeviceAgent" section: where the devices' provisioning bundles appear, and which devices to simulate.</summary>
 public sealed partial class DeviceFleetOptions : IValidatableObject
 {
     public const string Section = "DeviceAgent";
 
-    /// <summary>The device-channel broker; amqp://user:password@host:port/vhost.</summary>
+    /// <summary>Where enrollment puts each device's provisioning bundle, <c>&lt;deviceId&gt;.json</c>: its identity certificate, the
+    /// broker's CA and addresses, the command-signing keys it trusts. A device comes online when its bundle appears.</summary>
     [Required]
-    public Uri RabbitMqUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+    public string ProvisioningDirectory { get; set; } = "data/device-agent/provisioning";
 
-    /// <summary>PEM "PUBLIC KEY" of the gateway's command-signing key; devices act only on commands it signed.</summary>
-    [Required]
-    public string GatewayPublicKeyPath { get; set; } = "";
+    /// <summary>How often the provisioning directory is looked at for new bundles.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan ProvisioningPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Where the fleet's attestation public keys are written as an enrollment CSV (deviceId,attestationPublicKey,networkSegment).</summary>
     public string? AttestationKeysOut { get; set; }
@@ -64,11 +65,11 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
         if (Devices.DistinctBy(spec => spec.Id).Count() != Devices.Count)
             yield return new ValidationResult("Every device needs its own Id.", [nameof(Devices)]);
         if (Devices.Select(spec => spec.Id).Append(IdPrefix + "0").FirstOrDefault(id => !DeviceIdPattern().IsMatch(id)) is { } badId)
-            yield return new ValidationResult($"Device id '{badId}' may hold only letters, digits, '.', '_', ':' and '-'.", [nameof(Devices), nameof(IdPrefix)]);
+            yield return new ValidationResult($"Device id '{badId}' may hold only letters, digits, '_' and '-' (at most 64).", [nameof(Devices), nameof(IdPrefix)]);
     }
 
-    // Ids go into AMQP routing keys (a '*' or '#' would bind to other devices' commands) and into the keys CSV.
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+    // Ids are broker user names, MQTT client ids and topic words (a '.', '*' or '#' would reach other devices' topics), and CSV cells.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex DeviceIdPattern();
 
     private int MixedCount => Mix.Values.Where(count => count > 0).Sum();

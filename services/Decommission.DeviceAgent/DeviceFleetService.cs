@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Decommission.DeviceAgent;
 
-/// <summary>Runs the fleet in a host. The fleet is built at start, so a host that also runs the gateway has written its key by then.</summary>
+/// <summary>Runs the fleet in a host: its enrollment CSV is written at start; each device comes online when its bundle appears.</summary>
 public sealed class DeviceFleetService(IOptions<DeviceFleetOptions> options, TimeProvider time, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     /// <summary>The running fleet; null before start.</summary>
@@ -18,7 +18,7 @@ public sealed class DeviceFleetService(IOptions<DeviceFleetOptions> options, Tim
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             await using (var writer = new StreamWriter(path))
                 await Fleet.WriteAttestationKeysCsvAsync(writer, options.Value.NetworkSegment);
-            loggers.CreateLogger<DeviceFleetService>().LogInformation("Attestation keys of {Count} devices written to {Path}", Fleet.Devices.Count, path);
+            loggers.CreateLogger<DeviceFleetService>().LogInformation("Attestation keys of {Count} devices written to {Path}", Fleet.AttestationPublicKeys.Count, path);
         }
         await Fleet.StartAsync(cancellationToken);
     }

@@ -18,7 +18,7 @@ public sealed partial class SimulatedDevice : IDisposable
     private const int RecordCount = 64;
 
     private readonly Lock gate = new();
-    private readonly ECDsa attestationKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa attestationKey;
     private readonly ECDsa receiptSigningKey;
     private readonly Dictionary<string, ECDsa> gatewayKeys;
     private readonly EncryptedStorage storage;
@@ -27,16 +27,19 @@ public sealed partial class SimulatedDevice : IDisposable
     private IReadOnlyList<string>? destroyedKeyIds;
 
     /// <param name="gatewayPublicKey">SubjectPublicKeyInfo of the gateway's command-signing key, as provisioned at manufacture.</param>
-    public SimulatedDevice(DeviceSpec spec, byte[] gatewayPublicKey, DateTimeOffset createdAt, ILogger? logger = null)
-        : this(spec, new[] { gatewayPublicKey }, createdAt, logger)
+    /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.</param>
+    public SimulatedDevice(DeviceSpec spec, byte[] gatewayPublicKey, DateTimeOffset createdAt, ILogger? logger = null, ECDsa? identityKey = null)
+        : this(spec, new[] { gatewayPublicKey }, createdAt, logger, identityKey)
     {
     }
 
     /// <param name="trustedGatewayKeys">SubjectPublicKeyInfo of every command-signing key the device was provisioned with (the
     /// current one and, during a rotation, the next): it accepts commands and verdicts signed by any of them, and by no other.</param>
-    public SimulatedDevice(DeviceSpec spec, IReadOnlyList<byte[]> trustedGatewayKeys, DateTimeOffset createdAt, ILogger? logger = null)
+    /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.</param>
+    public SimulatedDevice(DeviceSpec spec, IReadOnlyList<byte[]> trustedGatewayKeys, DateTimeOffset createdAt, ILogger? logger = null, ECDsa? identityKey = null)
     {
         Spec = spec;
+        attestationKey = identityKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
         this.logger = logger ?? NullLogger.Instance;
         gatewayKeys = trustedGatewayKeys.DistinctBy(ProtocolSigning.KeyId).ToDictionary(ProtocolSigning.KeyId, ProtocolSigning.ImportPublicKey);
         AttestationPublicKey = attestationKey.ExportSubjectPublicKeyInfo();

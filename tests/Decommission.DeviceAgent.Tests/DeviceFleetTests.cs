@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.ComponentModel.DataAnnotations;
 using Decommission.DeviceProtocol;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,15 +9,12 @@ namespace Decommission.DeviceAgent.Tests;
 public sealed class DeviceFleetTests : IDisposable
 {
     private readonly GatewayKey gateway = new();
-    private readonly string gatewayKeyPath = Path.GetTempFileName();
-
-    public DeviceFleetTests() =>
-        File.WriteAllText(gatewayKeyPath, PemEncoding.WriteString("PUBLIC KEY", gateway.PublicKey));
+    private readonly string provisioning = Directory.CreateTempSubdirectory("decom-provisioning-").FullName;
 
     public void Dispose()
     {
         gateway.Dispose();
-        File.Delete(gatewayKeyPath);
+        Directory.Delete(provisioning, recursive: true);
     }
 
     [Fact]
@@ -27,26 +25,47 @@ public sealed class DeviceFleetTests : IDisposable
             o.DeviceCount = 10;
             o.Mix = new() { [DeviceBehaviour.Slow] = 2, [DeviceBehaviour.OfflineUntil] = 1 };
         });
+        var devices = options.ResolveDevices(GatewayKey.Now);
 
         await using var fleet = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance);
 
-        Assert.Equal(10, fleet.Devices.Count);
-        Assert.Equal(["sim-00001", "sim-00002"], fleet.Devices.Values.Where(d => d.Behaviour == DeviceBehaviour.Slow).Select(d => d.Id));
-        Assert.Equal(TimeSpan.FromSeconds(2), fleet.Devices["sim-00001"].Spec.Delay);
-        Assert.NotNull(fleet.Devices["sim-00003"].Spec.OfflineUntil);
-        Assert.Equal(7, fleet.Devices.Values.Count(d => d.Behaviour == DeviceBehaviour.Healthy));
+        Assert.Equal(devices.Select(d => d.Id).Order(), fleet.AttestationPublicKeys.Keys.Order());
+        Assert.Equal(["sim-00001", "sim-00002"], devices.Where(d => d.Behaviour == DeviceBehaviour.Slow).Select(d => d.Id));
+        Assert.Equal(TimeSpan.FromSeconds(2), devices[0].Delay);
+        Assert.NotNull(devices[2].OfflineUntil);
+        Assert.Equal(7, devices.Count(d => d.Behaviour == DeviceBehaviour.Healthy));
+        Assert.Empty(fleet.Devices);
     }
 
     [Fact]
-    public async Task Devices_of_a_fleet_trust_the_gateway_key_from_its_pem_file()
+    public async Task A_device_comes_online_with_its_bundle_and_trusts_the_command_signing_key_in_it()
     {
         var options = Options(o => o.Devices = [new DeviceSpec { Id = "meter-7", Behaviour = DeviceBehaviour.Healthy }]);
         await using var fleet = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance);
+        using var ca = TestCa();
+        WriteBundle("meter-7", Certificate(ca, "meter-7", fleet.AttestationPublicKeys["meter-7"]));
 
+        // No broker listens at the bundle's address: the device is provisioned all the same, and keeps trying to connect.
+        await fleet.StartAsync(CancellationToken.None);
         var receipt = fleet.Devices["meter-7"].Handle(gateway.Command("meter-7"), GatewayKey.Now);
 
         Assert.NotNull(receipt);
         Assert.True(fleet.Devices["meter-7"].IsErased);
+        Assert.False(fleet.IsConnected("meter-7"));
+    }
+
+    [Fact]
+    public async Task A_bundle_whose_certificate_is_over_another_key_leaves_the_device_offline()
+    {
+        var options = Options(o => o.Devices = [new DeviceSpec { Id = "meter-8" }]);
+        await using var fleet = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance);
+        using var ca = TestCa();
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        WriteBundle("meter-8", Certificate(ca, "meter-8", other.ExportSubjectPublicKeyInfo()));
+
+        await fleet.StartAsync(CancellationToken.None);
+
+        Assert.Empty(fleet.Devices);
     }
 
     [Fact]
@@ -63,7 +82,7 @@ public sealed class DeviceFleetTests : IDisposable
         Assert.Equal(3, lines.Length - 1);
         foreach (var columns in lines.Skip(1).Select(line => line.Split(',')))
         {
-            Assert.Equal(fleet.Devices[columns[0]].AttestationKeyId, ProtocolSigning.KeyId(Convert.FromBase64String(columns[1])));
+            Assert.Equal(fleet.AttestationPublicKeys[columns[0]], Convert.FromBase64String(columns[1]));
             Assert.Equal("floor-b", columns[2]);
         }
     }
@@ -87,6 +106,7 @@ public sealed class DeviceFleetTests : IDisposable
 
     [Theory]
     [InlineData("dev.#")]
+    [InlineData("dev.1")]
     [InlineData("dev,1")]
     [InlineData("")]
     public void Device_id_that_would_break_routing_or_the_csv_is_refused(string id)
@@ -98,8 +118,35 @@ public sealed class DeviceFleetTests : IDisposable
 
     private DeviceFleetOptions Options(Action<DeviceFleetOptions> configure)
     {
-        var options = new DeviceFleetOptions { GatewayPublicKeyPath = gatewayKeyPath };
+        var options = new DeviceFleetOptions { ProvisioningDirectory = provisioning };
         configure(options);
         return options;
+    }
+
+    private void WriteBundle(string deviceId, X509Certificate2 identity) =>
+        File.WriteAllText(Path.Combine(provisioning, ProvisioningBundle.FileName(deviceId)), new ProvisioningBundle
+        {
+            DeviceId = deviceId,
+            IdentityCertificate = identity.ExportCertificatePem(),
+            BrokerCaCertificate = identity.ExportCertificatePem(),
+            CommandSigningKeys = [new CommandSigningPublicKey { KeyId = ProtocolSigning.KeyId(gateway.PublicKey), PublicKey = Convert.ToBase64String(gateway.PublicKey) }],
+            // Nothing listens on port 1.
+            Mqtt = MqttEndpoint.For(deviceId, ["127.0.0.1:1"]),
+        }.ToJson());
+
+    private static X509Certificate2 TestCa()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=test fleet CA", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    private static X509Certificate2 Certificate(X509Certificate2 ca, string deviceId, byte[] publicKey)
+    {
+        using var key = ECDsa.Create();
+        key.ImportSubjectPublicKeyInfo(publicKey, out _);
+        var request = new CertificateRequest($"CN={deviceId}", key, HashAlgorithmName.SHA256);
+        return request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3]);
     }
 }

@@ -1,61 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using Decommission.DeviceProtocol;
 using Decommission.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
 using RabbitMQ.Client;
+using Xunit.Abstractions;
 
 namespace Decommission.DeviceAgent.Tests;
 
-/// <summary>The fleet on the real RabbitMQ node ops/test.sh starts.</summary>
-public sealed class FleetOnBrokerTests : IDisposable
+/// <summary>The fleet on the real RabbitMQ node ops/test.sh starts: MQTT over TLS, each device with its own certificate.</summary>
+public sealed class FleetOnBrokerTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly GatewayKey gateway = new();
+    private readonly GatewayKey _gateway = new();
+    private readonly DeviceChannelNode _node = new();
+    private readonly string _provisioning = Directory.CreateTempSubdirectory("decom-provisioning-").FullName;
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 
-    public void Dispose() => gateway.Dispose();
+    public void Dispose()
+    {
+        _gateway.Dispose();
+        Directory.Delete(_provisioning, recursive: true);
+    }
 
     [Fact]
-    public async Task A_fleet_larger_than_one_connections_channel_limit_brings_every_device_online()
+    public async Task Every_device_of_a_fleet_connects_on_its_own_TLS_connection_with_its_own_certificate()
     {
-        // RabbitMQ allows 2047 channels per connection and every device has its own: 2,100 devices need two connections.
-        var run = Guid.NewGuid().ToString("N")[..8];
-        var devices = Enumerable.Range(1, 2_100)
-            .Select(i => new SimulatedDevice(new DeviceSpec { Id = $"big-{run}-{i:D4}" }, gateway.PublicKey, GatewayKey.Now)).ToList();
-        await using var fleet = new DeviceFleet(RabbitMqNode.Uri, devices, TimeProvider.System, NullLogger<DeviceFleet>.Instance);
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        // The gateway makes each device's queue when it registers the device's identity; devices make nothing.
-        foreach (var device in devices)
-            await channel.QueueDeclareAsync(DeviceChannelNames.CommandQueue(device.Id), durable: true, exclusive: false, autoDelete: false);
+        // DECOM_TEST_FLEET_SIZE=1000 measures a larger fleet (docs/device-protocol.md reports it).
+        var size = int.Parse(Environment.GetEnvironmentVariable("DECOM_TEST_FLEET_SIZE") ?? "200", CultureInfo.InvariantCulture);
+        await using var fleet = Fleet(Enumerable.Range(1, size).Select(i => new DeviceSpec { Id = $"fleet-{_run}-{i:D5}" }).ToArray());
+        var provisioned = Stopwatch.StartNew();
+        await _node.ProvisionAsync(_provisioning, fleet.AttestationPublicKeys, _gateway.PublicKey);
+        output.WriteLine($"{size} devices provisioned (certificates, broker users, bundles) in {provisioned.Elapsed.TotalSeconds:F1} s");
 
+        var connecting = Stopwatch.StartNew();
         await fleet.StartAsync(CancellationToken.None);
+        await Eventually.True(() => fleet.ConnectedCount == size, $"all {size} devices connected", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(50));
+        output.WriteLine($"{size} devices connected over MQTT+TLS in {connecting.Elapsed.TotalSeconds:F1} s");
 
-        foreach (var device in devices.Where((_, i) => i % 100 == 99 || i >= 2_040))
+        // Each has subscribed on its persistent session: its session queue exists, durable, with the device consuming it.
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
+        foreach (var id in fleet.AttestationPublicKeys.Keys.Where((_, i) => i % 50 == 0))
         {
-            var queue = await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(device.Id));
-            Assert.True(queue.ConsumerCount == 1, $"{device.Id} is not listening for commands");
+            await using var channel = await connection.CreateChannelAsync();
+            Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(DeviceTopics.SessionQueue(id))).ConsumerCount);
         }
-        foreach (var device in devices)
-            await channel.QueueDeleteAsync(DeviceChannelNames.CommandQueue(device.Id));
     }
 
     [Fact]
-    public async Task A_device_whose_queue_does_not_exist_yet_listens_once_the_gateway_makes_it()
+    public async Task A_device_without_its_bundle_stays_offline_until_the_bundle_appears()
     {
-        var device = new SimulatedDevice(new DeviceSpec { Id = $"late-{Guid.NewGuid():N}" }, gateway.PublicKey, GatewayKey.Now);
-        await using var fleet = new DeviceFleet(RabbitMqNode.Uri, [device], TimeProvider.System, NullLogger<DeviceFleet>.Instance);
-
-        // Started before the device is registered: nothing to listen to yet, and the fleet does not make the queue.
+        var id = $"late-{_run}";
+        await using var fleet = Fleet(new DeviceSpec { Id = id });
+        await _node.AddDevicesAsync([id]);
         await fleet.StartAsync(CancellationToken.None);
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
-        await using var connection = await factory.CreateConnectionAsync();
-        var queue = DeviceChannelNames.CommandQueue(device.Id);
-        await using (var probe = await connection.CreateChannelAsync())
-            await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() => probe.QueueDeclarePassiveAsync(queue));
 
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
-        await Eventually.Get(async () => (await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount, consumers => consumers > 0,
-            $"{device.Id} to start listening once its queue existed", interval: TimeSpan.FromMilliseconds(100));
-        await channel.QueueDeleteAsync(queue);
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        Assert.False(fleet.IsConnected(id));
+        Assert.Empty(fleet.Devices);
+
+        DeviceChannelNode.WriteBundle(_provisioning, _node.Bundle(id, fleet.AttestationPublicKeys[id], _gateway.PublicKey));
+        await Eventually.True(() => fleet.IsConnected(id), $"{id} to connect once its bundle appeared");
     }
+
+    [Fact]
+    public async Task A_device_the_broker_drops_reconnects_and_gets_what_came_meanwhile()
+    {
+        var id = $"dropped-{_run}";
+        await using var fleet = Fleet(new DeviceSpec { Id = id });
+        await _node.ProvisionAsync(_provisioning, fleet.AttestationPublicKeys, _gateway.PublicKey);
+        await fleet.StartAsync(CancellationToken.None);
+        Assert.True(fleet.IsConnected(id));
+
+        await _node.DisconnectDeviceAsync(id);
+        await Eventually.True(() => !fleet.IsConnected(id), $"the broker to drop {id}");
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, DeviceChannelNames.CommandRoutingKey(id),
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_gateway.Command(id)));
+
+        await Eventually.True(() => fleet.IsConnected(id) && fleet.Devices[id].CommandsReceived == 1, $"{id} back, with the command sent while it was away");
+    }
+
+    [Fact]
+    public async Task A_device_may_publish_on_its_own_receipt_topic_and_the_broker_refuses_it_another_devices()
+    {
+        var (mine, victim) = ($"own-{_run}", $"victim-{_run}");
+        await _node.AddDevicesAsync([mine, victim]);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = ClientCertificate(mine, key);
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var watch = (await channel.QueueDeclareAsync($"watch-{_run}", durable: false, exclusive: true, autoDelete: true)).QueueName;
+        await channel.QueueBindAsync(watch, DeviceChannelNames.TopicExchange, DeviceTopics.RoutingKey(DeviceTopics.Receipts(victim)));
+        await channel.QueueBindAsync(watch, DeviceChannelNames.TopicExchange, DeviceTopics.RoutingKey(DeviceTopics.Receipts(mine)));
+
+        using (var client = await ConnectAsync(mine, certificate))
+            await client.PublishAsync(Message(DeviceTopics.Receipts(mine), "mine"));
+        using (var client = await ConnectAsync(mine, certificate))
+            // RabbitMQ 3.10 answers a refused publish by closing the connection: no PUBACK ever comes.
+            await Assert.ThrowsAnyAsync<Exception>(() => client.PublishAsync(Message(DeviceTopics.Receipts(victim), "forged")));
+
+        var got = await Eventually.Get<BasicGetResult?>(async () => await channel.BasicGetAsync(watch, autoAck: true), m => m is not null, "the device's own receipt");
+        Assert.Equal("mine", Encoding.UTF8.GetString(got!.Body.Span));
+        await Task.Delay(300);
+        Assert.Null(await channel.BasicGetAsync(watch, autoAck: true));
+    }
+
+    private DeviceFleet Fleet(params DeviceSpec[] specs) =>
+        new(_provisioning, specs, TimeProvider.System, NullLoggerFactory.Instance, TimeSpan.FromMilliseconds(100));
+
+    private X509Certificate2 ClientCertificate(string deviceId, ECDsa key)
+    {
+        using var identity = X509Certificate2.CreateFromPem(_node.IssueIdentityCertificate(deviceId, key.ExportSubjectPublicKeyInfo()));
+        using var withKey = identity.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private async Task<IMqttClient> ConnectAsync(string deviceId, X509Certificate2 certificate)
+    {
+        using var brokerCa = X509CertificateLoader.LoadCertificateFromFile(_node.BrokerCaPath);
+        var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", _node.MqttsPort)
+            .WithProtocolVersion(MqttProtocolVersion.V311)
+            .WithClientId(deviceId)
+            .WithTimeout(TimeSpan.FromSeconds(5))
+            .WithTlsOptions(tls => tls.UseTls().WithClientCertificates([certificate]).WithTrustChain([brokerCa]))
+            .Build());
+        return client;
+    }
+
+    private static MqttApplicationMessage Message(string topic, string payload) => new MqttApplicationMessageBuilder()
+        .WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
 }

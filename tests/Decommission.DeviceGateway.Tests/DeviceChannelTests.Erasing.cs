@@ -117,33 +117,25 @@ public sealed partial class DeviceChannelTests
     }
 
     [Fact]
-    public async Task A_device_that_has_never_connected_finds_its_erase_command_waiting_in_its_own_queue()
+    public async Task A_device_that_has_never_connected_finds_its_erase_command_waiting_in_its_session_queue()
     {
         await using var fleet = await EnrollFleet(connect: false, Device(DeviceBehaviour.Healthy));
-        var device = fleet.Devices.Values.Single();
+        var deviceId = fleet.AttestationPublicKeys.Keys.Single();
 
-        var id = await new Scenario(_host).Retire(device.Id);
+        var id = await new Scenario(_host).Retire(deviceId);
 
-        // Nothing has declared the device's queue: the gateway's command comes back unroutable, and the gateway creates
-        // the durable queue and puts the command in it (a lost command would show as an empty queue until the next attempt).
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
-        await using var connection = await factory.CreateConnectionAsync();
+        // The gateway made the device's MQTT session queue when it registered its identity: the command waits there.
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
         await Eventually.Get(async () =>
         {
             await using var channel = await connection.CreateChannelAsync();
-            try
-            {
-                return (await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(device.Id))).MessageCount;
-            }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-            {
-                return 0u; // Not declared yet.
-            }
-        }, waiting => waiting > 0, $"an erase command waiting in {device.Id}'s queue");
+            return (await channel.QueueDeclarePassiveAsync(DeviceTopics.SessionQueue(deviceId))).MessageCount;
+        }, waiting => waiting > 0, $"an erase command waiting in {deviceId}'s session queue");
 
+        // Its first connection (clean session false) takes over the queue the gateway made, and the command with it.
         await fleet.StartAsync(CancellationToken.None);
         await _host.WaitForState(id, "Completed", seconds: 30);
-        Assert.False(device.TryReadData(out _));
+        Assert.False(fleet.Devices[deviceId].TryReadData(out _));
     }
 
     [Fact]

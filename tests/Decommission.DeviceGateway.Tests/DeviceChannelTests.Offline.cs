@@ -11,7 +11,7 @@ namespace Decommission.DeviceGateway.Tests;
 
 /// <summary>
 /// A device away for longer than every attempt (1 s here) still finds its command until the command expires (8 s), and its
-/// queue holds one copy however often the command is re-sent.
+/// session queue holds one copy however often the command is re-sent (the node's policy: max-length 1, drop-head).
 /// </summary>
 public sealed partial class DeviceChannelTests
 {
@@ -20,7 +20,7 @@ public sealed partial class DeviceChannelTests
     {
         await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(4)));
         var device = fleet.Devices.Values.Single();
-        await using var queue = await QueueWatch.StartAsync(DeviceChannelNames.CommandQueue(device.Id));
+        await using var queue = await QueueWatch.StartAsync(_node.AdminUri, DeviceTopics.SessionQueue(device.Id));
 
         var id = await new Scenario(_host).Retire(device.Id);
         var waiting = await _host.WaitForRetirement(id, r => r.EraseAttempts > 2, "past its two attempts", seconds: 20);
@@ -42,7 +42,7 @@ public sealed partial class DeviceChannelTests
     {
         await using var fleet = await StartFleet(Device(DeviceBehaviour.NeverAnswers));
         var deviceId = fleet.Devices.Keys.Single();
-        await using var queue = await QueueWatch.StartAsync(DeviceChannelNames.CommandQueue(deviceId));
+        await using var queue = await QueueWatch.StartAsync(_node.AdminUri, DeviceTopics.SessionQueue(deviceId));
 
         var id = await new Scenario(_host).Retire(deviceId);
         var erasing = await _host.WaitForRetirement(id, r => r.EraseAttempts > 4, "re-sent past its attempts", seconds: 20);
@@ -57,25 +57,30 @@ public sealed partial class DeviceChannelTests
     }
 
     [Fact]
-    public async Task A_device_queue_made_before_the_one_copy_bound_still_takes_its_commands()
+    public async Task A_re_sent_command_leaves_one_copy_waiting_the_newest_for_a_device_that_never_connected()
     {
-        var deviceId = $"legacy-{_run}";
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using (var channel = await connection.CreateChannelAsync())
-            await channel.QueueDeclareAsync(DeviceChannelNames.CommandQueue(deviceId), durable: true, exclusive: false, autoDelete: false);
+        var deviceId = $"never-{_run}";
         var devices = _host.Services.GetRequiredService<Channel.IDeviceChannel>();
-
-        // The gateway's declaration with the bound is refused for the older queue: it keeps using it as it is.
         await devices.PrepareDeviceAsync(deviceId, CancellationToken.None);
-        var command = new EraseCommand { CommandId = Guid.NewGuid().ToString(), DeviceId = deviceId, ExpiresAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow.AddMinutes(1)) };
-        await devices.SendAsync(command, DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
-
-        await using (var channel = await connection.CreateChannelAsync())
+        var expires = DateTimeOffset.UtcNow.AddMinutes(1);
+        var sent = new List<string>();
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(DeviceChannelNames.CommandQueue(deviceId))).MessageCount);
-            await channel.QueueDeleteAsync(DeviceChannelNames.CommandQueue(deviceId));
+            var command = new EraseCommand { CommandId = Guid.NewGuid().ToString(), DeviceId = deviceId, ExpiresAt = ProtocolSigning.Timestamp(expires) };
+            await devices.SendAsync(command, expires, CancellationToken.None);
+            sent.Add(command.CommandId);
         }
+
+        await using var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(DeviceTopics.SessionQueue(deviceId))).MessageCount);
+        Assert.Equal(sent[^1], (await channel.BasicGetAsync(DeviceTopics.SessionQueue(deviceId), autoAck: true))!.BasicProperties.MessageId);
+
+        // A signed verdict goes to the same inbox.
+        var gateway = _host.Services.GetRequiredService<Channel.AmqpDeviceChannel>();
+        await gateway.SendVerdictAsync(deviceId, $"verdict-{_run}", "{}"u8.ToArray(), expires, CancellationToken.None);
+        Assert.Equal($"verdict-{_run}", (await channel.BasicGetAsync(DeviceTopics.SessionQueue(deviceId), autoAck: true))!.BasicProperties.MessageId);
+        await channel.QueueDeleteAsync(DeviceTopics.SessionQueue(deviceId));
     }
 
     /// <summary>Reads how many commands wait in a device's queue, every 50 ms, and keeps the most seen.</summary>
@@ -90,10 +95,10 @@ public sealed partial class DeviceChannelTests
         public uint Waiting => (uint)Interlocked.Read(ref _waiting);
         public uint MostWaiting => (uint)Interlocked.Read(ref _most);
 
-        public static async Task<QueueWatch> StartAsync(string queue)
+        public static async Task<QueueWatch> StartAsync(Uri broker, string queue)
         {
             var watch = new QueueWatch();
-            watch._connection = await new ConnectionFactory { Uri = RabbitMqNode.Uri }.CreateConnectionAsync();
+            watch._connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
             watch._watching = watch.WatchAsync(queue);
             return watch;
         }

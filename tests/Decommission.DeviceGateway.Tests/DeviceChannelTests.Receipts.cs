@@ -24,11 +24,12 @@ public sealed partial class DeviceChannelTests
     {
         await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
         var device = fleet.Devices.Values.Single();
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        // guest has every right in the devices' virtual host on the test node: it plays an attacker who may publish anywhere.
+        var factory = new ConnectionFactory { Uri = _node.AdminUri };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
 
-        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", Encoding.UTF8.GetBytes($"garbage {_run}"));
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, ReceiptTopic(device.Id), Encoding.UTF8.GetBytes($"garbage {_run}"));
         using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var forged = new WipeReceipt
         {
@@ -37,12 +38,16 @@ public sealed partial class DeviceChannelTests
             KeyId = ProtocolSigning.KeyId(forger),
         };
         forged = forged with { Signature = ProtocolSigning.Sign(forger, forged.SignedBytes()) };
-        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged));
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, ReceiptTopic(device.Id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged));
+        // Naming this device, on another device's receipt topic: refused for that alone, before any check of its signature.
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, ReceiptTopic($"other-{_run}"),
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged with { ReceiptId = $"{_run}-elsewhere" }));
 
         var database = _host.Services.GetRequiredService<GatewayDatabase>();
         var reasons = await WaitForReceipts(database, device.Id, garbageMarker: _run);
         Assert.Contains(R.Malformed, reasons);
         Assert.Contains(R.UnregisteredKey, reasons);
+        Assert.Contains(R.TopicMismatch, reasons);
 
         var id = await new Scenario(_host).Retire(device.Id);
         await _host.WaitForState(id, "Completed", seconds: 30);
@@ -57,7 +62,7 @@ public sealed partial class DeviceChannelTests
         var id = await new Scenario(_host).Retire(victim.Id);
         var erasing = await _host.WaitForState(id, "Erasing", seconds: 15);
 
-        var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
+        var factory = new ConnectionFactory { Uri = _node.AdminUri };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -68,7 +73,7 @@ public sealed partial class DeviceChannelTests
             CompletedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow), KeyId = ProtocolSigning.KeyId(attacker),
         };
         junk = junk with { Signature = ProtocolSigning.Sign(attacker, junk.SignedBytes()) };
-        await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(junk));
+        await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, ReceiptTopic(victim.Id), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(junk));
 
         // The receipt is kept with its reason, the retirement is not failed by it, and the device's own receipt completes it.
         var completed = await _host.WaitForState(id, "Completed", seconds: 30);
@@ -110,6 +115,8 @@ public sealed partial class DeviceChannelTests
         }
     }
 
+    private static string ReceiptTopic(string deviceId) => DeviceTopics.RoutingKey(DeviceTopics.Receipts(deviceId));
+
     private static async Task<List<string>> WaitForReceipts(GatewayDatabase database, string deviceId, string garbageMarker)
     {
         var marker = Encoding.UTF8.GetBytes($"garbage {garbageMarker}");
@@ -119,6 +126,6 @@ public sealed partial class DeviceChannelTests
             var rows = (await connection.QueryAsync<(string Reason, byte[] Body, string? DeviceId)>(
                 "SELECT reason AS Reason, body AS Body, device_id AS DeviceId FROM receipts WHERE verdict = 'Rejected';")).ToList();
             return rows.Where(r => r.DeviceId == deviceId || r.Body.AsSpan().SequenceEqual(marker)).Select(r => r.Reason).ToList();
-        }, mine => mine.Count >= 2, $"both rejected receipts (garbage and forged) kept for {deviceId}", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        }, mine => mine.Count >= 3, $"the rejected receipts (garbage, forged, on another's topic) kept for {deviceId}", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
     }
 }

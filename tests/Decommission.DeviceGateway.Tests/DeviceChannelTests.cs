@@ -34,7 +34,10 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly Dictionary<string, DeviceEnrolled> _secrets = [];
+    private readonly DeviceChannelNode _node = new();
     private OrchestratorHost _host = null!;
+
+    private string Provisioning => Path.Combine(_dataDirectory, "provisioning");
 
     private async Task WaitForAttestationKeys(IEnumerable<string> deviceIds)
     {
@@ -60,7 +63,10 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
             ["Certificates:DataDirectory"] = _dataDirectory,
             ["DeviceGateway:DatabasePath"] = Path.Combine(_dataDirectory, "device-gateway.db"),
             ["DeviceGateway:SigningKeyPath"] = Path.Combine(_dataDirectory, "command-signing.key.pem"),
-            ["DeviceGateway:DeviceBrokerUri"] = RabbitMqNode.Uri.ToString(),
+            // The device channel over AMQPS in the devices' virtual host, with this assembly's own receipt queue.
+            ["DeviceGateway:DeviceBrokerUri"] = _node.GatewayUri.ToString(),
+            ["DeviceGateway:DeviceBrokerCaCertificatePath"] = _node.BrokerCaPath,
+            ["DeviceGateway:DeviceReceiptQueue"] = DeviceChannelNode.ReceiptQueue,
             ["DeviceGateway:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
             ["Certificates:FleetCaCertificatePath"] = Path.Combine(_dataDirectory, "ca", "fleet-ca.pem"),
             ["Certificates:CommandSigningPublicKeyPath"] = Path.Combine(_dataDirectory, "command-signing.pub.pem"),
@@ -87,35 +93,39 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
 
     private Task<DeviceFleet> StartFleet(params DeviceSpec[] specs) => EnrollFleet(connect: true, specs);
 
-    /// <summary>The devices in the inventory and enrolled; <paramref name="connect"/>: also on the device channel.</summary>
+    /// <summary>The devices in the inventory, enrolled, and provisioned (identity certificate, broker user, bundle);
+    /// <paramref name="connect"/>: also online on the device channel.</summary>
     private async Task<DeviceFleet> EnrollFleet(bool connect, params DeviceSpec[] specs)
     {
         using var gatewayKey = ECDsa.Create();
         gatewayKey.ImportFromPem(await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "command-signing.pub.pem")));
-        var now = DateTimeOffset.UtcNow;
-        var fleet = new DeviceFleet(RabbitMqNode.Uri,
-            specs.Select(s => new SimulatedDevice(s, gatewayKey.ExportSubjectPublicKeyInfo(), now)), TimeProvider.System, NullLogger<DeviceFleet>.Instance);
-        if (connect)
-            await fleet.StartAsync(CancellationToken.None);
+        var fleet = new DeviceFleet(Provisioning, specs, TimeProvider.System, NullLoggerFactory.Instance, TimeSpan.FromMilliseconds(100));
+        var keys = fleet.AttestationPublicKeys;
 
         // The devices are in the inventory...
         var csv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
-            fleet.Devices.Keys.Select(id => $"{id},Acme,TH-200,SN-{id},A-{id},eMMC 8 GB,Plant ops,Lyon plant,floor,"));
+            keys.Keys.Select(id => $"{id},Acme,TH-200,SN-{id},A-{id},eMMC 8 GB,Plant ops,Lyon plant,floor,"));
         var imported = await _host.Bus.CreateRequestClient<ImportDevices>(new Uri($"queue:{QueueNames.Inventory}"))
             .GetResponse<DevicesImported>(new ImportDevices { Csv = csv, RequestedBy = "test" });
         Assert.Empty(imported.Message.Problems);
 
-        // ... and enrolled with the credentials service, which registers each attestation key with the gateway.
+        // ... and enrolled with the credentials service, which registers each attestation key with the gateway (which makes
+        // the device's session queue then).
         var client = _host.Bus.CreateRequestClient<EnrollDevice>(new Uri($"queue:{QueueNames.EnrollDevice}"));
-        foreach (var device in fleet.Devices.Values)
+        foreach (var (id, key) in keys)
         {
             var enrolled = await client.GetResponse<DeviceEnrolled>(new EnrollDevice
             {
-                DeviceId = device.Id, AttestationPublicKey = Convert.ToBase64String(device.AttestationPublicKey), NetworkSegment = "floor", RequestedBy = "test",
+                DeviceId = id, AttestationPublicKey = Convert.ToBase64String(key), NetworkSegment = "floor", RequestedBy = "test",
             });
-            _secrets[device.Id] = enrolled.Message;
+            _secrets[id] = enrolled.Message;
         }
-        await WaitForAttestationKeys(fleet.Devices.Keys);
+        await WaitForAttestationKeys(keys.Keys);
+        // Their TLS identity certificates come from the test fleet CA the broker trusts (the credentials service's CA here is
+        // its own, made for this run), over the same attestation keys.
+        await _node.ProvisionAsync(Provisioning, keys, gatewayKey.ExportSubjectPublicKeyInfo());
+        if (connect)
+            await fleet.StartAsync(CancellationToken.None);
         return fleet;
     }
 

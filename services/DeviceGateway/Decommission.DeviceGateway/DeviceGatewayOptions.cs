@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Decommission.DeviceProtocol;
 
 namespace Decommission.DeviceGateway;
 
 /// <summary>Bound from the "DeviceGateway" section.</summary>
-public sealed class DeviceGatewayOptions
+public sealed class DeviceGatewayOptions : IValidatableObject
 {
     public const string Section = "DeviceGateway";
 
@@ -24,9 +25,17 @@ public sealed class DeviceGatewayOptions
     /// commands against it without access to the gateway's key directory).</summary>
     public string? PublicKeyExportPath { get; set; }
 
-    /// <summary>The broker devices connect to (the device channel); amqp://user:password@host:port/vhost.</summary>
+    /// <summary>The device channel: the AMQP side of the broker's MQTT plugin, in the devices' virtual host, as the gateway's
+    /// own user; amqps://user:password@host:port/iot (plain amqp:// only when the URI says so).</summary>
     [Required]
-    public Uri DeviceBrokerUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/");
+    public Uri DeviceBrokerUri { get; set; } = new("amqp://guest:guest@127.0.0.1:5672/iot");
+
+    /// <summary>PEM: the CA the device broker's server certificate must chain to; required for amqps://.</summary>
+    public string? DeviceBrokerCaCertificatePath { get; set; }
+
+    /// <summary>The gateway's queue of receipts in the devices' virtual host (one per gateway deployment on a broker).</summary>
+    [Required]
+    public string DeviceReceiptQueue { get; set; } = DeviceChannelNames.ReceiptQueue;
 
     /// <summary>The fleet CA certificate (PEM, public): device identities are registered only with a certificate it issued.</summary>
     [Required]
@@ -40,4 +49,13 @@ public sealed class DeviceGatewayOptions
     /// its receipt by our clock) before it is rejected as ClockSkew.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (DeviceBrokerUri.Scheme == "amqps" && string.IsNullOrEmpty(DeviceBrokerCaCertificatePath))
+            yield return new ValidationResult("amqps:// needs DeviceBrokerCaCertificatePath, the CA the broker's certificate is checked against.",
+                [nameof(DeviceBrokerCaCertificatePath)]);
+        if (DeviceBrokerUri.Scheme is not ("amqp" or "amqps"))
+            yield return new ValidationResult("DeviceBrokerUri must be amqps:// (or amqp://).", [nameof(DeviceBrokerUri)]);
+    }
 }

@@ -1,21 +1,56 @@
 namespace Decommission.DeviceProtocol;
 
-/// <summary>The AMQP names of the device channel (docs/device-protocol.md).</summary>
+/// <summary>
+/// The AMQP names of the device channel (docs/device-protocol.md, "Transport"): the AMQP side of RabbitMQ's MQTT plugin in
+/// the devices' virtual host. Devices speak MQTT; their topics (<see cref="DeviceTopics"/>) are routing keys on
+/// <see cref="TopicExchange"/>, where the gateway publishes commands and takes receipts over AMQP.
+/// </summary>
 public static class DeviceChannelNames
 {
-    /// <summary>Topic exchange the gateway publishes signed commands to, routed by <see cref="CommandRoutingKey"/>.</summary>
-    public const string CommandExchange = "decommission.device-commands";
+    /// <summary>The devices' virtual host (the MQTT plugin's <c>mqtt.vhost</c>).</summary>
+    public const string VirtualHost = "iot";
 
-    /// <summary>Exchange devices publish receipts to.</summary>
-    public const string ReceiptExchange = "decommission.device-receipts";
+    /// <summary>The MQTT plugin's exchange (<c>mqtt.exchange</c>): every device topic is a routing key on it.</summary>
+    public const string TopicExchange = "amq.topic";
 
-    /// <summary>The gateway's queue of receipts, bound to <see cref="ReceiptExchange"/>.</summary>
+    /// <summary>The gateway's durable queue of receipts, bound to <see cref="TopicExchange"/> by <see cref="ReceiptBindingKey"/>.</summary>
     public const string ReceiptQueue = "decommission.device-receipts";
 
-    public static string CommandRoutingKey(string deviceId) => $"device.{deviceId}";
+    /// <summary>Every device's receipt topic, as a binding key.</summary>
+    public const string ReceiptBindingKey = "devices.*.receipts";
 
-    /// <summary>Each device's durable command queue: commands wait here while the device is offline.</summary>
-    public static string CommandQueue(string deviceId) => $"decommission.device.{deviceId}.commands";
+    /// <summary>The routing key of a device's command topic: its inbox (commands and verdicts).</summary>
+    public static string CommandRoutingKey(string deviceId) => DeviceTopics.RoutingKey(DeviceTopics.Commands(deviceId));
+
+    /// <summary>The device whose receipt topic <paramref name="routingKey"/> is; null when it is no device's receipt topic.
+    /// The broker's topic permission lets only that device's certificate publish there.</summary>
+    public static string? DeviceOfReceiptRoutingKey(string routingKey)
+    {
+        const string prefix = "devices.", suffix = ".receipts";
+        if (!routingKey.StartsWith(prefix, StringComparison.Ordinal) || !routingKey.EndsWith(suffix, StringComparison.Ordinal)
+            || routingKey.Length <= prefix.Length + suffix.Length)
+            return null;
+        var deviceId = routingKey[prefix.Length..^suffix.Length];
+        return deviceId.Contains('.', StringComparison.Ordinal) ? null : deviceId;
+    }
+
+    /// <summary>The pattern of the devices' session queues (<see cref="DeviceTopics.SessionQueue"/>), for permissions and the policy.</summary>
+    public const string SessionQueuePattern = "^mqtt-subscription-.*qos1$";
+
+    /// <summary>The policy that keeps one command waiting per device (max-length 1, drop-head) and expires unused sessions.</summary>
+    public const string SessionPolicy = "decommission-device-sessions";
 
     public const string ContentType = "application/json";
+
+    // The plain-AMQP channel of protocol v1 in the services' virtual host: no code uses it any more. Its names stay only
+    // for the bus catalogue's description of it, until the distributed run and its tests are re-wired to the MQTT channel.
+
+    /// <summary>v1: topic exchange the gateway published commands to.</summary>
+    public const string CommandExchange = "decommission.device-commands";
+
+    /// <summary>v1: exchange devices published receipts to.</summary>
+    public const string ReceiptExchange = "decommission.device-receipts";
+
+    /// <summary>v1: each device's durable command queue.</summary>
+    public static string CommandQueue(string deviceId) => $"decommission.device.{deviceId}.commands";
 }

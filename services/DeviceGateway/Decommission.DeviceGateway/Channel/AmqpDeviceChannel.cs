@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.DeviceProtocol;
@@ -13,8 +12,9 @@ using RabbitMQ.Client.Exceptions;
 namespace Decommission.DeviceGateway.Channel;
 
 /// <summary>
-/// The device channel over AMQP 0-9-1 (docs/device-protocol.md): commands go to a topic exchange routed by device id
-/// into each device's durable queue, where they wait while the device is offline; receipts come back through a queue.
+/// The device channel (docs/device-protocol.md, "Transport"): the AMQP side of RabbitMQ's MQTT plugin in the devices'
+/// virtual host. Commands and verdicts go to amq.topic on the device's command topic, into its MQTT session queue, where one
+/// copy waits while it is offline; receipts come from every device's receipt topic into the gateway's receipt queue.
 /// </summary>
 public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, ReceiptProcessor processor, TimeProvider clock,
     ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IHealthCheck, IAsyncDisposable
@@ -30,14 +30,17 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
     private string? _problem = "not started";
     private Task? _watch;
 
+    private string ReceiptQueue => options.Value.DeviceReceiptQueue;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await EnsureOpenAsync(cancellationToken);
-        // A channel the broker closed (a deleted exchange or queue, a refused operation) is not recovered by the client:
-        // the watch re-creates the topology and the consumer, and the health check says unhealthy until it has.
+        // A channel the broker closed (a deleted queue, a refused operation) is not recovered by the client: the watch
+        // re-creates the receipt queue and its consumer, and the health check says unhealthy until it has.
         _watch = Task.Run(WatchAsync, CancellationToken.None);
-        logger.LogInformation("Device channel up: commands to {CommandExchange}, receipts from {ReceiptQueue}",
-            DeviceChannelNames.CommandExchange, DeviceChannelNames.ReceiptQueue);
+        logger.LogInformation("Device channel up on {Broker}: commands to {Exchange} devices.<id>.commands, receipts from {ReceiptQueue}",
+            $"{options.Value.DeviceBrokerUri.Scheme}://{options.Value.DeviceBrokerUri.Authority}{options.Value.DeviceBrokerUri.AbsolutePath}",
+            DeviceChannelNames.TopicExchange, ReceiptQueue);
     }
 
     private async Task WatchAsync()
@@ -60,7 +63,7 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
         }
     }
 
-    /// <summary>Opens (again) whatever is closed: the connection, the command channel and exchange, the receipt queue and its consumer.</summary>
+    /// <summary>Opens (again) whatever is closed: the connection, the command channel, the receipt queue and its consumer.</summary>
     private async Task EnsureOpenAsync(CancellationToken cancellationToken)
     {
         await _repair.WaitAsync(cancellationToken);
@@ -71,13 +74,7 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
                 if (_connection is not null)
                     await _connection.DisposeAsync();
                 _publishChannel = _receiptChannel = null;
-                var factory = new ConnectionFactory
-                {
-                    Uri = options.Value.DeviceBrokerUri,
-                    ClientProvidedName = "decommission-device-gateway",
-                    AutomaticRecoveryEnabled = true,
-                };
-                _connection = await factory.CreateConnectionAsync(cancellationToken);
+                _connection = await DeviceBrokerConnection.Factory(options.Value).CreateConnectionAsync(cancellationToken);
             }
 
             if (_publishChannel is not { IsOpen: true })
@@ -85,7 +82,6 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
                 var repaired = _publishChannel is not null;
                 _publishChannel = await _connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
-                await _publishChannel.ExchangeDeclareAsync(DeviceChannelNames.CommandExchange, ExchangeType.Topic, durable: true, cancellationToken: cancellationToken);
                 if (repaired)
                     logger.LogWarning("Device channel: the command channel was closed by the broker and is open again");
             }
@@ -99,13 +95,13 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
                 _receiptChannel = await _connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
                         consumerDispatchConcurrency: ReceiptsInParallel), cancellationToken);
-                await _receiptChannel.ExchangeDeclareAsync(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout, durable: true, cancellationToken: cancellationToken);
-                await _receiptChannel.QueueDeclareAsync(DeviceChannelNames.ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
-                await _receiptChannel.QueueBindAsync(DeviceChannelNames.ReceiptQueue, DeviceChannelNames.ReceiptExchange, "", cancellationToken: cancellationToken);
+                await _receiptChannel.QueueDeclareAsync(ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+                await _receiptChannel.QueueBindAsync(ReceiptQueue, DeviceChannelNames.TopicExchange, DeviceChannelNames.ReceiptBindingKey,
+                    cancellationToken: cancellationToken);
                 await _receiptChannel.BasicQosAsync(0, ReceiptsInParallel, false, cancellationToken);
                 _consumer = new AsyncEventingBasicConsumer(_receiptChannel);
                 _consumer.ReceivedAsync += OnReceipt;
-                await _receiptChannel.BasicConsumeAsync(DeviceChannelNames.ReceiptQueue, autoAck: false, _consumer, cancellationToken);
+                await _receiptChannel.BasicConsumeAsync(ReceiptQueue, autoAck: false, _consumer, cancellationToken);
                 if (repaired)
                     logger.LogWarning("Device channel: the receipt queue or its consumer was lost and is back");
             }
@@ -133,103 +129,50 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
         return Task.FromResult(problem is null ? HealthCheckResult.Healthy("device channel open") : HealthCheckResult.Unhealthy($"device channel: {problem}"));
     }
 
-    public async Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken)
-    {
-        if (_publishChannel is not { IsOpen: true })
-            await EnsureOpenAsync(cancellationToken);
-        var channel = _publishChannel!;
-        var ttl = Math.Max(1, (long)(deliverBy - clock.GetUtcNow()).TotalMilliseconds);
-        var properties = new BasicProperties
-        {
-            MessageId = command.CommandId,
-            ContentType = DeviceChannelNames.ContentType,
-            Persistent = true,
-            // The copy waits until the command expires (an offline device may be away for days); a re-send replaces it (see the queue's bound).
-            Expiration = ttl.ToString(CultureInfo.InvariantCulture),
-        };
+    public Task SendAsync(EraseCommand command, DateTimeOffset deliverBy, CancellationToken cancellationToken) =>
+        SendToInboxAsync(command.DeviceId, command.CommandId, Encoding.UTF8.GetBytes(Wire.Serialize(command)), deliverBy, cancellationToken);
 
-        var body = Encoding.UTF8.GetBytes(Wire.Serialize(command));
+    /// <summary>A signed verdict for the device's inbox, on the same topic as its commands.</summary>
+    public Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken) =>
+        SendToInboxAsync(deviceId, verdictId, signedVerdict, deliverBy, cancellationToken);
+
+    private async Task SendToInboxAsync(string deviceId, string messageId, byte[] body, DateTimeOffset deliverBy, CancellationToken cancellationToken)
+    {
+        var properties = DeviceInbox.Properties(messageId, deliverBy, clock.GetUtcNow());
         try
         {
-            // Mandatory: a device's queue normally exists (the device declares it when it first connects; see below),
-            // and a command that would route nowhere comes back instead of being dropped.
-            await Publish(channel, command.DeviceId, properties, body, cancellationToken);
+            // Mandatory: the device's session queue normally exists (made at registration), and a message that would route
+            // nowhere comes back instead of being dropped.
+            await DeviceInbox.PublishAsync(await PublishChannelAsync(cancellationToken), deviceId, properties, body, cancellationToken);
         }
         catch (PublishException returned) when (returned.IsReturn)
         {
-            // The device's queue is gone (registered before queues were made at registration, or deleted): make it again.
-            await PrepareDeviceAsync(command.DeviceId, cancellationToken);
-            await Publish(channel, command.DeviceId, properties, body, cancellationToken);
-        }
-    }
-
-    /// <summary>A verdict goes where the device's commands go, and waits there as long as the command would.</summary>
-    public async Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken)
-    {
-        if (_publishChannel is not { IsOpen: true })
-            await EnsureOpenAsync(cancellationToken);
-        var ttl = Math.Max(1, (long)(deliverBy - clock.GetUtcNow()).TotalMilliseconds);
-        var properties = new BasicProperties
-        {
-            MessageId = verdictId,
-            ContentType = DeviceChannelNames.ContentType,
-            Type = EraseVerdict.Type,
-            Persistent = true,
-            Expiration = ttl.ToString(CultureInfo.InvariantCulture),
-        };
-        try
-        {
-            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
-        }
-        catch (PublishException returned) when (returned.IsReturn)
-        {
+            // The session queue is gone (expired unused, or deleted with the device's broker identity): make it again.
             await PrepareDeviceAsync(deviceId, cancellationToken);
-            await Publish(_publishChannel!, deviceId, properties, signedVerdict, cancellationToken);
+            await DeviceInbox.PublishAsync(await PublishChannelAsync(cancellationToken), deviceId, properties, body, cancellationToken);
         }
     }
 
-    /// <summary>The device's durable command queue, bound to the command exchange by its routing key: commands wait there
-    /// while it is offline. Only the gateway creates it; the device's broker user may only read it.</summary>
-    public async Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken)
+    /// <summary>The device's MQTT session queue, made as the MQTT plugin makes it, bound to its command topic: commands wait
+    /// there even for a device that never connected, and its own SUBSCRIBE later finds the queue equivalent and takes it over.</summary>
+    public async Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken) =>
+        await DeviceInbox.PrepareAsync(await PublishChannelAsync(cancellationToken), deviceId, cancellationToken);
+
+    private async Task<IChannel> PublishChannelAsync(CancellationToken cancellationToken)
     {
         if (_publishChannel is not { IsOpen: true })
             await EnsureOpenAsync(cancellationToken);
-        var channel = _publishChannel!;
-        var queue = DeviceChannelNames.CommandQueue(deviceId);
-        try
-        {
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, OneCopyWaiting, cancellationToken: cancellationToken);
-        }
-        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
-        {
-            // Made before the bound existed: it still works, but re-sent copies can pile up in it until they expire.
-            logger.LogWarning("Device queue {Queue} exists without the one-copy bound ({Error}); give it a policy max-length 1, overflow drop-head",
-                queue, e.ShutdownReason.ReplyText);
-            await EnsureOpenAsync(cancellationToken);
-            channel = _publishChannel!;
-        }
-        await channel.QueueBindAsync(queue, DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId), cancellationToken: cancellationToken);
+        return _publishChannel!;
     }
-
-    // At most one ready command per device: a copy re-sent while an older one still waits replaces it (the oldest goes), so a device
-    // offline for days finds one command, not one per attempt. A copy the device is working on (unacked) does not count.
-    private static readonly Dictionary<string, object?> OneCopyWaiting = new()
-    {
-        ["x-max-length"] = 1,
-        ["x-overflow"] = "drop-head",
-    };
-
-    // Publishes concurrently on one channel; each call returns once the broker has confirmed its message.
-    private static async Task Publish(IChannel channel, string deviceId, BasicProperties properties, byte[] body, CancellationToken cancellationToken) =>
-        await channel.BasicPublishAsync(DeviceChannelNames.CommandExchange, DeviceChannelNames.CommandRoutingKey(deviceId),
-            mandatory: true, properties, body, cancellationToken);
 
     private async Task OnReceipt(object sender, BasicDeliverEventArgs delivery)
     {
         var channel = _receiptChannel!;
         try
         {
-            await processor.ProcessAsync(delivery.Body, delivery.CancellationToken);
+            // The topic it came on names the device whose certificate published it (the broker's topic permission sees to that).
+            var sentBy = DeviceChannelNames.DeviceOfReceiptRoutingKey(delivery.RoutingKey) ?? $"(not a receipt topic: {delivery.RoutingKey})";
+            await processor.ProcessAsync(delivery.Body, delivery.CancellationToken, sentBy);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         }
         catch (Exception e)

@@ -2,7 +2,8 @@ using Decommission.DeviceProtocol;
 
 namespace Decommission.DeviceGateway.Channel;
 
-/// <summary>How commands reach devices. AMQP through RabbitMQ here; an MQTT or in-process channel plugs in the same way.
+/// <summary>How commands reach devices: through RabbitMQ's MQTT plugin here (devices speak MQTT, the gateway AMQP); an
+/// in-process channel plugs in the same way.
 /// Receipts come back through <see cref="Receipts.ReceiptProcessor"/>.</summary>
 public interface IDeviceChannel
 {
@@ -14,6 +15,7 @@ public interface IDeviceChannel
     /// <paramref name="deliverBy"/> (the command's expiry); <paramref name="verdictId"/> identifies the message.</summary>
     Task SendVerdictAsync(string deviceId, string verdictId, byte[] signedVerdict, DateTimeOffset deliverBy, CancellationToken cancellationToken);
 
-    /// <summary>Makes ready what a newly registered device reads its commands from (its queue), so the device itself needs no rights to create it.</summary>
+    /// <summary>Makes ready what a newly registered device reads its commands from (its MQTT session queue), so a command waits
+    /// for it even before it first connects.</summary>
     Task PrepareDeviceAsync(string deviceId, CancellationToken cancellationToken);
 }

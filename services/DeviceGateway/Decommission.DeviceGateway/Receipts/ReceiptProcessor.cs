@@ -22,7 +22,9 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
     private static readonly HashSet<string> Conclusive =
         [ReceiptRejectionReasons.Expired, ReceiptRejectionReasons.ClockSkew, ReceiptRejectionReasons.WeakMethod, ReceiptRejectionReasons.DeviceReportedFailure];
 
-    public async Task<ReceiptVerdict> ProcessAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    /// <param name="sentBy">The device whose receipt topic it came on, when the channel knows: a receipt naming another device is
+    /// rejected before any check.</param>
+    public async Task<ReceiptVerdict> ProcessAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken, string? sentBy = null)
     {
         var now = clock.GetUtcNow();
         var cap = options.Value.MaxReceiptBytes;
@@ -44,6 +46,11 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
         if (problem is not null)
         {
             verdict = ReceiptVerdict.Reject(ReceiptRejectionReasons.Malformed, problem);
+        }
+        else if (sentBy is not null && sentBy != receipt!.DeviceId)
+        {
+            verdict = ReceiptVerdict.Reject(ReceiptRejectionReasons.TopicMismatch,
+                $"sent on the receipt topic of device {sentBy}, names device {receipt.DeviceId}");
         }
         else
         {
