@@ -4,8 +4,9 @@
 # see what runs and what waits in the queues with ops/status.sh.
 #
 #   ops/up.sh                 build (Release) and start the services
-#   ops/up.sh --fleet 200     also start a simulated fleet of 200 devices (the device agent) on the device channel;
-#                             its enrollment CSV is .run/device-agent/data/attestation-keys.csv
+#   ops/up.sh --fleet 200     also start a simulated fleet of 200 devices (the device agent) on the device channel (MQTT
+#                             over TLS); its enrollment CSV is .run/device-agent/data/attestation-keys.csv, and each
+#                             device comes online when `decom devices enroll … --bundles` has written its bundle
 #
 # Env: DECOM_RUN_DIR (default .run), DECOM_CONFIGURATION (default Release), DECOM_UP_BUILD=0 (run what is built),
 # DECOM_RABBITMQ_PORT (AMQP port, default a free one near 5682), DECOM_HTTP_BASE (first HTTP port tried, default 5081).
@@ -40,6 +41,9 @@ fi
 # shellcheck source=ops/rabbitmq-node.sh
 . ops/rabbitmq-node.sh
 mkdir -p "$RUN"
+# The fleet CA is made with the node's PKI, so the broker trusts the devices' identity certificates from its first start;
+# the credentials service issues them with it (below, as a password-protected PFX).
+RMQ_TEST_FLEET_CA=fleet
 rmq_node_start
 declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID >"$RUN/rabbitmq.state"
 
@@ -50,8 +54,23 @@ declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ
 broker_setup / "$RMQ_URI"
 # The credentials service's management-API user (the one administrator a service holds): devices' broker users come and go with it.
 broker_setup_device_identities
+# The gateway's rights in the devices' virtual host (the MQTT side of the channel).
+broker_setup_devices "$RMQ_MQTT_VHOST"
 rmq_ctl delete_user guest >/dev/null
-uri() { echo "amqp://$1:${PASSWORD[$1]}@127.0.0.1:$RMQ_PORT/"; }
+# Every process reaches the broker over TLS and trusts only the broker CA; plain AMQP stays on 127.0.0.1 for set-up alone.
+BROKER_CA=$RMQ_PKI_DIR/ca.crt
+uri() { echo "amqps://$1:${PASSWORD[$1]}@127.0.0.1:$RMQ_AMQPS_PORT/${2:-}"; }
+
+# The fleet CA's key leaves the broker's directory: only the credentials service holds it, in a PFX with its own password.
+mkdir -p "$RUN/credentials/data"
+FLEET_PFX=$RUN/credentials/data/fleet-ca.pfx
+FLEET_PFX_PASSWORD=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
+(umask 077; PFX_PASSWORD=$FLEET_PFX_PASSWORD openssl pkcs12 -export -in "$RMQ_PKI_DIR/fleet.crt" -inkey "$RMQ_PKI_DIR/fleet.key" \
+   -out "$FLEET_PFX" -passout env:PFX_PASSWORD)
+shred -u "$RMQ_PKI_DIR/fleet.key" 2>/dev/null || rm -f "$RMQ_PKI_DIR/fleet.key"
+# Its certificate, where the gateway and the certificates service read it (public).
+mkdir -p "$RUN/credentials/data/ca"
+cp "$RMQ_PKI_DIR/fleet.crt" "$RUN/credentials/data/ca/fleet-ca.pem"
 
 port=${DECOM_HTTP_BASE:-5081}
 declare -A URL
@@ -62,7 +81,8 @@ configure() {
   port=$(_rmq_free_port "$port")
   URL[$name]=http://127.0.0.1:$port
   (umask 077; printf '%s\n' "# settings of $name (ops/up.sh); secrets: keep this file owner-only" >"$RUN/$name/service.env"
-   for setting in "ASPNETCORE_URLS=${URL[$name]}" Bus__Transport=RabbitMq Bus__DeclareConsumeTopology=false "$@"; do
+   for setting in "ASPNETCORE_URLS=${URL[$name]}" Bus__Transport=RabbitMq Bus__DeclareConsumeTopology=false \
+       "Bus__BrokerCaCertificatePath=$BROKER_CA" "$@"; do
      printf '%s=%q\n' "${setting%%=*}" "${setting#*=}"
    done >>"$RUN/$name/service.env")
   port=$((port + 1))
@@ -73,12 +93,14 @@ configure orchestrator Bus__RabbitMqUri="$(uri orchestrator)" Orchestrator__Data
 configure inventory Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath="$D/inventory/data/inventory.db"
 configure credentials Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$D/credentials/data/credentials.db" \
   Credentials__DataDirectory="$D/credentials/data" \
+  Credentials__CaPfxPath="$FLEET_PFX" Credentials__CaPfxPassword="$FLEET_PFX_PASSWORD" \
   Credentials__DeviceBroker__ManagementUri="http://127.0.0.1:$RMQ_MANAGEMENT_PORT/" \
   Credentials__DeviceBroker__Username="$DEVICE_IDENTITY_ADMIN" Credentials__DeviceBroker__Password="${PASSWORD[$DEVICE_IDENTITY_ADMIN]}" \
   Credentials__DeviceBroker__VirtualHost="$RMQ_MQTT_VHOST" \
   Credentials__Provisioning__MqttServers__0="127.0.0.1:$RMQ_MQTTS_PORT" Credentials__Provisioning__BrokerCaCertificatePath="$RMQ_PKI_DIR/ca.crt" \
   Credentials__Provisioning__CommandSigningPublicKeyPaths__0="$D/device-gateway/data/command-signing.pub.pem"
-configure device-gateway Bus__RabbitMqUri="$(uri device-gateway)" DeviceGateway__DeviceBrokerUri="$(uri device-gateway)" \
+configure device-gateway Bus__RabbitMqUri="$(uri device-gateway)" \
+  DeviceGateway__DeviceBrokerUri="$(uri device-gateway "$RMQ_MQTT_VHOST")" DeviceGateway__DeviceBrokerCaCertificatePath="$BROKER_CA" \
   DeviceGateway__DatabasePath="$D/device-gateway/data/device-gateway.db" DeviceGateway__SigningKeyPath="$D/device-gateway/data/command-signing.key.pem" \
   DeviceGateway__FleetCaCertificatePath="$D/credentials/data/ca/fleet-ca.pem"
 configure certificates Bus__RabbitMqUri="$(uri certificates)" Certificates__DatabasePath="$D/certificates/data/certificates.db" \
@@ -95,27 +117,28 @@ for name in "${SERVICES[@]}"; do svc_wait_started "$name"; done
 api_key=$( (set -a; . "$RUN/certificates/service.env"; dotnet "$(svc_dll certificates)" create-api-key --name operator --role auditor 2>/dev/null) )
 
 if [ "$fleet" -gt 0 ]; then
-  configure device-agent DeviceAgent__RabbitMqUri="$(uri device-agent)" DeviceAgent__DeviceCount="$fleet" \
-    DeviceAgent__GatewayPublicKeyPath="$D/device-gateway/data/command-signing.pub.pem" \
+  # Devices speak MQTT over TLS, each with its own identity certificate: they come online as their bundles arrive.
+  configure device-agent DeviceAgent__DeviceCount="$fleet" \
     DeviceAgent__AttestationKeysOut="$D/device-agent/data/attestation-keys.csv" \
     DeviceAgent__ProvisioningDirectory="$D/device-agent/provisioning"
   svc_launch device-agent
   svc_wait_started device-agent
-  log "device-agent: pid $(svc_pid device-agent), $fleet devices; enroll them with: decom devices enroll $D/device-agent/data/attestation-keys.csv"
+  log "device-agent: pid $(svc_pid device-agent), $fleet devices; enroll them with: decom devices enroll $D/device-agent/data/attestation-keys.csv --bundles $D/device-agent/provisioning"
 fi
 
 # What an operator and a fleet need, owner-only.
 (umask 077
  {
    echo "DECOM_BROKER=$(uri operator)"
+   echo "DECOM_BROKER_CA=$BROKER_CA"
    echo "DECOM_API=${URL[certificates]}"
    echo "DECOM_API_KEY=$api_key"
    echo "DECOM_CRL=${URL[credentials]}/crl"
-   echo "DECOM_DEVICE_BROKER=$(uri device-agent)"
+   echo "DECOM_DEVICE_MQTT=127.0.0.1:$RMQ_MQTTS_PORT"
    echo "DECOM_GATEWAY_PUBLIC_KEY=$D/device-gateway/data/command-signing.pub.pem"
    # Where decom devices enroll --bundles "$DECOM_DEVICE_BUNDLES" writes the devices' provisioning bundles (the agent reads them).
    echo "DECOM_DEVICE_BUNDLES=$D/device-agent/provisioning"
    echo "DECOM_SIGNING_CA=$D/certificates/data/signing/disposal-authority-ca.pem"
  } >"$RUN/operator.env")
-log "RabbitMQ: 127.0.0.1:$RMQ_PORT (node $RMQ_NODE); operator settings in $RUN/operator.env (set -a; . $RUN/operator.env)"
+log "RabbitMQ: AMQPS 127.0.0.1:$RMQ_AMQPS_PORT, MQTTS 127.0.0.1:$RMQ_MQTTS_PORT (node $RMQ_NODE); operator settings in $RUN/operator.env (set -a; . $RUN/operator.env)"
 log "up. Stop with ops/down.sh"

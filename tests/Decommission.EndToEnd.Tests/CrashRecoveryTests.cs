@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -75,12 +76,14 @@ public sealed partial class CrashRecoveryTests
         await File.WriteAllLinesAsync(badKeys, (await File.ReadAllLinesAsync(keys)).Take(3).Append("sim-99999,not-a-key,simulated"));
         var refused = await Decom(run, "devices", "enroll", badKeys, "--by", "e2e");
         Assert.True(refused.ExitCode == 1 && refused.Out.Contains("Nothing enrolled"), refused.ToString());
-        Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e"), $"Enrolled {FleetSize} devices");
+        // Each device comes online (MQTT over TLS, its own identity certificate) when its provisioning bundle is written.
+        Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e", "--bundles", run.Operator["DECOM_DEVICE_BUNDLES"]), $"Enrolled {FleetSize} devices");
 
         // Deliberately hostile inputs with the operator's credentials, on the saga's queue through the one exchange there the
         // operator may write (RetireDevice's): a body that is not a message at all, and a forged IdentityRevoked in a
         // RetireDevice's place. The broker refuses the operator's message claiming to come from the certificates service.
-        var operatorBroker = new Uri(run.Operator["DECOM_BROKER"]);
+        // Over TLS, as every client of the run (ops/up.sh): the broker's certificate checked against the run's broker CA.
+        var operatorBroker = OperatorConnection(run);
         await PublishGarbageAsync(operatorBroker);
         var forged = await PublishForgedIdentityRevokedAsync(operatorBroker);
         await Assert.ThrowsAnyAsync<Exception>(() => PublishAsAnotherUserAsync(operatorBroker, claimedUser: "certificates"));
@@ -216,9 +219,24 @@ public sealed partial class CrashRecoveryTests
 
     private const string RetireDeviceExchange = "Decommission.Contracts:RetireDevice";
 
-    private static async Task PublishGarbageAsync(Uri broker)
+    private static ConnectionFactory OperatorConnection(DistributedRun run)
     {
-        var factory = new ConnectionFactory { Uri = broker };
+        var broker = new Uri(run.Operator["DECOM_BROKER"]);
+        Assert.Equal("amqps", broker.Scheme);
+        return new ConnectionFactory
+        {
+            Uri = broker,
+            Ssl = new SslOption
+            {
+                Enabled = true,
+                ServerName = broker.Host,
+                CertificateValidationCallback = BrokerTls.ServerCertificateValidator(run.Operator["DECOM_BROKER_CA"]),
+            },
+        };
+    }
+
+    private static async Task PublishGarbageAsync(ConnectionFactory factory)
+    {
         await using var connection = await factory.CreateConnectionAsync();
         // With confirms, a publish the operator's user may not make fails here instead of vanishing.
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
@@ -228,10 +246,9 @@ public sealed partial class CrashRecoveryTests
     }
 
     /// <summary>An IdentityRevoked envelope put where the operator may write: a well-formed message of a type it may not send.</summary>
-    private static async Task<Guid> PublishForgedIdentityRevokedAsync(Uri broker)
+    private static async Task<Guid> PublishForgedIdentityRevokedAsync(ConnectionFactory factory)
     {
         var retirement = Guid.NewGuid();
-        var factory = new ConnectionFactory { Uri = broker };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
         var envelope = new
@@ -248,9 +265,8 @@ public sealed partial class CrashRecoveryTests
     }
 
     /// <summary>A publish whose user-id names another broker user than the connection's: RabbitMQ refuses it.</summary>
-    private static async Task PublishAsAnotherUserAsync(Uri broker, string claimedUser)
+    private static async Task PublishAsAnotherUserAsync(ConnectionFactory factory, string claimedUser)
     {
-        var factory = new ConnectionFactory { Uri = broker };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
         await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,

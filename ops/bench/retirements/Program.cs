@@ -62,7 +62,8 @@ const int Cold = 50;
 // with the operator's user, which the services check against the bus catalogue.
 var busControl = Bus.Factory.CreateUsingRabbitMq(cfg =>
 {
-    cfg.Host(operatorBroker);
+    // Over TLS, as every client of the distributed run: the broker CA from operator.env.
+    cfg.Host(operatorBroker, host => BrokerTls.Configure(host, operatorBroker, Environment.GetEnvironmentVariable("DECOM_BROKER_CA")));
     cfg.StampSender(SenderVerification.UserOf(operatorBroker));
     cfg.OverrideDefaultBusEndpointQueueName(SenderVerification.BusEndpointName(SenderVerification.UserOf(operatorBroker)));
 });
@@ -83,10 +84,13 @@ try
         .GetResponse<DevicesImported>(new ImportDevices { Csv = inventory, RequestedBy = "bench" });
     var enrolled = await busControl.CreateRequestClient<EnrollDevicesFromCsv>(TypeExchange<EnrollDevicesFromCsv>(), RequestTimeout.After(m: 10))
         .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv { Csv = await File.ReadAllTextAsync(keysCsv), RequestedBy = "bench" });
-    if (!enrolled.Is(out Response<DevicesEnrolled>? _))
-        throw new InvalidOperationException("enrollment was rejected");
+    if (!enrolled.Is(out Response<DevicesEnrolled>? devicesEnrolled) || devicesEnrolled.Message.Provisioning is not { } provisioning)
+        throw new InvalidOperationException("enrollment was rejected, or came without provisioning");
+    // As decom devices enroll --bundles does: each device comes online (MQTT over TLS) when its bundle is there.
+    Decommission.Cli.ProvisioningBundles.Write(Environment.GetEnvironmentVariable("DECOM_DEVICE_BUNDLES")
+        ?? throw new InvalidOperationException("DECOM_DEVICE_BUNDLES is not set (operator.env)"), devicesEnrolled.Message.Devices, provisioning);
     Console.Error.WriteLine($"bench: {ids.Count} devices imported and enrolled in {clock.Elapsed.TotalSeconds:F1} s");
-    await Task.Delay(TimeSpan.FromSeconds(5)); // the gateway registers the attestation keys
+    await Task.Delay(TimeSpan.FromSeconds(5)); // the gateway registers the attestation keys; the devices connect
 
     var retire = busControl.CreateRequestClient<RetireDevice>(TypeExchange<RetireDevice>(), RequestTimeout.After(m: 2));
     var status = busControl.CreateRequestClient<GetRetirementStatus>(TypeExchange<GetRetirementStatus>(), RequestTimeout.After(s: 30));

@@ -36,7 +36,7 @@ certificates=$(ops/bench/certificates/run.sh 100 2>/dev/null)
 certificate_rate=$(echo "$certificates" | awk -F'|' '/ECDSA P-256, CertificateSigner/ { gsub(/ /, "", $7); print $7 }')
 
 # Devices that answer at once: no slow, offline, failing or hostile ones.
-for behaviour in Slow OfflineUntil NeverAnswers EraseFails SignsWithWrongKey ReplaysOldReceipt; do export "DeviceAgent__Mix__$behaviour=0"; done
+for behaviour in Slow OfflineUntil NeverAnswers EraseFails SignsWithWrongKey ReplaysOldReceipt ClockAhead ClockBehind Refuses; do export "DeviceAgent__Mix__$behaviour=0"; done
 export DeviceAgent__IdPrefix=bench-
 trap 'ops/down.sh >/dev/null 2>&1 || true; rm -rf "$DECOM_RUN_DIR"' EXIT
 ops/up.sh --fleet "$((devices + in_flight))" >&2

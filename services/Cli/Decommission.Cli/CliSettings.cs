@@ -3,9 +3,11 @@ using System.CommandLine;
 namespace Decommission.Cli;
 
 /// <summary>Where the services are: each setting from its flag, else its environment variable, else the local default.</summary>
-public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan Timeout)
+/// <param name="BrokerCa">PEM file of the CA an amqps:// broker's certificate must chain to; null: the system's trust store.</param>
+public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan Timeout, string? BrokerCa = null)
 {
     public const string BrokerVariable = "DECOM_BROKER";
+    public const string BrokerCaVariable = "DECOM_BROKER_CA";
     public const string ApiVariable = "DECOM_API";
     public const string ApiKeyVariable = "DECOM_API_KEY";
     public static readonly Uri DefaultBroker = new("amqp://guest:guest@127.0.0.1:5672/");
@@ -18,6 +20,13 @@ public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan T
         {
             Description = $"RabbitMQ address, amqp://user:password@host:port/vhost [env {BrokerVariable}, default {Display(DefaultBroker)}]",
             HelpName = "uri",
+            Recursive = true,
+        };
+
+        public Option<string> BrokerCa { get; } = new("--broker-ca")
+        {
+            Description = $"CA certificate (PEM) an amqps:// broker must present a certificate from [env {BrokerCaVariable}]",
+            HelpName = "file",
             Recursive = true,
         };
 
@@ -50,18 +59,22 @@ public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan T
                     result.AddError("--timeout must be between 1 and 3600 seconds.");
             });
 
-        public IEnumerable<Option> All => [Broker, Api, ApiKey, Timeout];
+        public IEnumerable<Option> All => [Broker, BrokerCa, Api, ApiKey, Timeout];
     }
 
     public static CliSettings Resolve(ParseResult parse, Options options, Func<string, string?> environment)
     {
         var broker = Pick(parse.GetValue(options.Broker), environment(BrokerVariable));
         var api = Pick(parse.GetValue(options.Api), environment(ApiVariable));
+        var brokerCa = Pick(parse.GetValue(options.BrokerCa), environment(BrokerCaVariable));
+        if (brokerCa is not null && !File.Exists(brokerCa))
+            throw new CliFailure(ExitCodes.Usage, $"--broker-ca (or {BrokerCaVariable}): {brokerCa} does not exist.");
         return new CliSettings(
             broker is null ? DefaultBroker : ParseUri(broker, "--broker", BrokerVariable, "amqp", "amqps"),
             api is null ? DefaultApi : ParseUri(api, "--api", ApiVariable, "http", "https"),
             Pick(parse.GetValue(options.ApiKey), environment(ApiKeyVariable)),
-            TimeSpan.FromSeconds(parse.GetValue(options.Timeout)));
+            TimeSpan.FromSeconds(parse.GetValue(options.Timeout)),
+            brokerCa);
     }
 
     /// <summary>An address fit to print: no user name, no password.</summary>
