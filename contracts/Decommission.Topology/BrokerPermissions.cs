@@ -65,16 +65,6 @@ public static class BrokerPermissions
             write.Add(requester.BusEndpoint!);
         }
 
-        foreach (var raw in process.DeviceChannel)
-        {
-            if (raw.Configure)
-                configure.Add(raw.Pattern);
-            if (raw.Write)
-                write.Add(raw.Pattern);
-            if (raw.Read)
-                read.Add(raw.Pattern);
-        }
-
         return new UserPermissions(process.Name, Pattern(configure), Pattern(write), Pattern(read));
     }
 

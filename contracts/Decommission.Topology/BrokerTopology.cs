@@ -14,15 +14,15 @@ public sealed record BindingDeclaration(string Source, string Queue);
 /// The shared topology, declared once with an administrator's connection before any service starts (ops/up.sh, the
 /// compose definitions): each consumed queue with its exchange, as MassTransit lays it out (fanout, durable, no
 /// arguments, so the consumer's own redeclaration matches), the exchange of every published type bound to each queue
-/// that takes it (to the queue itself), and the device channel's exchanges and receipt queue. A user then needs no right on what it does not own.
+/// that takes it (to the queue itself). A user then needs no right on what it does not own. The device channel lives in the devices'
+/// virtual host (<see cref="DeviceVirtualHost"/>).
 /// </summary>
 public static class BrokerTopology
 {
     public static IReadOnlyList<ExchangeDeclaration> Exchanges { get; } = BuildExchanges();
 
     public static IReadOnlyList<QueueDeclaration> Queues { get; } =
-        BusCatalogue.Processes.SelectMany(p => p.Consumes).Select(q => new QueueDeclaration(q.Name))
-            .Append(new QueueDeclaration(DeviceChannelNames.ReceiptQueue)).ToList();
+        BusCatalogue.Processes.SelectMany(p => p.Consumes).Select(q => new QueueDeclaration(q.Name)).ToList();
 
     public static IReadOnlyList<BindingDeclaration> Bindings { get; } = BuildBindings();
 
@@ -30,12 +30,7 @@ public static class BrokerTopology
     {
         var endpoints = BusCatalogue.Processes.SelectMany(p => p.Consumes).Select(q => new ExchangeDeclaration(q.Name, ExchangeType.Fanout));
         var published = BusCatalogue.MessageTypes.Where(BusCatalogue.TravelsByTypeExchange).Select(m => new ExchangeDeclaration(m.ExchangeName, ExchangeType.Fanout));
-        ExchangeDeclaration[] deviceChannel =
-        [
-            new(DeviceChannelNames.CommandExchange, ExchangeType.Topic),
-            new(DeviceChannelNames.ReceiptExchange, ExchangeType.Fanout),
-        ];
-        return [.. endpoints, .. published, .. deviceChannel];
+        return [.. endpoints, .. published];
     }
 
     private static List<BindingDeclaration> BuildBindings()
@@ -50,7 +45,6 @@ public static class BrokerTopology
             bindings.AddRange(queue.Messages.Where(BusCatalogue.TravelsByTypeExchange)
                 .Select(m => new BindingDeclaration(m.ExchangeName, queue.Name)));
         }
-        bindings.Add(new BindingDeclaration(DeviceChannelNames.ReceiptExchange, DeviceChannelNames.ReceiptQueue));
         return bindings;
     }
 

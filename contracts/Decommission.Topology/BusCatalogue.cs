@@ -99,14 +99,6 @@ public static class BusCatalogue
         Responds = [M<DeviceIdentitiesRegistered>()],
         // The device channel: the AMQP side of the MQTT plugin, in the devices' virtual host (docs/device-protocol.md).
         DeviceVhost = DeviceVirtualHost.Gateway,
-        // Protocol v1's plain-AMQP channel in this virtual host: no code uses it; described until the distributed run and its
-        // tests are re-wired to the MQTT channel.
-        DeviceChannel =
-        [
-            new(Exact(DeviceChannelNames.CommandExchange), Configure: true, Write: true, Read: true),
-            new(Exact(DeviceChannelNames.ReceiptExchange), Configure: true, Write: true, Read: true),
-            new(DeviceCommandQueues, Configure: true, Write: true, Read: false),
-        ],
     };
 
     public static readonly BusProcess Certificates = new()
@@ -143,20 +135,7 @@ public static class BusCatalogue
         ],
     };
 
-    /// <summary>Protocol v1's shared fleet user (raw AMQP): the simulated fleet now speaks MQTT, each device as its own user;
-    /// described until the distributed run and its tests are re-wired.</summary>
-    public static readonly BusProcess DeviceAgent = new()
-    {
-        Name = "device-agent",
-        Description = "the device fleet's shared user, raw AMQP",
-        DeviceChannel =
-        [
-            new(DeviceCommandQueues, Configure: false, Write: false, Read: true),
-            new(Exact(DeviceChannelNames.ReceiptExchange), Configure: false, Write: true, Read: false),
-        ],
-    };
-
-    public static IReadOnlyList<BusProcess> Processes { get; } = [Orchestrator, Inventory, Credentials, DeviceGateway, Certificates, Operator, DeviceAgent];
+    public static IReadOnlyList<BusProcess> Processes { get; } = [Orchestrator, Inventory, Credentials, DeviceGateway, Certificates, Operator];
 
     /// <summary>The processes that are services (a host under services/, a container in compose).</summary>
     public static IReadOnlyList<BusProcess> Services { get; } = [Orchestrator, Inventory, Credentials, DeviceGateway, Certificates];
@@ -176,9 +155,6 @@ public static class BusCatalogue
     /// <summary>Whether anyone writes <paramref name="message"/> to its type's exchange (publishes it, or sends it through that
     /// exchange); then the exchange is bound to the queues that take it.</summary>
     public static bool TravelsByTypeExchange(MessageType message) => Processes.Any(p => p.TypeExchanges.Contains(message));
-
-    /// <summary>The device command queues (decommission.device.&lt;id&gt;.commands), as a permission pattern.</summary>
-    public static string DeviceCommandQueues => Exact(DeviceChannelNames.CommandQueue("\u0001")).Replace("\u0001", ".*", StringComparison.Ordinal);
 
     /// <summary>A RabbitMQ permission pattern (Erlang regular expression) matching exactly <paramref name="name"/>.</summary>
     public static string Exact(string name)
@@ -230,9 +206,6 @@ public sealed record Send(MessageType Message, string Queue, bool Request = fals
 /// <summary>A queue a process consumes (a MassTransit receive endpoint) and the message types it takes.</summary>
 public sealed record ConsumedQueue(string Name, IReadOnlyList<MessageType> Messages);
 
-/// <summary>Rights on raw-AMQP resources outside MassTransit (the device channel), matched by <paramref name="Pattern"/>.</summary>
-public sealed record RawAccess(string Pattern, bool Configure, bool Write, bool Read);
-
 public sealed record BusProcess
 {
 
@@ -262,8 +235,6 @@ public sealed record BusProcess
 
     /// <summary>Answers to requests: they go to the requester's temporary endpoint, never to a shared exchange.</summary>
     public IReadOnlyList<MessageType> Responds { get; init; } = [];
-
-    public IReadOnlyList<RawAccess> DeviceChannel { get; init; } = [];
 
     /// <summary>Its rights in the devices' virtual host (<see cref="DeviceVirtualHost"/>); null for none.</summary>
     public DeviceVhostAccess? DeviceVhost { get; init; }

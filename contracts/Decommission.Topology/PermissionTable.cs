@@ -19,12 +19,10 @@ public static class PermissionTable
             var sends = p.Sends.GroupBy(s => (s.Queue, s.ThroughTypeExchange)).Select(g =>
                 $"{string.Join(", ", g.Select(s => s.Message))} → `{g.Key.Queue}`{(g.Key.ThroughTypeExchange ? " (through the type's exchange)" : "")}");
             var consumes = p.Consumes.Select(q => $"`{q.Name}`: {string.Join(", ", q.Messages)}");
-            var raw = p.DeviceChannel.Select(r =>
-                $"`{r.Pattern}` ({string.Join(", ", new[] { r.Configure ? "configure" : null, r.Write ? "write" : null, r.Read ? "read" : null }.OfType<string>())})");
             var devices = p.DeviceVhost is { } d
                 ? new[] { $"devices' virtual host `{DeviceVirtualHost.Name}`: configure `{d.Configure}`, write `{d.Write}`, read `{d.Read}`; on amq.topic write `{d.TopicWrite}`, read `{d.TopicRead}`" }
                 : [];
-            text.Append($"| `{p.Name}` ({p.Description}) | {Cell(sends)} | {Cell(p.Publishes.Select(m => m.Name))} | {Cell(p.Responds.Select(m => m.Name))} | {Cell(consumes.Concat(raw.Select(r => "v1 device channel " + r)).Concat(devices))} |\n");
+            text.Append($"| `{p.Name}` ({p.Description}) | {Cell(sends)} | {Cell(p.Publishes.Select(m => m.Name))} | {Cell(p.Responds.Select(m => m.Name))} | {Cell(consumes.Concat(devices))} |\n");
         }
         text.Append(End).Append('\n');
         return text.ToString();

@@ -31,9 +31,11 @@ public sealed partial class DeviceChannelTests
             Reason = RefusalReasons.NotPermitted, RefusedAt = ProtocolSigning.Timestamp(DateTimeOffset.UtcNow), KeyId = ProtocolSigning.KeyId(attacker),
         };
         forged = forged with { Signature = ProtocolSigning.Sign(attacker, forged.SignedBytes()) };
-        await using (var connection = await new ConnectionFactory { Uri = RabbitMqNode.Uri }.CreateConnectionAsync())
+        // On the victim's own receipt topic (guest may publish anywhere in the devices' virtual host of the test node).
+        await using (var connection = await new ConnectionFactory { Uri = _node.AdminUri }.CreateConnectionAsync())
         await using (var channel = await connection.CreateChannelAsync())
-            await channel.BasicPublishAsync(DeviceChannelNames.ReceiptExchange, "", JsonSerializer.SerializeToUtf8Bytes(forged));
+            await channel.BasicPublishAsync(DeviceChannelNames.TopicExchange, DeviceTopics.RoutingKey(DeviceTopics.Receipts(victim.Id)),
+                JsonSerializer.SerializeToUtf8Bytes(forged));
 
         var failed = await _host.WaitForState(refused, "Failed", seconds: 30);
         Assert.Equal(R.DeviceRefused, failed.FailureReason);

@@ -1,3 +1,4 @@
+using Decommission.Credentials.Broker;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -11,7 +12,7 @@ namespace Decommission.Testing;
 /// The device channel of the node ops/test.sh starts: MQTT over TLS for devices and AMQPS for the gateway in the devices'
 /// virtual host, the broker's CA, and the test fleet CA the node trusts (ops/pki.sh). Provisions devices as enrollment
 /// will: an identity certificate from the test fleet CA over the device's attestation key, the device's broker user
-/// (ops/broker-devices.sh, many devices in one import), and its bundle. Fails loudly when the node is absent.
+/// (the credentials service's rules, many devices in one import), and its bundle. Fails loudly when the node is absent.
 /// </summary>
 public sealed class DeviceChannelNode
 {
@@ -35,7 +36,6 @@ public sealed class DeviceChannelNode
     /// <summary>A receipt queue of this test assembly's own: assemblies run in parallel on the one devices' virtual host.</summary>
     public static string ReceiptQueue => $"{DeviceChannelNames.ReceiptQueue}.{RabbitMqNode.Uri.AbsolutePath.Trim('/')}";
 
-    private readonly string _state = Required("DECOM_TEST_RABBITMQ_STATE");
 
     private static string Required(string variable)
     {
@@ -94,18 +94,9 @@ public sealed class DeviceChannelNode
         return certificate.ExportCertificatePem();
     }
 
-    /// <summary>The devices' own broker users and permissions (ops/broker-devices.sh), all in one import_definitions.</summary>
-    public async Task AddDevicesAsync(IEnumerable<string> deviceIds)
-    {
-        var ids = deviceIds.ToList();
-        var printed = await RunAsync("""for id in "$@"; do device_broker_definitions "$RMQ_MQTT_VHOST" "$id"; echo '---'; done""", ids);
-        var merged = new JsonObject { ["users"] = new JsonArray(), ["permissions"] = new JsonArray(), ["topic_permissions"] = new JsonArray() };
-        foreach (var part in printed.Split("---", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            foreach (var (section, items) in JsonNode.Parse(part)!.AsObject())
-                foreach (var item in items!.AsArray())
-                    merged[section]!.AsArray().Add(item!.DeepClone());
-        await ImportAsync(merged);
-    }
+    /// <summary>The devices' own broker users and permissions (the credentials service's rules, <see cref="DeviceBrokerRules"/>),
+    /// all in one import_definitions.</summary>
+    public Task AddDevicesAsync(IEnumerable<string> deviceIds) => ImportAsync(DeviceBrokerRules.Definitions(DeviceChannelNames.VirtualHost, deviceIds));
 
     /// <summary>Closes the device's live connections from the broker's side (as quarantine does; close_connection does not
     /// reach MQTT connections on RabbitMQ 3.10).</summary>
@@ -146,35 +137,6 @@ public sealed class DeviceChannelNode
         }
     }
 
-    /// <summary>Runs <paramref name="script"/> with the node's state and ops/broker-devices.sh loaded; its output.</summary>
-    private async Task<string> RunAsync(string script, IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = RepositoryRoot };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"""
-            set -euo pipefail
-            . ops/rabbitmq-node.sh
-            . "$DECOM_TEST_RABBITMQ_STATE"
-            . ops/broker-devices.sh
-            {script}
-            """);
-        start.ArgumentList.Add("device-channel-node");
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Environment["DECOM_TEST_RABBITMQ_STATE"] = _state;
-        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(2));
-        if (run.ExitCode != 0)
-            throw new InvalidOperationException($"{script} failed ({run.ExitCode}):\n{run.Output}\n{run.Error}");
-        return run.Output;
-    }
-
-    private static string RepositoryRoot { get; } = FindRoot(AppContext.BaseDirectory);
-
-    private static string FindRoot(string from)
-    {
-        for (var directory = new DirectoryInfo(from); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "ops", "broker-devices.sh")))
-                return directory.FullName;
-        throw new InvalidOperationException($"no ops/broker-devices.sh above {from}");
-    }
+    /// <summary>Runs <paramref name="script"/> against the test node (rmq_ctl); its output.</summary>
+    private static Task<string> RunAsync(string script, IEnumerable<string> arguments) => OpsScripts.RunOnNodeAsync(script, arguments);
 }

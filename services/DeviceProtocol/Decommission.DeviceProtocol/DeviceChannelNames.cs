@@ -41,16 +41,4 @@ public static class DeviceChannelNames
     public const string SessionPolicy = "decommission-device-sessions";
 
     public const string ContentType = "application/json";
-
-    // The plain-AMQP channel of protocol v1 in the services' virtual host: no code uses it any more. Its names stay only
-    // for the bus catalogue's description of it, until the distributed run and its tests are re-wired to the MQTT channel.
-
-    /// <summary>v1: topic exchange the gateway published commands to.</summary>
-    public const string CommandExchange = "decommission.device-commands";
-
-    /// <summary>v1: exchange devices published receipts to.</summary>
-    public const string ReceiptExchange = "decommission.device-receipts";
-
-    /// <summary>v1: each device's durable command queue.</summary>
-    public static string CommandQueue(string deviceId) => $"decommission.device.{deviceId}.commands";
 }
