@@ -3,33 +3,12 @@
 # permissions and the shared topology (definitions.json, generated from contracts/Decommission.Topology), then each user's
 # password from BROKER_PASSWORD_<USER> (ORCHESTRATOR, DEVICE_GATEWAY, …). A user without one cannot log in. The health
 # check waits for /tmp/decommission-broker-ready, so no service connects before its user can. Meanwhile, and for as long
-# as the broker runs, it installs the fleet CA's newest CRL (sync_fleet_crl).
+# as the broker runs, it installs the fleet CA's newest CRL (fleet-crl-sync.sh).
 set -euo pipefail
 rm -f /tmp/decommission-broker-ready
 
-# The fleet CA's CRL as the credentials service publishes it (DER, on the fleet-crl volume), checked against the fleet CA
-# and installed where the broker looks for it (PEM, in the hashed CRL directory of the broker-tls volume, under the name
-# compose-pki.sh gave the first one, so its hash link stays); the broker reads it at the next handshake. A revoked device's
-# certificate is then refused at the handshake, besides its broker user being gone. A CRL that is not the fleet CA's is
-# not installed.
-sync_fleet_crl() {
-  local published=/etc/rabbitmq/fleet-crl/fleet.crl crl=/etc/rabbitmq/tls/crl last='' stamp
-  while sleep "${FLEET_CRL_POLL_SECONDS:-10}"; do
-    [ -s "$published" ] || continue
-    stamp=$(cksum <"$published")
-    [ "$stamp" != "$last" ] || continue
-    last=$stamp
-    if openssl crl -inform DER -in "$published" -CAfile /etc/rabbitmq/tls/fleet-ca.crt -out "$crl/.fleet.crl.pem" 2>/dev/null; then
-      chmod 644 "$crl/.fleet.crl.pem"
-      mv -f "$crl/.fleet.crl.pem" "$crl/fleet.crl.pem"
-      echo "compose-start.sh: installed the fleet CRL ($(openssl crl -in "$crl/fleet.crl.pem" -noout -crlnumber -nextupdate | tr '\n' ' '))"
-    else
-      rm -f "$crl/.fleet.crl.pem"
-      echo "compose-start.sh: $published is not a CRL signed by the fleet CA: kept the one installed" >&2
-    fi
-  done
-}
-sync_fleet_crl &
+# The fleet CA's newest CRL, installed for the broker for as long as it runs (fleet-crl-sync.sh).
+bash "$(dirname "${BASH_SOURCE[0]}")/fleet-crl-sync.sh" &
 crl_sync=$!
 
 docker-entrypoint.sh rabbitmq-server &

@@ -7,16 +7,29 @@ using Decommission.Testing;
 namespace Decommission.Deployment.Tests;
 
 /// <summary>ops/rabbitmq/compose-pki.sh, the compose `pki` step: its directories (defaults, which docker-compose.yml mounts).</summary>
-public static partial class ComposePki
+public static class ComposePki
 {
     public const string Script = "ops/rabbitmq/compose-pki.sh";
 
-    /// <summary>The default of <c>NAME=${NAME:-default}</c> in the script.</summary>
-    public static string Default(string variable)
+    public static string Default(string variable) => ScriptDefaults.Of(Script, variable);
+}
+
+/// <summary>ops/rabbitmq/fleet-crl-sync.sh, the compose broker's copy of the fleet CRL: its paths (the broker's mounts).</summary>
+public static class FleetCrlSync
+{
+    public const string Script = "ops/rabbitmq/fleet-crl-sync.sh";
+
+    public static string Default(string variable) => ScriptDefaults.Of(Script, variable);
+}
+
+public static class ScriptDefaults
+{
+    /// <summary>The default of <c>NAME=${NAME:-default}</c> (or <c>name=${NAME:-default}</c>) in the script.</summary>
+    public static string Of(string script, string variable)
     {
-        var text = File.ReadAllText(Path.Combine(Repository.Root, Script));
-        var match = Regex.Match(text, $@"^{variable}=\$\{{{variable}:-(?<value>[^}}]+)\}}$", RegexOptions.Multiline);
-        Assert.True(match.Success, $"{Script} has no {variable}=${{{variable}:-…}}");
+        var text = File.ReadAllText(Path.Combine(Repository.Root, script));
+        var match = Regex.Match(text, $@"^\w+=\$\{{{variable}:-(?<value>[^}}]+)\}}$", RegexOptions.Multiline);
+        Assert.True(match.Success, $"{script} has no …=${{{variable}:-…}}");
         return match.Groups["value"].Value;
     }
 }
@@ -76,6 +89,49 @@ public sealed class ComposeFilePkiTests : IDisposable
         trusted.ImportFromPemFile(Path.Combine(tls, "client-cas.pem"));
         Assert.Equal([fleet.Thumbprint], trusted.Select(c => c.Thumbprint));
         Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => X509CertificateLoader.LoadPkcs12FromFile(pfx, "wrong"));
+    }
+
+    [Fact]
+    public async Task The_broker_installs_the_fleet_CAs_newest_CRL_and_no_other_CAs()
+    {
+        await RunPkiStepAsync();
+        var (pki, crl, published) = (Path.Combine(_directory, "pki", "broker"), Path.Combine(_directory, "broker-tls", "crl"), Path.Combine(_directory, "fleet-crl", "fleet.crl"));
+        var link = Assert.Single(Directory.EnumerateFiles(crl, "*.r0"));
+        Assert.Equal(1, CrlNumber(link));
+
+        // As the credentials service publishes it: the fleet CA's next CRL, in DER.
+        await OpsScripts.RunAsync("ops/pki.sh", "crl", pki, "fleet");
+        await File.WriteAllBytesAsync(published, Der(Path.Combine(pki, "crl", "fleet.crl.pem")));
+        Assert.Equal(0, await RunCrlSyncAsync(published));
+        Assert.Equal(2, CrlNumber(link));
+
+        // Another CA's CRL in its place is not installed.
+        await OpsScripts.RunAsync("ops/pki.sh", "ca", pki, "other");
+        await File.WriteAllBytesAsync(published, Der(Path.Combine(pki, "crl", "other.crl.pem")));
+        Assert.Equal(1, await RunCrlSyncAsync(published));
+        Assert.Equal(2, CrlNumber(link));
+        Assert.Equal(new[] { "fleet.crl.pem", Path.GetFileName(link) }.Order(StringComparer.Ordinal),
+            Directory.EnumerateFileSystemEntries(crl).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<int> RunCrlSyncAsync(string published)
+    {
+        var start = new ProcessStartInfo("bash") { WorkingDirectory = Repository.Root };
+        start.ArgumentList.Add(Path.Combine(Repository.Root, FleetCrlSync.Script));
+        start.ArgumentList.Add("--once");
+        start.Environment["FLEET_CRL_PUBLISHED"] = published;
+        start.Environment["FLEET_CA_CERTIFICATE"] = Path.Combine(_directory, "broker-tls", "fleet-ca.crt");
+        start.Environment["BROKER_CRL_DIR"] = Path.Combine(_directory, "broker-tls", "crl");
+        return (await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(30))).ExitCode;
+    }
+
+    private static byte[] Der(string pemCrl) => Convert.FromBase64String(string.Concat(
+        File.ReadAllLines(pemCrl).Where(l => !l.StartsWith("-----", StringComparison.Ordinal))));
+
+    private static int CrlNumber(string pemCrl)
+    {
+        CertificateRevocationListBuilder.LoadPem(File.ReadAllText(pemCrl), out var number);
+        return (int)number;
     }
 
     private async Task RunPkiStepAsync()

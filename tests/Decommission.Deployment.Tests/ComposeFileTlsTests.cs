@@ -136,8 +136,12 @@ public sealed partial class ComposeFileTlsTests
         Assert.Contains(_compose.Mounting(published.Source), s => s.Name == _pki.Name);
         var read = Assert.Single(_compose.Broker.Volumes, v => v.Source == published.Source);
         Assert.True(read.ReadOnly);
-        var start = File.ReadAllText(Path.Combine(Repository.Root, "ops/rabbitmq/compose-start.sh"));
-        Assert.Contains($"{read.Target.TrimEnd('/')}/fleet.crl", start, StringComparison.Ordinal);
+        Assert.Equal($"{read.Target.TrimEnd('/')}/fleet.crl", FleetCrlSync.Default("FLEET_CRL_PUBLISHED"));
+        // Run by compose-start.sh, from beside it; installed into the CRL directory advanced.config names.
+        var start = Assert.Single(_compose.Broker.Volumes, v => v.Source.EndsWith("/compose-start.sh", StringComparison.Ordinal));
+        Assert.Contains(_compose.Broker.Volumes, v => v.Source.EndsWith(FleetCrlSync.Script, StringComparison.Ordinal)
+            && v.Target == Path.Combine(Path.GetDirectoryName(start.Target)!, Path.GetFileName(FleetCrlSync.Script)));
+        Assert.Contains(FleetCrlSync.Default("BROKER_CRL_DIR"), _broker.AdvancedConfigPaths);
     }
 
     [Fact]
@@ -165,6 +169,9 @@ public sealed partial class ComposeFileTlsTests
         Assert.Matches(HostAndPort(), server);
         Assert.EndsWith($":{MqttsPort}", server, StringComparison.Ordinal);
         Assert.Contains(_compose.Broker.Ports, p => p.ContainerPort == MqttsPort && p.Published == $"{MqttsPort}");
+        // Devices check the broker's certificate against the name they were given.
+        string[] certified = ["localhost", "127.0.0.1", _compose.Broker.Name, .. (_pki.Environment.GetValueOrDefault("BROKER_HOSTNAMES") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        Assert.Contains(server[..server.LastIndexOf(':')], certified);
 
         // The gateway's command-signing public key, through the volume it exports it to.
         var gateway = _compose.Services["device-gateway"];
