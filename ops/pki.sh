@@ -3,8 +3,10 @@
 # directory's pki/; a real broker a directory of its own, never the repository): private keys are created there at run
 # time, owner-only (0600), and never leave it.
 #
-#   ops/pki.sh server DIR          a local CA (ca.crt, ca.key) and the broker's server certificate signed by it
-#                                  (server.crt, server.key) for 127.0.0.1 and localhost; clients trust ca.crt
+#   ops/pki.sh server DIR [NAME...]  a local CA (ca.crt, ca.key) and the broker's server certificate signed by it
+#                                  (server.crt, server.key) for 127.0.0.1 and localhost, and for each extra NAME (a DNS
+#                                  name or an IP address: the names clients reach the broker by, e.g. compose's
+#                                  `rabbitmq`); clients trust ca.crt
 #   ops/pki.sh ca DIR NAME         a client CA made here (NAME.crt, NAME.key; EC P-256), e.g. a test fleet CA that issues
 #                                  device identity certificates (CN = device id); trusted as `trust` does, with an empty CRL
 #   ops/pki.sh trust DIR CERT CRL  trust a client CA made elsewhere (the fleet CA of the credentials service): its
@@ -42,8 +44,21 @@ new_ca_cert() {
 
 valid_name() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "bad CA name '$1' (letters, digits, - and _)"; }
 
+# The server certificate's subjectAltName: localhost and 127.0.0.1, then each extra name given (DNS name or IP address).
+server_names() {
+  local names='DNS:localhost,IP:127.0.0.1' name
+  for name in "$@"; do
+    if [[ $name =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ || $name =~ ^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*$ ]]; then names+=",IP:$name"
+    elif [[ $name =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$ ]]; then names+=",DNS:$name"
+    else die "bad server name '$name' (a DNS name or an IP address)"
+    fi
+  done
+  echo "$names"
+}
+
 cmd_server() {
-  local dir=$1
+  local dir=$1 names; shift
+  names=$(server_names "$@")
   mkdir -p "$dir/crl"
   [ -e "$dir/ca.key" ] || new_key "$dir/ca.key"
   [ -e "$dir/ca.crt" ] || new_ca_cert "$dir/ca.key" "$dir/ca.crt" "/O=Decommission/CN=Decommission broker CA"
@@ -51,7 +66,7 @@ cmd_server() {
   local csr; csr=$(mktemp)
   openssl req -new -key "$dir/server.key" -out "$csr" -subj "/O=Decommission/CN=localhost" 2>/dev/null
   printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-    'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,IP:127.0.0.1' >"$csr.ext"
+    'extendedKeyUsage=serverAuth' "subjectAltName=$names" >"$csr.ext"
   openssl x509 -req -in "$csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -out "$dir/server.crt" \
     -days "$PKI_DAYS" -sha256 -extfile "$csr.ext" 2>/dev/null
   rm -f "$csr" "$csr.ext"
@@ -133,7 +148,7 @@ main() {
   exec 9>"$dir/.lock"
   flock 9
   case $command in
-    server) [ $# -eq 0 ] || die "usage: ops/pki.sh server DIR"; cmd_server "$dir" ;;
+    server) cmd_server "$dir" "$@" ;;
     ca)     [ $# -eq 1 ] || die "usage: ops/pki.sh ca DIR NAME"; cmd_ca "$dir" "$1" ;;
     trust)  [ $# -eq 2 ] || die "usage: ops/pki.sh trust DIR CERT CRL"; cmd_trust "$dir" "$1" "$2" ;;
     revoke) [ $# -eq 2 ] || die "usage: ops/pki.sh revoke DIR NAME CERT"; valid_name "$1"; issue_crl "$dir" "$1" "$2" ;;

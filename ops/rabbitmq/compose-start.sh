@@ -2,12 +2,18 @@
 # The compose broker's start (docker-compose.yml): RabbitMQ as its image starts it, then the bus catalogue's users, their
 # permissions and the shared topology (definitions.json, generated from contracts/Decommission.Topology), then each user's
 # password from BROKER_PASSWORD_<USER> (ORCHESTRATOR, DEVICE_GATEWAY, …). A user without one cannot log in. The health
-# check waits for /tmp/decommission-broker-ready, so no service connects before its user can.
+# check waits for /tmp/decommission-broker-ready, so no service connects before its user can. Meanwhile, and for as long
+# as the broker runs, it installs the fleet CA's newest CRL (fleet-crl-sync.sh).
 set -euo pipefail
 rm -f /tmp/decommission-broker-ready
+
+# The fleet CA's newest CRL, installed for the broker for as long as it runs (fleet-crl-sync.sh).
+bash "$(dirname "${BASH_SOURCE[0]}")/fleet-crl-sync.sh" &
+crl_sync=$!
+
 docker-entrypoint.sh rabbitmq-server &
 server=$!
-trap 'kill -TERM "$server" 2>/dev/null; wait "$server"; exit' TERM INT
+trap 'kill -TERM "$crl_sync" 2>/dev/null; kill -TERM "$server" 2>/dev/null; wait "$server"; exit' TERM INT
 
 # rabbitmqctl talks to the node with the cookie in the broker's home, whoever runs this script.
 ctl() { HOME=/var/lib/rabbitmq rabbitmqctl -q "$@"; }

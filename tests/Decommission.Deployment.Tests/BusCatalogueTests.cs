@@ -49,7 +49,7 @@ public sealed class BusCatalogueTests
     [Fact]
     public void Compose_gives_the_broker_the_catalogues_definitions_and_every_services_password()
     {
-        var broker = _compose.Services.Values.Single(s => s.Image?.StartsWith("rabbitmq:", StringComparison.Ordinal) == true);
+        var broker = _compose.Broker;
         var definitions = Path.GetFullPath(Path.Combine(Repository.Root, BrokerDefinitions.RelativePath));
         Assert.Contains(broker.Volumes, v => Path.GetFullPath(Path.Combine(_compose.Directory, v.Source)) == definitions);
         foreach (var process in BusCatalogue.Services)

@@ -22,6 +22,14 @@ public sealed partial class ComposeFile
     /// <summary>The top-level <c>volumes:</c>.</summary>
     public IReadOnlySet<string> NamedVolumes { get; }
 
+    /// <summary>The broker: the one service every service's <c>Bus__RabbitMqUri</c> names.</summary>
+    public ComposeService Broker =>
+        Services[Services.Values.Select(s => s.Environment.GetValueOrDefault("Bus__RabbitMqUri")).OfType<string>()
+            .Select(uri => new Uri(uri).Host).Distinct().Single()];
+
+    /// <summary>The services that mount named volume <paramref name="volume"/>.</summary>
+    public IEnumerable<ComposeService> Mounting(string volume) => Services.Values.Where(s => s.Volumes.Any(v => v.Source == volume));
+
     /// <summary>The variables a user sets (docs/deployment.md) before <c>docker compose up</c>; everything else takes its default.</summary>
     public static IReadOnlyDictionary<string, string> UserVariables { get; } = new Dictionary<string, string>
     {
@@ -32,6 +40,10 @@ public sealed partial class ComposeFile
         ["CREDENTIALS_BROKER_PASSWORD"] = "credentialsPassw0rd",
         ["DEVICE_GATEWAY_BROKER_PASSWORD"] = "gatewayPassw0rd",
         ["CERTIFICATES_BROKER_PASSWORD"] = "certificatesPassw0rd",
+        // The credentials service's management user (devices' broker identities).
+        ["CREDENTIALS_DEVICES_BROKER_PASSWORD"] = "credentialsDevicesPassw0rd",
+        // Protects the fleet CA PFX the pki step makes for the credentials service.
+        ["FLEET_CA_PFX_PASSWORD"] = "fleetCaPfxPassw0rd",
     };
 
     public static ComposeFile Load() => Load(Repository.ComposeFilePath, UserVariables);
@@ -82,7 +94,21 @@ public sealed partial class ComposeFile
     private static partial Regex Variable();
 }
 
-public sealed record VolumeMount(string Source, string Target);
+public sealed record VolumeMount(string Source, string Target, bool ReadOnly = false);
+
+/// <summary>A published port: <c>[address:]published:container</c>; address null when published on every interface.</summary>
+public sealed record PortMapping(string? HostAddress, string Published, int ContainerPort)
+{
+    internal static PortMapping Parse(string text) => text.Split(':') switch
+    {
+        [var container] => new PortMapping(null, "", ContainerNumber(container)),
+        [var published, var container] => new PortMapping(null, published, ContainerNumber(container)),
+        [var address, var published, var container] => new PortMapping(address, published, ContainerNumber(container)),
+        _ => throw new InvalidOperationException($"unreadable port mapping '{text}'"),
+    };
+
+    private static int ContainerNumber(string port) => int.Parse(port.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture);
+}
 
 public sealed record ComposeService(
     string Name,
@@ -93,7 +119,8 @@ public sealed record ComposeService(
     IReadOnlyDictionary<string, string> Environment,
     IReadOnlyList<VolumeMount> Volumes,
     IReadOnlyList<string> HealthcheckTest,
-    IReadOnlyDictionary<string, string> DependsOn)
+    IReadOnlyDictionary<string, string> DependsOn,
+    IReadOnlyList<PortMapping> Ports)
 {
     internal static ComposeService From(string name, YamlMappingNode node, Func<string, string> interpolate)
     {
@@ -113,12 +140,16 @@ public sealed record ComposeService(
 
         var volumes = (ComposeFile.Child(node, "volumes") as YamlSequenceNode)?.Children.Select(volume => volume switch
         {
-            YamlScalarNode shortSyntax => interpolate(shortSyntax.Value ?? "").Split(':') is [var source, var target, ..]
-                ? new VolumeMount(source, target)
-                : new VolumeMount("", interpolate(shortSyntax.Value ?? "")),
+            YamlScalarNode shortSyntax => interpolate(shortSyntax.Value ?? "").Split(':') switch
+            {
+                [var source, var target] => new VolumeMount(source, target),
+                [var source, var target, var mode] => new VolumeMount(source, target, mode.Split(',').Contains("ro")),
+                _ => new VolumeMount("", interpolate(shortSyntax.Value ?? "")),
+            },
             YamlMappingNode longSyntax => new VolumeMount(
                 ComposeFile.Child(longSyntax, "source") is { } s ? interpolate(ComposeFile.Scalar(s)) : "",
-                interpolate(ComposeFile.Scalar(ComposeFile.Child(longSyntax, "target")!))),
+                interpolate(ComposeFile.Scalar(ComposeFile.Child(longSyntax, "target")!)),
+                ComposeFile.Child(longSyntax, "read_only") is { } ro && ComposeFile.Scalar(ro) == "true"),
             _ => throw new InvalidOperationException($"{name}: unreadable volume entry"),
         }).ToList() ?? [];
 
@@ -140,8 +171,10 @@ public sealed record ComposeService(
             _ => [],
         };
 
+        var ports = (ComposeFile.Child(node, "ports") as YamlSequenceNode)?.Children
+            .Select(port => PortMapping.Parse(interpolate(ComposeFile.Scalar(port)))).ToList() ?? [];
         var image = ComposeFile.Child(node, "image") is { } i ? interpolate(ComposeFile.Scalar(i)) : null;
-        return new ComposeService(name, image, context, dockerfile, args, KeyValues(ComposeFile.Child(node, "environment"), interpolate), volumes, test, dependsOn);
+        return new ComposeService(name, image, context, dockerfile, args, KeyValues(ComposeFile.Child(node, "environment"), interpolate), volumes, test, dependsOn, ports);
     }
 
     // Both forms Compose takes: a mapping (KEY: value) or a list (- KEY=value).

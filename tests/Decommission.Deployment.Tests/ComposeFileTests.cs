@@ -104,15 +104,19 @@ public sealed class ComposeFileTests
         foreach (var (variable, value) in service.Environment)
         {
             var key = ServiceSettings.ConfigurationKey(variable);
-            if (!settings.Reads(key))
+            // A list's item (Section:List:0) is bound by the list's setting.
+            var (settingKey, index) = ListItem(key);
+            if (!settings.Reads(key) && !(index is not null && settings.Find(settingKey) is var (_, list) && IsList(list.PropertyType)))
             {
                 problems.Add($"{variable}: {host.Name} reads no setting {key} (not in its options classes nor its appsettings.json)");
                 continue;
             }
-            if (settings.Find(key) is not var (options, property))
+            if (settings.Find(settingKey) is not var (options, property))
                 continue;
             var bound = property.GetValue(options.Bound);
             var expected = Convert(value, property.PropertyType);
+            if (index is { } i && IsList(property.PropertyType))
+                (bound, expected) = (bound is System.Collections.IList items && i < items.Count ? items[i] : null, value);
             if (!Equals(Normalise(bound), Normalise(expected)))
                 problems.Add($"{variable}={value} was bound as '{bound}'");
         }
@@ -157,19 +161,23 @@ public sealed class ComposeFileTests
     [Fact]
     public void The_broker_is_RabbitMQ_with_its_management_plugin_and_a_healthcheck()
     {
-        var brokers = _compose.Services.Values.Where(s => s.Image?.StartsWith("rabbitmq:", StringComparison.Ordinal) == true).ToList();
-        var broker = Assert.Single(brokers);
+        var broker = _compose.Broker;
+        Assert.StartsWith("rabbitmq:", broker.Image, StringComparison.Ordinal);
         Assert.Contains("management", broker.Image, StringComparison.Ordinal);
         Assert.NotEmpty(broker.HealthcheckTest);
         Assert.Contains(broker.Volumes, v => _compose.NamedVolumes.Contains(v.Source));
     }
 
-    [Fact]
-    public void Compose_refuses_to_start_without_a_RabbitMQ_password()
+    [Theory]
+    [MemberData(nameof(UserVariableNames))]
+    public void Compose_refuses_to_start_without_each_password(string variable)
     {
-        var refusal = Assert.Throws<InvalidOperationException>(() => ComposeFile.Load(Repository.ComposeFilePath, new Dictionary<string, string>()));
-        Assert.Contains("RABBITMQ_PASSWORD", refusal.Message, StringComparison.Ordinal);
+        var others = ComposeFile.UserVariables.Where(v => v.Key != variable).ToDictionary();
+        var refusal = Assert.Throws<InvalidOperationException>(() => ComposeFile.Load(Repository.ComposeFilePath, others));
+        Assert.Contains(variable, refusal.Message, StringComparison.Ordinal);
     }
+
+    public static TheoryData<string> UserVariableNames() => [.. ComposeFile.UserVariables.Keys];
 
     private (ServiceHost Host, ComposeService Service) Built(string name)
     {
@@ -192,8 +200,15 @@ public sealed class ComposeFileTests
     private static object? Convert(string value, Type type)
     {
         var target = Nullable.GetUnderlyingType(type) ?? type;
-        return target == typeof(string) ? value : TypeDescriptor.GetConverter(target).ConvertFromInvariantString(value);
+        return target == typeof(string) || IsList(target) ? value : TypeDescriptor.GetConverter(target).ConvertFromInvariantString(value);
     }
+
+    private static (string Key, int? Index) ListItem(string key) =>
+        key.LastIndexOf(':') is var colon and > 0 && int.TryParse(key[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var index)
+            ? (key[..colon], index)
+            : (key, null);
+
+    private static bool IsList(Type type) => type != typeof(string) && typeof(System.Collections.IList).IsAssignableFrom(type);
 
     // An empty string and an absent value configure the same thing; Uri equality would ignore the credentials.
     private static object? Normalise(object? value) => value switch
