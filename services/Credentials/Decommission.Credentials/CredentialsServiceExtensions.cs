@@ -34,6 +34,7 @@ public static class CredentialsServiceExtensions
         builder.Services.AddSingleton<EnrolledDeviceStore>();
         builder.Services.AddSingleton<DeviceEnrollment>();
         builder.Services.AddHostedService<CredentialsStartup>();
+        builder.Services.AddHostedService<CrlRefresher>();
 
         builder.AddBusRegistration(bus =>
         {
@@ -69,7 +70,7 @@ internal sealed class CredentialsStartup(FleetCertificateAuthority ca, CrlPublis
         _ = ca.Certificate;
         if (!broker.IsManaged)
             logger.LogInformation("Devices' broker identities are not managed: no {Section}:ManagementUri is set", DeviceBrokerOptions.Section);
-        await crls.EnsureCrlAsync(cancellationToken);
+        await crls.EnsureFreshCrlAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

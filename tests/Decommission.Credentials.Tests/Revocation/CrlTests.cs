@@ -11,6 +11,48 @@ namespace Decommission.Credentials.Tests.Revocation;
 public sealed class CrlTests
 {
     [Fact]
+    public async Task A_crl_past_half_its_validity_is_issued_again_with_the_next_number_so_relying_parties_never_hold_an_expired_one()
+    {
+        var directory = Decommission.Testing.ServiceUnderTest.NewDataDirectory();
+        try
+        {
+            await using (var first = await CredentialsHost.StartAsync(dataDirectory: directory))
+                Assert.Equal(1, CrlNumber(directory));
+
+            // Four of its seven days later (nothing revoked meanwhile), as the service finds it when it looks again.
+            await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(directory, "credentials.db")};Pooling=False"))
+            {
+                await connection.OpenAsync();
+                var age = connection.CreateCommand();
+                age.CommandText = "UPDATE crls SET issued_at = @IssuedAt;";
+                age.Parameters.AddWithValue("@IssuedAt", DateTimeOffset.UtcNow.AddDays(-4).ToString("O"));
+                await age.ExecuteNonQueryAsync();
+            }
+            await using (var second = await CredentialsHost.StartAsync(dataDirectory: directory))
+                Assert.Equal(2, CrlNumber(directory));
+            var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-in", Path.Combine(directory, "crl", "fleet.crl"), "-noout", "-nextupdate");
+            Assert.True(exit == 0, output);
+            var nextUpdate = DateTimeOffset.ParseExact(output.Trim()["nextUpdate=".Length..].Replace("  ", " "), "MMM d HH:mm:ss yyyy 'GMT'",
+                System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
+            Assert.True(nextUpdate > DateTimeOffset.UtcNow.AddDays(6.9), $"the new CRL is valid until {nextUpdate}");
+
+            // A young CRL stays as it is.
+            await using (var third = await CredentialsHost.StartAsync(dataDirectory: directory))
+                Assert.Equal(2, CrlNumber(directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static int CrlNumber(string directory)
+    {
+        CertificateRevocationListBuilder.Load(File.ReadAllBytes(Path.Combine(directory, "crl", "fleet.crl")), out var number);
+        return (int)number;
+    }
+
+    [Fact]
     public async Task Revoked_identities_are_on_a_crl_that_openssl_verifies_against_the_fleet_ca()
     {
         await using var host = await CredentialsHost.StartAsync();

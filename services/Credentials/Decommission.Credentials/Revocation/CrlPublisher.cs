@@ -82,12 +82,24 @@ public sealed class CrlPublisher
 
     private sealed record PendingRevocation(string DeviceId, Guid RetirementId);
 
-    /// <summary>Issues an empty CRL number 1 when there is none yet, so relying parties can fetch one from the start.</summary>
-    public async Task EnsureCrlAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Issues an empty CRL number 1 when there is none yet, so relying parties can fetch one from the start; and a new one
+    /// (the same entries, the next number) once the newest has used half its validity, so that no relying party ever holds
+    /// an expired CRL: a broker that checks device certificates against it refuses every device when it has none current.
+    /// Called at start and by <see cref="CrlRefresher"/>; the file always gets the newest.
+    /// </summary>
+    public async Task EnsureFreshCrlAsync(CancellationToken cancellationToken)
     {
         var der = await _database.Writes.WriteAsync(async (connection, transaction) =>
-            await _store.LatestCrlAsync(connection, transaction) ?? await IssueCrlAsync(connection, transaction, 1, _clock.GetUtcNow()));
-        await PublishNewestAsync(der, cancellationToken);
+        {
+            var now = _clock.GetUtcNow();
+            if (await _store.LatestCrlIssuedAtAsync(connection, transaction) is not { } issuedAt)
+                return await IssueCrlAsync(connection, transaction, 1, now);
+            return now - issuedAt >= _options.Value.CrlValidity / 2
+                ? await IssueCrlAsync(connection, transaction, await _store.NextCrlNumberAsync(connection, transaction), now)
+                : await _store.LatestCrlAsync(connection, transaction);
+        });
+        await PublishNewestAsync(der!, cancellationToken);
     }
 
     // Inside the write transaction, so the CRL lists exactly the revocations committed with it and before it.

@@ -59,6 +59,12 @@ public sealed class RevocationStore(CredentialsDatabase database)
         connection.ExecuteAsync("INSERT INTO crls (number, issued_at, der) VALUES (@Number, @IssuedAt, @Der);",
             new { Number = number, IssuedAt = issuedAt.ToString("O"), Der = der }, transaction);
 
+    /// <summary>When the newest CRL was issued (its thisUpdate); null before the first.</summary>
+    public async Task<DateTimeOffset?> LatestCrlIssuedAtAsync(DbConnection connection, DbTransaction transaction) =>
+        await connection.QuerySingleOrDefaultAsync<string?>("SELECT issued_at FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction) is { } issuedAt
+            ? ParseTime(issuedAt)
+            : null;
+
     public Task<byte[]?> LatestCrlAsync(DbConnection connection, DbTransaction transaction) =>
         connection.QuerySingleOrDefaultAsync<byte[]?>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", transaction: transaction);
 
