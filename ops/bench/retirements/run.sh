@@ -17,9 +17,10 @@ ceiling=${3:-20000}
 export DECOM_RUN_DIR=${DECOM_RUN_DIR:-${TMPDIR:-/tmp}/decom-bench-$$} DECOM_CONFIGURATION=Release DECOM_UP_BUILD=0
 # Messages one retirement costs (MassTransit: RetireDevice, RetirementRequested, RetirementAccepted, QuarantineDevice,
 # DeviceQuarantined, EraseDevice, ErasureVerified, RevokeIdentity, IdentityRevoked, IssueDisposalCertificate,
-# DisposalCertificateIssued, DeviceDecommissioned; device channel: command, receipt). A RetireDevice sent without a
-# response address, as here and by the end-of-life scheduler, is not answered.
-messages_per_retirement=14
+# DisposalCertificateIssued, DeviceDecommissioned; device channel: command, receipt, verdict). A RetireDevice sent without a
+# response address, as here and by the end-of-life scheduler, is not answered. Besides messages, each retirement costs the
+# credentials service five calls to the broker's management API (quarantine: 2, revocation: 3).
+messages_per_retirement=15
 
 log() { echo "bench: $*" >&2; }
 log "building (Release)"
@@ -80,7 +81,7 @@ report=$(cat <<MD
 Written by \`ops/bench/retirements/run.sh $devices $in_flight $ceiling\` on $(date -u +%F) at commit $(git rev-parse --short HEAD). Everything below comes from one run; single-retirement latencies (100 of them, one at a time) after 200 warm-up retirements, the first 50 of which are shown as the cold start.
 
 - Machine: $(nproc) logical cores, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $(. /etc/os-release; echo "$PRETTY_NAME"); .NET $(dotnet --version); RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)
-- Services as separate processes (ops/up.sh, Release), each with its own RabbitMQ user; a fleet of $((devices + in_flight)) simulated devices answering at once.
+- Services as separate processes (ops/up.sh, Release), each with its own RabbitMQ user, over AMQP with TLS; a fleet of $((devices + in_flight)) simulated devices answering at once, each on its own MQTT connection over TLS with its own identity certificate (the device agent process).
 
 | Measure | Value | Target |
 |---|---:|---|
