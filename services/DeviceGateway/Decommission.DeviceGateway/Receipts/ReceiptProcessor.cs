@@ -68,6 +68,9 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
         {
             // The trusted time is when the receipt first verified here: a redelivered duplicate keeps the first arrival's time.
             var receivedAt = verdict.IsVerified ? now : await commands.FindVerifiedReceivedAtAsync(sha256, cancellationToken) ?? now;
+            // The device hears its verdict before the saga hears of the wipe: once the saga has it, the identity's revocation
+            // removes the device's broker user and its session, and a verdict sent after that would reach nobody.
+            await verdicts.SendAsync(command!, WipeReceipt.Type, sha256, verdict, cancellationToken);
             await bus.Publish(new ErasureVerified
             {
                 RetirementId = command!.RetirementId,
@@ -91,7 +94,6 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
                 },
             }, cancellationToken);
             logger.LogInformation("Receipt {Sha256} verified command {CommandId} of {DeviceId}", sha256, command.CommandId, UntrustedText.Safe(receipt.DeviceId));
-            await verdicts.SendAsync(command, WipeReceipt.Type, sha256, verdict, cancellationToken);
             return verdict;
         }
 
