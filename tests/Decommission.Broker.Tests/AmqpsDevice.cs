@@ -60,7 +60,7 @@ public sealed class AmqpsDevice(DeviceBroker broker, DeviceIdentity? identity) :
         channel.BasicPublishAsync(exchange, routingKey, mandatory: false, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes(body)).AsTask();
 
     /// <summary>Runs <paramref name="operation"/> on a fresh confirming channel: the reply code it was refused with, or null when allowed.</summary>
-    public static async Task<ushort?> RefusalAsync(IConnection connection, Func<IChannel, Task> operation)
+    public static async Task<int?> RefusalAsync(IConnection connection, Func<IChannel, Task> operation)
     {
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
         try

@@ -163,4 +163,23 @@ public sealed class DeviceAmqpsTests(ITestOutputHelper output)
         output.WriteLine($"after removal: {AmqpsDevice.Describe(again)}");
         Assert.Equal(Constants.AccessRefused, AmqpsDevice.ReplyCode(again));
     }
+
+    [Fact]
+    public async Task A_quarantined_device_loses_its_live_connection_and_its_telemetry_but_keeps_its_receipts()
+    {
+        var id = DeviceIdentity.NewDeviceId();
+        await _broker.AddDeviceAsync(id);
+        using var identity = DeviceIdentity.Issue(id, _broker.FleetCaCertificatePath, _broker.FleetCaKeyPath);
+        using var device = new AmqpsDevice(_broker, identity);
+        await using var live = await device.ConnectAsync();
+        Assert.Null(await AmqpsDevice.RefusalAsync(live, c => AmqpsDevice.PublishAsync(c, "amq.topic", $"devices.{id}.telemetry", "{}")));
+
+        await _broker.QuarantineDeviceAsync(id);
+
+        await Eventually.True(() => !live.IsOpen, "the device's live AMQPS connection to close", timeout: TimeSpan.FromSeconds(5));
+        await using var again = await device.ConnectAsync();
+        Assert.Equal(Constants.AccessRefused,
+            await AmqpsDevice.RefusalAsync(again, c => AmqpsDevice.PublishAsync(c, "amq.topic", $"devices.{id}.telemetry", "{}")));
+        Assert.Null(await AmqpsDevice.RefusalAsync(again, c => AmqpsDevice.PublishAsync(c, "amq.topic", $"devices.{id}.receipts", "{}")));
+    }
 }
