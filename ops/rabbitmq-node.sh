@@ -114,7 +114,8 @@ _rmq_start_once() {
   RMQ_PIDFILE=$RMQ_DIR/node.pid
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
-  echo '[rabbitmq_mqtt,rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
+  # rabbitmq_auth_mechanism_ssl: AMQPS devices log in by certificate (EXTERNAL), as MQTT devices do.
+  echo '[rabbitmq_mqtt,rabbitmq_management,rabbitmq_auth_mechanism_ssl].' >"$RMQ_DIR/enabled_plugins"
   # Throwaway node: listener address/port and all paths come from the environment; the broker settings are the
   # product's own (ops/rabbitmq/, also mounted by docker-compose.yml).
   cat "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/10-decommission.conf" >"$RMQ_DIR/rabbitmq.conf"
@@ -219,6 +220,9 @@ _rmq_write_tls_config() {
   cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
 listeners.ssl.default = 127.0.0.1:$RMQ_AMQPS_PORT
 ssl_cert_login_from = common_name
+# Services log in with passwords (PLAIN), devices over AMQPS by their client certificate (EXTERNAL).
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = EXTERNAL
 mqtt.listeners.tcp = none
 mqtt.listeners.ssl.default = 127.0.0.1:$RMQ_MQTTS_PORT
 # The plugin's default is true, with guest/guest.

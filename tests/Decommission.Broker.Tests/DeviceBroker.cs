@@ -70,28 +70,30 @@ public sealed class DeviceBroker : IDisposable
     /// <summary>A command to the device as the services send it: persistent, on its command topic, routed or an error.</summary>
     public async Task PublishCommandAsync(string deviceId, string payload)
     {
-        var factory = new ConnectionFactory
-        {
-            HostName = "127.0.0.1",
-            Port = AmqpsPort,
-            VirtualHost = VirtualHost,
-            UserName = "guest",
-            Password = "guest",
-            Ssl = new SslOption
-            {
-                Enabled = true,
-                ServerName = "localhost",
-                CertificateValidationCallback = (_, certificate, _, _) => IssuedByBrokerCa(certificate),
-            },
-        };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await ServicesFactory().CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
         // Mandatory: a command nobody's session queue takes fails here rather than vanishing.
         await channel.BasicPublishAsync("amq.topic", $"devices.{deviceId}.commands", mandatory: true,
             new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes(payload));
     }
 
-    private bool IssuedByBrokerCa(X509Certificate? certificate)
+    /// <summary>The services' side: guest (an administrator) over AMQPS with a password, no client certificate.</summary>
+    public ConnectionFactory ServicesFactory(string virtualHost = VirtualHost) => new()
+    {
+        HostName = "127.0.0.1",
+        Port = AmqpsPort,
+        VirtualHost = virtualHost,
+        UserName = "guest",
+        Password = "guest",
+        Ssl = new SslOption
+        {
+            Enabled = true,
+            ServerName = "localhost",
+            CertificateValidationCallback = (_, certificate, _, _) => IssuedByBrokerCa(certificate),
+        },
+    };
+
+    public bool IssuedByBrokerCa(X509Certificate? certificate)
     {
         if (certificate is null)
             return false;
