@@ -5,9 +5,10 @@ using MassTransit;
 namespace Decommission.Credentials.Revocation;
 
 /// <summary>
-/// After the verified wipe: the device's identity certificate goes on a new signed CRL, and its broker identity goes (its
-/// live connections close, its next connect is refused). A retry after a broker failure finds the revocation done and
-/// removes the broker identity again.
+/// After the verified wipe: the device's identity certificate goes on a new signed CRL (then IdentityRevoked: the saga
+/// goes on to the certificate without waiting for the broker's management API), and its broker identity goes (its live
+/// connections close, its next connect is refused). A retry after a broker failure finds the revocation done, announces
+/// it again (the saga ignores the repeat) and removes the broker identity again.
 /// </summary>
 public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirementStore admitted, DeviceBrokerIdentities broker) : IConsumer<RevokeIdentity>
 {
@@ -17,8 +18,6 @@ public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirement
         await admitted.EnsureAdmittedAsync(order.RetirementId, order.DeviceId, context.CancellationToken);
         if (await crls.RevokeAsync(order.DeviceId, order.RetirementId, context.CancellationToken) is not { } revocation)
             throw new UnknownDeviceException($"Device {order.DeviceId} has no identity certificate to revoke: it was never enrolled.");
-        await broker.RemoveAsync(order.DeviceId, context.CancellationToken);
-
         await context.Publish(new IdentityRevoked
         {
             RetirementId = order.RetirementId,
@@ -27,6 +26,7 @@ public sealed class RevokeIdentityConsumer(CrlPublisher crls, AdmittedRetirement
             CrlNumber = revocation.CrlNumber,
             RevokedAt = revocation.RevokedAt,
         });
+        await broker.RemoveAsync(order.DeviceId, context.CancellationToken);
     }
 }
 
