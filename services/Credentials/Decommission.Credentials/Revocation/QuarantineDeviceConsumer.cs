@@ -10,10 +10,9 @@ namespace Decommission.Credentials.Revocation;
 /// <summary>
 /// Quarantine: every operational credential is revoked (its hash destroyed, so it can never validate again) and the device
 /// moves to the quarantine segment. The identity (attestation) credential stays: the wipe needs it. At the broker, the
-/// device is left its decommission topics only (its telemetry is refused) and its live connections are closed: right
-/// after DeviceQuarantined is published, so the saga's next step (the erase command, which quarantine allows) does not
-/// wait for the broker's management API. A broker failure throws after that: the order is retried, the quarantine
-/// answers the same, DeviceQuarantined is published again (the saga ignores the repeat) and the broker is asked again.
+/// device is left its decommission topics only (its telemetry is refused) and its live connections are closed (narrowed
+/// permissions do not reach a connection already using a topic), before DeviceQuarantined says so: a quarantine is
+/// announced only once the broker enforces it. A broker failure throws: the order is retried, the quarantine answers the same.
 /// </summary>
 public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, AdmittedRetirementStore admitted, RevocationStore revocations,
     DeviceBrokerIdentities broker, IOptions<CredentialsOptions> options, TimeProvider clock, ILogger<QuarantineDeviceConsumer> logger)
@@ -36,6 +35,10 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             return;
         }
 
+        // A late repeat after the identity was revoked must not give the device a broker user back.
+        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0)
+            await broker.QuarantineAsync(order.DeviceId, context.CancellationToken);
+
         var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
         await context.Publish(new DeviceQuarantined
@@ -46,9 +49,5 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             NetworkSegment = segment,
             QuarantinedAt = now,
         });
-
-        // A late repeat after the identity was revoked must not give the device a broker user back.
-        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0)
-            await broker.QuarantineAsync(order.DeviceId, context.CancellationToken);
     }
 }
