@@ -107,6 +107,15 @@ configure certificates Bus__RabbitMqUri="$(uri certificates)" Certificates__Data
   Certificates__DataDirectory="$D/certificates/data" Certificates__FleetCaCertificatePath="$D/credentials/data/ca/fleet-ca.pem" \
   Certificates__CommandSigningPublicKeyPath="$D/device-gateway/data/command-signing.pub.pem"
 
+# The broker checks every device certificate against the fleet CA's CRL: the credentials service's own, installed as it is
+# published (ops/rabbitmq/fleet-crl-sync.sh, as in compose), so a revoked device is refused at the TLS handshake as well as
+# at login. It runs beside the services (ops/down.sh stops it with them).
+mkdir -p "$RUN/fleet-crl-sync"
+crl_sync=$PWD/ops/rabbitmq/fleet-crl-sync.sh
+( cd "$RUN/fleet-crl-sync" && export FLEET_CRL_PUBLISHED="$D/credentials/data/crl/fleet.crl" FLEET_CA_CERTIFICATE="$RMQ_PKI_DIR/fleet.crt" \
+    BROKER_CRL_DIR="$RMQ_PKI_DIR/crl" FLEET_CRL_POLL_SECONDS=2 && \
+    exec setsid bash -c 'echo $$ > pid; exec "$0"' "$crl_sync" ) >>"$RUN/fleet-crl-sync/service.log" 2>&1 </dev/null &
+
 for name in "${SERVICES[@]}"; do
   svc_launch "$name"
   log "$name: pid $(svc_pid "$name"), ${URL[$name]}, log $RUN/$name/service.log"

@@ -22,6 +22,7 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
 {
     private static readonly TimeSpan BackOffFirst = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan BackOffMax = TimeSpan.FromSeconds(15);
+    private volatile bool _retired;
 
     private readonly SimulatedDevice _device;
     private readonly ProvisioningBundle _bundle;
@@ -87,12 +88,14 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
         var wait = BackOffFirst;
         try
         {
-            while (!stopping.IsCancellationRequested)
+            while (!stopping.IsCancellationRequested && !_retired)
             {
                 if (connected)
                 {
                     wait = BackOffFirst;
                     await _dropped.Task.WaitAsync(stopping);
+                    if (_retired)
+                        return;
                     _logger.LogWarning("Device {DeviceId} lost its connection; reconnecting", _device.Id);
                 }
                 // Jittered, so a fleet the broker dropped all at once does not come back all at once.
@@ -155,6 +158,14 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
                     .Build());
             }
             await received.AcknowledgeAsync(CancellationToken.None);
+            if (_device.AttestationKeyDestroyed && !_retired)
+            {
+                // Its erase was accepted and its key is gone: a retired device has nothing more to say, and the broker has
+                // deleted its identity anyway. It leaves for good instead of knocking on the door every few seconds.
+                _retired = true;
+                _logger.LogInformation("Device {DeviceId} is retired: it disconnects for good", _device.Id);
+                _ = Task.Run(() => _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build()));
+            }
         }
         catch (Exception e)
         {

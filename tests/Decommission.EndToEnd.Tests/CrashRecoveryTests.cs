@@ -139,6 +139,10 @@ public sealed partial class CrashRecoveryTests
         }
         var revoked = await RevokedSerialsAsync(run, work);
         Assert.All(serials, s => Assert.True(revoked.Contains(Normalise(s.Value)), $"{s.Key}'s identity {s.Value} is not on the CRL"));
+        // The broker checks device certificates against that same CRL (installed as published): a disposed device's identity
+        // is refused at the TLS handshake too, not only at login.
+        await Eventually.True(async () => (await BrokerCrlSerialsAsync(run)).IsSupersetOf(serials.Values.Select(Normalise)),
+            "the broker's fleet CRL to list every disposed identity", TimeSpan.FromSeconds(30));
 
         // Nothing in an _error queue but the hostile message; the device channel is drained.
         var queues = await run.QueuesAsync();
@@ -203,6 +207,15 @@ public sealed partial class CrashRecoveryTests
         var ca = Directory.GetFiles(Path.Combine(run.RunDirectory, "credentials", "data"), "*.pem", SearchOption.AllDirectories)
             .Single(path => Path.GetFileName(path) == "fleet-ca.pem");
         var text = await run.ScriptAsync(TimeSpan.FromSeconds(30), "openssl", "crl", "-inform", "DER", "-in", crl, "-CAfile", ca, "-text", "-noout");
+        return SerialPattern().Matches(text).Select(m => Normalise(m.Groups[1].Value)).ToHashSet();
+    }
+
+    /// <summary>The serials on the fleet CRL the run's broker checks device certificates against (its own PKI directory).</summary>
+    private static async Task<HashSet<string>> BrokerCrlSerialsAsync(DistributedRun run)
+    {
+        var state = await File.ReadAllTextAsync(Path.Combine(run.RunDirectory, "rabbitmq.state"));
+        var node = Regex.Match(state, "RMQ_DIR=\"([^\"]+)\"").Groups[1].Value;
+        var text = await run.ScriptAsync(TimeSpan.FromSeconds(30), "openssl", "crl", "-in", Path.Combine(node, "pki", "crl", "fleet.crl.pem"), "-text", "-noout");
         return SerialPattern().Matches(text).Select(m => Normalise(m.Groups[1].Value)).ToHashSet();
     }
 
