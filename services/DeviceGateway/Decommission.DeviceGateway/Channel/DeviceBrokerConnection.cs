@@ -1,5 +1,4 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
+using Decommission.ServiceDefaults;
 using RabbitMQ.Client;
 
 namespace Decommission.DeviceGateway.Channel;
@@ -16,26 +15,10 @@ public static class DeviceBrokerConnection
             ClientProvidedName = "decommission-device-gateway",
             AutomaticRecoveryEnabled = true,
         };
-        if (options.DeviceBrokerUri.Scheme == "amqps")
-        {
-            // The URI has set Enabled and ServerName (its host): the certificate must name that host and chain to our CA.
-            var ca = X509CertificateLoader.LoadCertificateFromFile(options.DeviceBrokerCaCertificatePath!);
-            factory.Ssl.CertificateValidationCallback = (_, certificate, _, errors) => IssuedBy(ca, certificate, errors);
-        }
+        // The URI has set Enabled and ServerName (its host): the certificate must name that host and chain to our CA, as
+        // for the services' own bus (BrokerTls).
+        if (BrokerTls.IsTls(options.DeviceBrokerUri))
+            factory.Ssl.CertificateValidationCallback = BrokerTls.ServerCertificateValidator(options.DeviceBrokerCaCertificatePath);
         return factory;
-    }
-
-    /// <summary>True when <paramref name="certificate"/> names the host we dialled and chains to <paramref name="ca"/> alone.</summary>
-    public static bool IssuedBy(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        // A chain error is expected (our CA is in no system store) and decided below; a wrong name or no certificate is not.
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-            return false;
-        using var leaf = new X509Certificate2(certificate);
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(leaf);
     }
 }
