@@ -9,8 +9,6 @@ namespace Decommission.Broker.Tests;
 /// </summary>
 public sealed class DeviceIdentity : IDisposable
 {
-    private static readonly Oid ClientAuthentication = new("1.3.6.1.5.5.7.3.2");
-
     private readonly string _directory;
 
     private DeviceIdentity(string deviceId, string directory)
@@ -38,20 +36,8 @@ public sealed class DeviceIdentity : IDisposable
     public static DeviceIdentity Issue(string deviceId, X509Certificate2 ca)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={deviceId}"), key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuthentication], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        var now = DateTimeOffset.UtcNow;
-        // The test fleet CA is minutes old: a certificate may not predate its issuer.
-        var notBefore = new[] { now.AddMinutes(-5), new DateTimeOffset(ca.NotBefore.ToUniversalTime()) }.Max();
-        using var certificate = request.Create(ca, notBefore, now.AddDays(1), serial);
-
         var identity = new DeviceIdentity(deviceId, Directory.CreateTempSubdirectory("decom-device-").FullName);
-        File.WriteAllText(identity.CertificatePath, certificate.ExportCertificatePem());
+        File.WriteAllText(identity.CertificatePath, Decommission.Testing.DeviceChannelNode.IssueIdentityCertificate(ca, deviceId, key));
         // The key is owner-only before any byte is written.
         identity.WriteKey(key);
         return identity;

@@ -80,6 +80,13 @@ public sealed class DeviceChannelNode
         using var ca = X509Certificate2.CreateFromPemFile(Path.Combine(PkiDirectory, "fleet.crt"), Path.Combine(PkiDirectory, "fleet.key"));
         using var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(attestationPublicKey, out _);
+        return IssueIdentityCertificate(ca, deviceId, key);
+    }
+
+    /// <summary>PEM: a device identity certificate as the fleet CA issues it (CN = device id, client authentication) over
+    /// <paramref name="key"/>'s public half, signed by <paramref name="ca"/> (with its private key).</summary>
+    public static string IssueIdentityCertificate(X509Certificate2 ca, string deviceId, ECDsa key)
+    {
         var request = new CertificateRequest(new X500DistinguishedName($"CN={deviceId}"), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
