@@ -103,6 +103,28 @@ public sealed partial class DeviceChannelTests
         Assert.True(again.VerifiedAt > again.Evidence.ReceiptReceivedAt, "announced again later, stating the first arrival");
     }
 
+    [Fact]
+    public async Task Copies_of_one_receipt_checked_at_the_same_time_verify_once_and_none_is_taken_for_a_replay()
+    {
+        // A device back online finds the waiting copy of its command and a fresh re-send, and answers both with the same bytes.
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.NeverAnswers));
+        var device = fleet.Devices.Values.Single();
+        var id = await new Scenario(_host).Retire(device.Id);
+        var erasing = await _host.WaitForRetirement(id, r => r.EraseCommandId is not null, "its erase command", seconds: 20);
+        await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
+        var command = await Eventually.Get<string?>(() => gateway.QuerySingleOrDefaultAsync<string?>("SELECT body FROM erase_commands WHERE command_id = @Id;",
+            new { Id = erasing.EraseCommandId!.Value.ToString() }), body => body is not null, "the gateway to issue the command");
+        var receipt = device.Receive(Encoding.UTF8.GetBytes(command!), DateTimeOffset.UtcNow)!;
+
+        var processor = _host.Services.GetRequiredService<Receipts.ReceiptProcessor>();
+        var verdicts = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => processor.ProcessAsync(receipt, CancellationToken.None))));
+
+        Assert.Equal(1, verdicts.Count(v => v.Verdict == Receipts.ReceiptVerdict.Verified));
+        Assert.Equal(5, verdicts.Count(v => v.Verdict == Receipts.ReceiptVerdict.Duplicate));
+        Assert.Empty(await gateway.QueryAsync<string>("SELECT reason FROM receipts WHERE device_id = @Id AND verdict = 'Rejected';", new { device.Id }));
+        await _host.WaitForState(id, "Completed", seconds: 30);
+    }
+
     private sealed class VerifiedObserver(string deviceId, TaskCompletionSource<ErasureVerified> seen) : IPublishObserver
     {
         public Task PrePublish<T>(PublishContext<T> context) where T : class => Task.CompletedTask;

@@ -69,7 +69,8 @@ public sealed class EraseCommandStore(GatewayDatabase database)
 
     /// <summary>
     /// Keeps a receipt with its verdict; a verified one claims its command in the same transaction. A receipt that finds the
-    /// command already claimed by another is kept, and returned, as a replay.
+    /// command already claimed by another is kept, and returned, as a replay; one that finds it claimed by its own bytes (a copy
+    /// checked at the same time) as a duplicate.
     /// </summary>
     public Task<ReceiptVerdict> RecordReceiptAsync(ReceivedReceipt receipt, ReceiptVerdict verdict) =>
         database.Writes.WriteAsync(async (writer, transaction) =>
@@ -83,7 +84,15 @@ public sealed class EraseCommandStore(GatewayDatabase database)
                     new { Status = receipt.MessageType == EraseRefusal.Type ? "Refused" : "Verified", receipt.Sha256, Now = receipt.ReceivedAt.ToString("O"), Id = receipt.CommandId },
                     transaction);
                 if (claimed == 0)
-                    final = ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {receipt.CommandId} was already answered by another receipt or refusal");
+                {
+                    // Two copies of one answer checked at once both pass the checks; the one that claims second is the same
+                    // answer delivered again (a Duplicate, as if it had been checked after), not a replay.
+                    var claimedBy = await writer.QuerySingleOrDefaultAsync<string?>(
+                        "SELECT receipt_sha256 FROM erase_commands WHERE command_id = @Id;", new { Id = receipt.CommandId }, transaction);
+                    final = claimedBy == receipt.Sha256
+                        ? new ReceiptVerdict(ReceiptVerdict.Duplicate, verdict.Reason, "this answer already ended its command's erase")
+                        : ReceiptVerdict.Reject(ReceiptRejectionReasons.Replay, $"command {receipt.CommandId} was already answered by another receipt or refusal");
+                }
             }
             await writer.ExecuteAsync("""
                 INSERT INTO receipts (sha256, command_id, device_id, retirement_id, verdict, reason, detail, body, received_at, message_type)
