@@ -36,4 +36,32 @@ public sealed class DeviceQuarantineTests(ITestOutputHelper output)
         var receipt = await mosquitto.PublishAsync(identity, $"devices/{id}/receipts", "{}");
         Assert.True(receipt.ExitCode == 0, receipt.Output + receipt.Error);
     }
+
+    [Fact]
+    public async Task Devices_quarantined_together_are_each_refused_on_their_telemetry_and_keep_their_receipt_topic()
+    {
+        // Quarantines that arrive at once go to the broker as one bulk delete and one import; one device without a broker
+        // user yet (its enrollment's import lost) must not stop the others, and is left quarantined too.
+        var ids = Enumerable.Range(0, 4).Select(_ => DeviceIdentity.NewDeviceId()).ToList();
+        foreach (var id in ids.Where((_, i) => i != 1))
+            await _broker.AddDeviceAsync(id);
+        var identities = ids.Select(id => DeviceIdentity.Issue(id, _broker.FleetCaCertificatePath, _broker.FleetCaKeyPath)).ToList();
+        try
+        {
+            var mosquitto = new Mosquitto(_broker);
+            await Task.WhenAll(ids.Select(_broker.QuarantineDeviceAsync));
+
+            foreach (var identity in identities)
+            {
+                var telemetry = await mosquitto.PublishAsync(identity, $"devices/{identity.DeviceId}/telemetry", "{}");
+                Assert.True(telemetry.ExitCode != 0, $"{identity.DeviceId}: telemetry was acknowledged after the quarantine:\n{telemetry.Output}{telemetry.Error}");
+                var receipt = await mosquitto.PublishAsync(identity, $"devices/{identity.DeviceId}/receipts", "{}");
+                Assert.True(receipt.ExitCode == 0, $"{identity.DeviceId}: {receipt.Output}{receipt.Error}");
+            }
+        }
+        finally
+        {
+            identities.ForEach(identity => identity.Dispose());
+        }
+    }
 }

@@ -52,4 +52,33 @@ public sealed class DeviceRevocationTests(ITestOutputHelper output)
         // Its session queue went too: a command for it is routed nowhere.
         await Assert.ThrowsAsync<PublishReturnException>(() => _broker.PublishCommandAsync(id, "{}"));
     }
+
+    [Fact]
+    public async Task Devices_removed_together_are_each_refused_after_even_when_some_were_removed_before()
+    {
+        // Removals that arrive at once go to the broker as one bulk delete: one user already gone, in the middle, must not stop the rest.
+        var ids = Enumerable.Range(0, 5).Select(_ => DeviceIdentity.NewDeviceId()).ToList();
+        foreach (var id in ids.Where((_, i) => i != 2))
+            await _broker.AddDeviceAsync(id);
+        var identities = ids.Select(id => DeviceIdentity.Issue(id, _broker.FleetCaCertificatePath, _broker.FleetCaKeyPath)).ToList();
+        try
+        {
+            var mosquitto = new Mosquitto(_broker);
+            var before = await mosquitto.SubscribeAndLeaveAsync(identities[4], ids[4], $"devices/{ids[4]}/commands");
+            Assert.True(before.ExitCode == 0, before.Output + before.Error);
+
+            await Task.WhenAll(ids.Select(_broker.RemoveDeviceAsync));
+
+            foreach (var identity in identities)
+            {
+                var after = await mosquitto.SubscribeAndLeaveAsync(identity, identity.DeviceId, $"devices/{identity.DeviceId}/commands");
+                Assert.False(Mosquitto.Connected(after.Output + after.Error), $"{identity.DeviceId} still connects: {after.Output}{after.Error}");
+            }
+            await Assert.ThrowsAsync<PublishReturnException>(() => _broker.PublishCommandAsync(ids[4], "{}"));
+        }
+        finally
+        {
+            identities.ForEach(identity => identity.Dispose());
+        }
+    }
 }

@@ -14,7 +14,8 @@ namespace Decommission.Credentials;
 
 public static class CredentialsServiceExtensions
 {
-    private const int RevocationsInFlight = 256;
+    /// <summary>Quarantines and revocations taken at once per queue: each waits for a batch (broker identities, the CRL) that serves them all.</summary>
+    private const int IdentityChangesInFlight = 256;
 
     /// <summary>Everything the credentials service owns: its database, the fleet CA, enrollment, quarantine, identity revocation and the CRL.</summary>
     public static IHostApplicationBuilder AddCredentialsService(this IHostApplicationBuilder builder)
@@ -42,7 +43,13 @@ public static class CredentialsServiceExtensions
             bus.AddConsumer<CheckCredentialConsumer>().Endpoint(e => e.Name = QueueNames.CheckCredential);
             // An order whose admission (RetirementAccepted, on another queue) has not arrived yet waits for it a little.
             bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000)))
-                .Endpoint(e => e.Name = QueueNames.QuarantineDevice);
+                .Endpoint(e =>
+                {
+                    e.Name = QueueNames.QuarantineDevice;
+                    // Quarantines change broker identities together (DeviceBrokerIdentities): let a fleet's gather in batches.
+                    e.PrefetchCount = IdentityChangesInFlight;
+                    e.ConcurrentMessageLimit = IdentityChangesInFlight;
+                });
             bus.AddConsumer<RetirementAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
                 .Endpoint(e => e.Name = QueueNames.CredentialsEvents);
             bus.AddConsumer<RevokeIdentityConsumer>(c => c.UseMessageRetry(r =>
@@ -53,8 +60,8 @@ public static class CredentialsServiceExtensions
             {
                 e.Name = QueueNames.RevokeIdentity;
                 // Revocations wait for the next CRL together (CrlPublisher): let a fleet's gather in batches of hundreds.
-                e.PrefetchCount = RevocationsInFlight;
-                e.ConcurrentMessageLimit = RevocationsInFlight;
+                e.PrefetchCount = IdentityChangesInFlight;
+                e.ConcurrentMessageLimit = IdentityChangesInFlight;
             });
         });
         return builder;

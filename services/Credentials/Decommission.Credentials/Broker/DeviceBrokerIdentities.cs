@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json.Nodes;
+using Decommission.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +13,10 @@ namespace Decommission.Credentials.Broker;
 /// Makes, narrows and removes devices' broker identities (<see cref="DeviceBrokerRules"/>) through the RabbitMQ management
 /// HTTP API. Every operation is idempotent and throws when the broker does not do it, so the message that asked for it
 /// is retried or kept in its _error queue, never lost. Without a configured management API it does nothing.
+/// Quarantines and removals that arrive together go to the broker together (one <see cref="Batcher{TRequest,TResult}"/>
+/// each): a bulk delete of the users and one definitions import per batch, not two calls per device. The broker does a
+/// one-user call at ≈ 60/s when idle and ≈ 3/s when 2,500 devices are connected over TLS; a batch of 200 costs about what
+/// eight single ones do.
 /// </summary>
 public sealed class DeviceBrokerIdentities : IDisposable
 {
@@ -19,12 +26,16 @@ public sealed class DeviceBrokerIdentities : IDisposable
     private readonly HttpClient _http;
     private readonly DeviceBrokerOptions _options;
     private readonly ILogger<DeviceBrokerIdentities> _logger;
+    private readonly Batcher<string, bool> _quarantines;
+    private readonly Batcher<string, bool> _removals;
 
     public DeviceBrokerIdentities(IOptions<DeviceBrokerOptions> options, ILogger<DeviceBrokerIdentities> logger)
     {
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         _options = options.Value;
         _logger = logger;
+        _quarantines = new Batcher<string, bool>(QuarantineBatchAsync);
+        _removals = new Batcher<string, bool>(RemoveBatchAsync);
         if (!_options.IsConfigured)
             return;
         _http.BaseAddress = new Uri(_options.ManagementUri!.TrimEnd('/') + "/api/");
@@ -54,28 +65,86 @@ public sealed class DeviceBrokerIdentities : IDisposable
     /// Leaves the device only its decommission topics and closes its live connections, because narrowed permissions do not
     /// reach a connection already using a topic. Deleting the user closes its MQTT connections within a second and needs no
     /// listing of them (rabbitmqctl close_connection does not reach MQTT connections on 3.10; DELETE /api/connections/{name}
-    /// does, but only after listing them): so the user is deleted and made again, quarantined, in two calls. Its session
-    /// queue stays: commands still wait for it there.
+    /// does, but only after listing them): so the user is deleted and made again, quarantined, with the other devices
+    /// quarantined at the same time. Its session queue stays: commands still wait for it there. Returns once the broker
+    /// enforces it.
     /// </summary>
     public async Task QuarantineAsync(string deviceId, CancellationToken cancellationToken)
     {
         if (!IsManaged)
             return;
-        await DeleteAsync($"users/{Escape(deviceId)}", cancellationToken);
-        await ImportAsync([deviceId], quarantined: true, cancellationToken);
+        await _quarantines.SubmitAsync(deviceId, cancellationToken);
         _logger.LogInformation("Broker identity of {DeviceId} quarantined: decommission topics only, live connections closed", deviceId);
     }
 
-    /// <summary>Deletes the device's user (its live MQTT connections close, its next connect is refused) and its session queues.</summary>
+    /// <summary>Deletes the device's user (its live MQTT connections close, its next connect is refused) and its session queues,
+    /// with the other devices removed at the same time.</summary>
     public async Task RemoveAsync(string deviceId, CancellationToken cancellationToken)
     {
         if (!IsManaged)
             return;
-        await DeleteAsync($"users/{Escape(deviceId)}", cancellationToken);
-        // They would keep collecting its commands for ever.
-        foreach (var queue in DeviceBrokerRules.SessionQueues(deviceId))
-            await DeleteAsync($"queues/{Escape(_options.VirtualHost)}/{Escape(queue)}", cancellationToken);
+        await _removals.SubmitAsync(deviceId, cancellationToken);
         _logger.LogInformation("Broker identity of {DeviceId} removed with its session queues", deviceId);
+    }
+
+    private async Task QuarantineBatchAsync(IReadOnlyList<BatchItem<string, bool>> items)
+    {
+        foreach (var batch in items.Select(item => item.Request).Distinct(StringComparer.Ordinal).Chunk(UsersPerCall))
+        {
+            await DeleteUsersAsync(batch, CancellationToken.None);
+            await ImportAsync(batch, quarantined: true, CancellationToken.None);
+        }
+        foreach (var item in items)
+            item.Complete(true);
+        _logger.LogDebug("Quarantined {Count} broker identities in one batch", items.Count);
+    }
+
+    private async Task RemoveBatchAsync(IReadOnlyList<BatchItem<string, bool>> items)
+    {
+        var deviceIds = items.Select(item => item.Request).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var batch in deviceIds.Chunk(UsersPerCall))
+            await DeleteUsersAsync(batch, CancellationToken.None);
+        // They would keep collecting its commands for ever. One call per queue, but a cheap one (under a millisecond when idle).
+        foreach (var queue in deviceIds.SelectMany(DeviceBrokerRules.SessionQueues))
+            await DeleteAsync($"queues/{Escape(_options.VirtualHost)}/{Escape(queue)}", CancellationToken.None);
+        foreach (var item in items)
+            item.Complete(true);
+    }
+
+    /// <summary>
+    /// Deletes the users that exist among <paramref name="names"/>. POST /api/users/bulk-delete deletes in the order given and
+    /// stops with 400 no_such_user at the first that does not exist (3.10): those before it are gone, the rest are sent again.
+    /// </summary>
+    private async Task DeleteUsersAsync(IEnumerable<string> names, CancellationToken cancellationToken)
+    {
+        var remaining = names.ToList();
+        while (remaining.Count > 0)
+        {
+            using var request = Authorized(HttpMethod.Post, "users/bulk-delete");
+            request.Content = JsonContent.Create(new { users = remaining });
+            using var response = await _http.SendAsync(request, cancellationToken);
+            if (response.IsSuccessStatusCode)
+                return;
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            var missing = response.StatusCode == HttpStatusCode.BadRequest ? NoSuchUser(body) : null;
+            var at = missing is null ? -1 : remaining.IndexOf(missing);
+            if (at < 0)
+                throw Refused(response, body, "POST /api/users/bulk-delete");
+            remaining = remaining[(at + 1)..];
+        }
+    }
+
+    /// <summary>The user named by a {"error":"bad_request","reason":["no_such_user","name"]} answer, or null.</summary>
+    private static string? NoSuchUser(string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body)?["reason"] is JsonArray { Count: 2 } reason && (string?)reason[0] == "no_such_user" ? (string?)reason[1] : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private async Task ImportAsync(IEnumerable<string> deviceIds, bool quarantined, CancellationToken cancellationToken)
@@ -106,10 +175,12 @@ public sealed class DeviceBrokerIdentities : IDisposable
     {
         if (response.IsSuccessStatusCode)
             return;
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        throw new DeviceBrokerException(
-            $"the broker's management API refused {call}: {(int)response.StatusCode} {response.ReasonPhrase} {body[..Math.Min(body.Length, 300)]}".TrimEnd());
+        throw Refused(response, await response.Content.ReadAsStringAsync(cancellationToken), call);
     }
+
+    private static DeviceBrokerException Refused(HttpResponseMessage response, string body, string call) =>
+        new(
+            $"the broker's management API refused {call}: {(int)response.StatusCode} {response.ReasonPhrase} {body[..Math.Min(body.Length, 300)]}".TrimEnd());
 
     private static string Escape(string segment) => Uri.EscapeDataString(segment);
 
