@@ -46,6 +46,34 @@ public sealed class CrlTests
         }
     }
 
+    [Fact]
+    public async Task A_crl_signed_under_an_earlier_ca_is_issued_again_under_the_current_one_so_the_broker_can_check_devices_against_it()
+    {
+        // ops/up.sh makes a new fleet CA with each broker node, over the same data directory: a CRL the old CA signed would
+        // not chain to the CA the broker trusts, and the broker would refuse every device (bad_crl, no_issuer_cert_chain).
+        var directory = Decommission.Testing.ServiceUnderTest.NewDataDirectory();
+        try
+        {
+            await using (var first = await CredentialsHost.StartAsync(dataDirectory: directory))
+                Assert.Equal(1, CrlNumber(directory));
+            var ca = Path.Combine(directory, "ca", "fleet-ca.pem");
+            var earlierCa = await File.ReadAllTextAsync(ca);
+            File.Delete(Path.Combine(directory, "ca", "fleet-ca.key.pem"));
+
+            await using (var second = await CredentialsHost.StartAsync(dataDirectory: directory))
+                Assert.Equal(2, CrlNumber(directory));
+
+            Assert.NotEqual(earlierCa, await File.ReadAllTextAsync(ca));
+            var (exit, output) = await OpenSsl("crl", "-inform", "DER", "-in", Path.Combine(directory, "crl", "fleet.crl"), "-CAfile", ca, "-noout");
+            Assert.True(exit == 0, output);
+            Assert.Contains("verify OK", output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static int CrlNumber(string directory)
     {
         CertificateRevocationListBuilder.Load(File.ReadAllBytes(Path.Combine(directory, "crl", "fleet.crl")), out var number);

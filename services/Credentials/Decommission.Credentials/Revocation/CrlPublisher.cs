@@ -85,7 +85,8 @@ public sealed class CrlPublisher
     /// <summary>
     /// Issues an empty CRL number 1 when there is none yet, so relying parties can fetch one from the start; and a new one
     /// (the same entries, the next number) once the newest has used half its validity, so that no relying party ever holds
-    /// an expired CRL: a broker that checks device certificates against it refuses every device when it has none current.
+    /// an expired CRL: a broker that checks device certificates against it refuses every device when it has none current;
+    /// and a new one when the newest was signed under another CA (a new CA over the same data directory).
     /// Called at start and by <see cref="CrlRefresher"/>; the file always gets the newest.
     /// </summary>
     public async Task EnsureFreshCrlAsync(CancellationToken cancellationToken)
@@ -95,9 +96,10 @@ public sealed class CrlPublisher
             var now = _clock.GetUtcNow();
             if (await _store.LatestCrlIssuedAtAsync(connection, transaction) is not { } issuedAt)
                 return await IssueCrlAsync(connection, transaction, 1, now);
-            return now - issuedAt >= _options.Value.CrlValidity / 2
+            var latest = await _store.LatestCrlAsync(connection, transaction);
+            return now - issuedAt >= _options.Value.CrlValidity / 2 || latest is null || !_ca.Signed(latest)
                 ? await IssueCrlAsync(connection, transaction, await _store.NextCrlNumberAsync(connection, transaction), now)
-                : await _store.LatestCrlAsync(connection, transaction);
+                : latest;
         });
         await PublishNewestAsync(der!, cancellationToken);
     }

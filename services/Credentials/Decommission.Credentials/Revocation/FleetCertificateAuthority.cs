@@ -98,5 +98,25 @@ public sealed class FleetCertificateAuthority : IDisposable
 
     private static string Escape(string value) => value.Replace("\\", "\\\\").Replace(",", "\\,").Replace("+", "\\+").Replace("=", "\\=").Replace("\"", "\\\"");
 
+    /// <summary>Whether this CA's key signed the CRL: one issued under an earlier CA (the broker's PKI made anew, the same data
+    /// directory) would not chain to the CA the broker trusts, and the broker would refuse every device.</summary>
+    public bool Signed(byte[] crlDer)
+    {
+        try
+        {
+            // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
+            var certificateList = new System.Formats.Asn1.AsnReader(crlDer, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+            var signed = certificateList.ReadEncodedValue();
+            certificateList.ReadSequence();
+            var signature = certificateList.ReadBitString(out _);
+            using var key = _ca.GetECDsaPublicKey();
+            return key is not null && key.VerifyData(signed.Span, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        }
+        catch (System.Formats.Asn1.AsnContentException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _ca.Dispose();
 }
