@@ -72,7 +72,18 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("Device {DeviceId} could not connect to {Server}: {Error}", _device.Id, server, e.GetBaseException().Message);
+            var error = e.GetBaseException().Message;
+            if (error.Contains("certificate revoked", StringComparison.OrdinalIgnoreCase))
+            {
+                // The broker's TLS alert: its identity is on the fleet CRL, which happens only after its wipe was verified.
+                // No later attempt can succeed, and each would cost the broker a handshake: it stops for good.
+                _retired = true;
+                _logger.LogInformation("Device {DeviceId}: the broker refuses its identity certificate as revoked; it stops connecting", _device.Id);
+            }
+            else
+            {
+                _logger.LogWarning("Device {DeviceId} could not connect to {Server}: {Error}", _device.Id, server, error);
+            }
             _dropped.TrySetResult();
             return false;
         }

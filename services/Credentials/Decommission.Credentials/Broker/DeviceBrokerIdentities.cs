@@ -24,6 +24,9 @@ public sealed class DeviceBrokerIdentities : IDisposable
     // POST /api/definitions takes many users at once; a fleet's CSV goes in a few calls, each a bounded request.
     private const int UsersPerCall = 1000;
 
+    // A quarantine deletes users and makes them again: at most this many between the two calls.
+    private const int QuarantinesPerChunk = 25;
+
     // The session queues of a batch of removed devices are deleted a few at a time.
     private const int CallsInParallel = 4;
 
@@ -96,15 +99,18 @@ public sealed class DeviceBrokerIdentities : IDisposable
     {
         var started = Stopwatch.GetTimestamp();
         var deleting = TimeSpan.Zero;
-        foreach (var batch in items.Select(item => item.Request).Distinct(StringComparer.Ordinal).Chunk(UsersPerCall))
+        // In small chunks, each announced as soon as it is done: a device kicked off reconnects within a second, and is
+        // refused (and backs off) until its user is made again, so the time between the two is kept short.
+        foreach (var chunk in items.GroupBy(item => item.Request, StringComparer.Ordinal).Chunk(QuarantinesPerChunk))
         {
             var deletion = Stopwatch.GetTimestamp();
-            await DeleteUsersAsync(batch, CancellationToken.None);
+            var deviceIds = chunk.Select(device => device.Key).ToList();
+            await DeleteUsersAsync(deviceIds, CancellationToken.None);
             deleting += Stopwatch.GetElapsedTime(deletion);
-            await ImportAsync(batch, quarantined: true, CancellationToken.None);
+            await ImportAsync(deviceIds, quarantined: true, CancellationToken.None);
+            foreach (var item in chunk.SelectMany(device => device))
+                item.Complete(true);
         }
-        foreach (var item in items)
-            item.Complete(true);
         _logger.LogInformation("Quarantined {Count} broker identities in one batch: {Milliseconds:F0} ms (users deleted in {DeleteMilliseconds:F0} ms)",
             items.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, deleting.TotalMilliseconds);
     }
