@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Decommission.Contracts;
 using Decommission.DeviceProtocol;
 using R = Decommission.Contracts.ReceiptRejectionReasons;
 
@@ -53,6 +54,20 @@ public static class AnswerChecks
                 + $"{ProtocolSigning.Timestamp(latest)} ({(latest == receivedAt ? "received" : "expiry")}) by more than {maxClockSkew}");
         return null;
     }
+
+    /// <summary>What the saga hears of an answer that did not verify (or of a verified refusal), about the command it concerns.</summary>
+    /// <param name="conclusive">Whether it ends the erase: only the device's own answer to this very command can.</param>
+    public static ErasureRejected Rejection(IssuedCommand about, ReceiptVerdict verdict, bool conclusive, DateTimeOffset now) => new()
+    {
+        RetirementId = about.RetirementId,
+        DeviceId = about.DeviceId,
+        CommandId = Guid.Parse(about.CommandId),
+        Nonce = about.Nonce,
+        Reason = verdict.Reason,
+        Detail = UntrustedText.Safe(verdict.Detail),
+        Conclusive = conclusive,
+        RejectedAt = now,
+    };
 
     /// <summary>Whether the gateway may tell the device its verdict: the device's own signature verified (or the answer is the
     /// very one that verified before) and the answer names a command issued to that device. A forger learns nothing.</summary>

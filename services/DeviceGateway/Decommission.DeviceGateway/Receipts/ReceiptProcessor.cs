@@ -99,21 +99,10 @@ public sealed class ReceiptProcessor(EraseCommandStore commands, AttestationKeyS
 
         logger.LogWarning("Receipt {Sha256} from {DeviceId} rejected: {Reason}: {Detail}", sha256, UntrustedText.Safe(receipt?.DeviceId ?? "(unreadable)"),
             verdict.Reason, UntrustedText.Safe(verdict.Detail));
+        // Conclusive only when the device itself answered this very command (signature and command checked before these reasons).
         if (about is not null)
-        {
-            await bus.Publish(new ErasureRejected
-            {
-                RetirementId = about.RetirementId,
-                DeviceId = about.DeviceId,
-                CommandId = Guid.Parse(about.CommandId),
-                Nonce = about.Nonce,
-                Reason = verdict.Reason,
-                Detail = UntrustedText.Safe(verdict.Detail),
-                // Conclusive only when the device itself answered this very command (signature and command checked before these reasons).
-                Conclusive = Conclusive.Contains(verdict.Reason) && command is not null && command.CommandId == about.CommandId,
-                RejectedAt = now,
-            }, cancellationToken);
-        }
+            await bus.Publish(AnswerChecks.Rejection(about, verdict,
+                conclusive: Conclusive.Contains(verdict.Reason) && command is not null && command.CommandId == about.CommandId, now), cancellationToken);
         if (AnswerChecks.Attributable(verdict, command, receipt?.DeviceId))
             await verdicts.SendAsync(command!, WipeReceipt.Type, sha256, verdict, cancellationToken);
         return verdict;

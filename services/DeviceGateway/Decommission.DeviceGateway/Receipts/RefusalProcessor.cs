@@ -46,21 +46,10 @@ public sealed class RefusalProcessor(EraseCommandStore commands, AttestationKeyS
         else
             logger.LogWarning("Refusal {Sha256} from {DeviceId} rejected: {Reason}: {Detail}", sha256, UntrustedText.Safe(refusal?.DeviceId ?? "(unreadable)"),
                 verdict.Reason, UntrustedText.Safe(verdict.Detail));
+        // Only the device's own verified refusal of this very command ends the erase.
         if (about is not null)
-        {
-            await bus.Publish(new ErasureRejected
-            {
-                RetirementId = about.RetirementId,
-                DeviceId = about.DeviceId,
-                CommandId = Guid.Parse(about.CommandId),
-                Nonce = about.Nonce,
-                Reason = verdict.Reason,
-                Detail = UntrustedText.Safe(verdict.Detail),
-                // Only the device's own verified refusal of this very command ends the erase.
-                Conclusive = refused && command is not null && command.CommandId == about.CommandId,
-                RejectedAt = now,
-            }, cancellationToken);
-        }
+            await bus.Publish(AnswerChecks.Rejection(about, verdict, conclusive: refused && command is not null && command.CommandId == about.CommandId, now),
+                cancellationToken);
         if (AnswerChecks.Attributable(verdict, command, refusal?.DeviceId))
             await verdicts.SendAsync(command!, EraseRefusal.Type, sha256, verdict, cancellationToken);
         return verdict;
