@@ -67,7 +67,7 @@ public sealed class Scenario(OrchestratorHost host)
 
     /// <summary>The commands of type T the orchestrator has sent so far that match.</summary>
     public IReadOnlyList<T> SentSoFar<T>(Func<T, bool>? match = null) where T : class =>
-        host.Harness.Sent.Select<T>().Select(m => m.Context.Message).Where(m => match?.Invoke(m) ?? true).ToList();
+        BusTraffic.Of<T>(host.Harness).Where(m => match?.Invoke(m) ?? true).ToList();
 
     /// <summary>Waits until at least <paramref name="count"/> matching commands were sent.</summary>
     public Task<IReadOnlyList<T>> WaitForSent<T>(Func<T, bool> match, int count = 1, int seconds = 15) where T : class =>
@@ -75,7 +75,7 @@ public sealed class Scenario(OrchestratorHost host)
             describe: sent => $"{sent.Count} sent");
 
     public async Task<IReadOnlyList<T>> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class =>
-        await Eventually.Get(() => host.Harness.Published.Select<T>().Select(m => m.Context.Message).Where(match).ToList(), published => published.Count > 0,
+        await Eventually.Get(() => BusTraffic.Of<T>(host.Harness).Where(match).ToList(), published => published.Count > 0,
             $"a {typeof(T).Name} to be published", TimeSpan.FromSeconds(seconds), describe: _ => "none matched");
 
     /// <summary>Drives a new retirement to Erasing and returns its id and the erase command id.</summary>

@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using Decommission.Orchestrator.Consumers;
 using Decommission.Orchestrator.Deadlines;
 using Decommission.Orchestrator.Persistence;
@@ -12,7 +13,7 @@ namespace Decommission.Orchestrator;
 
 public static class OrchestratorServiceExtensions
 {
-    /// <summary>Everything the orchestrator owns: its database, the retirement saga and its store, the deadline sweeper, status queries.</summary>
+    /// <summary>Everything the orchestrator owns: its database and its outbox, the retirement saga and its store, the deadline sweeper, status queries.</summary>
     public static IHostApplicationBuilder AddOrchestratorService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -20,6 +21,7 @@ public static class OrchestratorServiceExtensions
 
         // Registered before the bus and the sweeper, so the schema exists before the first message is consumed.
         builder.Services.AddSqliteDatabase<OrchestratorDatabase, OrchestratorOptions>(o => o.DatabasePath);
+        builder.Services.AddSqliteOutbox<OrchestratorDatabase>();
         builder.Services.AddSingleton<RetirementSagaStore>();
         builder.Services.AddSingleton<RetirementSteps>();
         builder.Services.AddSingleton<FindActiveRetirementActivity>();

@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using System.Text.Json;
 using Dapper;
 using Decommission.Orchestrator.StateMachines;
@@ -9,7 +10,7 @@ namespace Decommission.Orchestrator.Persistence;
 /// <summary>
 /// Reads and writes retirement rows. Writes are optimistic: an update only lands on the version it was loaded at,
 /// otherwise <see cref="ConcurrencyException"/> tells MassTransit to retry the message on fresh state.
-/// The audit entries a transition produced are written in the same transaction as the row.
+/// The audit entries a transition produced, and what it sent (the outbox), are written in the same transaction as the row.
 /// </summary>
 public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvider clock)
 {
@@ -99,7 +100,8 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
             At = e.At.UtcDateTime.ToString("O"),
         }).ToList();
 
-        var rows = await database.Writes.WriteAsync(async (connection, transaction) =>
+        // What the transition sent goes in the same transaction as the row: a commit is never without its messages.
+        var rows = await database.Writes.WriteAsync(database, async (connection, transaction) =>
         {
             var changed = await connection.ExecuteAsync(sql, row, transaction);
             if (changed > 0 && audit.Count > 0)
@@ -110,7 +112,7 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
                     """, audit, transaction);
             }
             return changed;
-        });
+        }, changed: changed => changed > 0);
         if (rows > 0)
             retirement.PendingAudit.Clear();
         return rows;

@@ -1,10 +1,15 @@
+using Decommission.Orchestrator.Persistence;
+using Decommission.Outbox;
 using Decommission.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace Decommission.Orchestrator.StateMachines;
 
-/// <summary>The saga's endpoint: queue retire-device, retries (lost optimistic updates included), in-memory outbox, one message per retirement at a time.</summary>
+/// <summary>
+/// The saga's endpoint: queue retire-device, retries (lost optimistic updates included), one message per retirement at a
+/// time, and the transactional outbox: what a transition sends is written with the saga's row and leaves after the commit.
+/// </summary>
 public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
 {
     public RetirementSagaDefinition(IOptions<OrchestratorOptions> options)
@@ -22,8 +27,6 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
             r.Ignore<Decommission.ServiceDefaults.UnverifiedSenderException>();
             r.Intervals(10, 50, 100, 250, 500, 1000, 2000);
         });
-        endpointConfigurator.UseInMemoryOutbox(context);
-
         var partition = endpointConfigurator.CreatePartitioner(Math.Max(1, ConcurrentMessageLimit ?? 1));
         sagaConfigurator.Message<RetireDevice>(x =>
         {
@@ -32,6 +35,8 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
             x.UsePartitioner(partition, m => RetirementIds.For(m));
         });
         sagaConfigurator.ConnectSagaConfigurationObserver(new PartitionByRetirement(sagaConfigurator, partition));
+        // Inside the retry, as MassTransit's outboxes go: each attempt captures its own sends.
+        endpointConfigurator.UseSqliteOutbox<OrchestratorDatabase>(context);
     }
 
     /// <summary>Every other message the saga takes names its retirement (CorrelatedBy&lt;Guid&gt;): it waits for that retirement's previous one.</summary>

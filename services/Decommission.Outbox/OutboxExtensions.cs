@@ -1,0 +1,61 @@
+using Decommission.Sqlite;
+using MassTransit;
+using MassTransit.Configuration;
+using MassTransit.Middleware;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Decommission.Outbox;
+
+public static class OutboxExtensions
+{
+    /// <summary>
+    /// The transactional outbox of a service's file: its tables at start-up (after the file's own schema: call this after
+    /// AddSqliteDatabase), MassTransit's hook, and the backstop that delivers what was left behind.
+    /// </summary>
+    public static IServiceCollection AddSqliteOutbox<TDatabase>(this IServiceCollection services)
+        where TDatabase : SqliteDatabase
+    {
+        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
+        services.AddSingleton<OutboxStore<TDatabase>>();
+        services.AddScoped<IOutboxContextFactory<TDatabase>, SqliteOutboxContextFactory<TDatabase>>();
+        services.AddHostedService<OutboxSchema<TDatabase>>();
+        services.AddSingleton<OutboxDelivery<TDatabase>>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxDelivery<TDatabase>>());
+        return services;
+    }
+
+    /// <summary>
+    /// Every consumer and saga of this endpoint consumes through the outbox of <typeparamref name="TDatabase"/>: what it sends
+    /// leaves after its state change is committed, and goes with it; a redelivery of a consumed message delivers what it sent
+    /// instead of consuming it again. Configure it after the endpoint's retry, like MassTransit's own outboxes.
+    /// </summary>
+    public static void UseSqliteOutbox<TDatabase>(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
+        where TDatabase : SqliteDatabase
+    {
+        var observer = new OutboxConsumePipeSpecificationObserver<TDatabase>(endpoint, context)
+        {
+            // Everything one consume sent, in one pass: MassTransit loops without end when a pass is given exactly its limit.
+            MessageDeliveryLimit = int.MaxValue,
+        };
+        endpoint.ConnectConsumerConfigurationObserver(observer);
+        endpoint.ConnectSagaConfigurationObserver(observer);
+    }
+}
+
+/// <summary>Creates the outbox's tables in the service's file when the host starts.</summary>
+internal sealed class OutboxSchema<TDatabase>(TDatabase database) : Microsoft.Extensions.Hosting.IHostedService
+    where TDatabase : SqliteDatabase
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        using var stream = typeof(OutboxSchema<>).Assembly.GetManifestResourceStream("Decommission.Outbox.outbox.sql")!;
+        using var reader = new StreamReader(stream);
+        var sql = await reader.ReadToEndAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,73 @@
+using System.Data.Common;
+using Decommission.Sqlite;
+using MassTransit.Middleware.Outbox;
+using Microsoft.Data.Sqlite;
+
+namespace Decommission.Outbox;
+
+/// <summary>What a consumer has sent so far and not yet written: the outbox of the message being consumed.</summary>
+internal interface IPendingOutbox
+{
+    SqliteDatabase Database { get; }
+    IReadOnlyList<InMemoryOutboxMessage> Unsaved { get; }
+    Task RecordAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InMemoryOutboxMessage> messages);
+    void Saved(int count);
+}
+
+/// <summary>
+/// The state change and the messages it causes, in one transaction: a store calls <see cref="WriteAsync{T}"/> instead of
+/// <see cref="SqliteGroupCommit.WriteAsync{T}"/> for a write whose messages must not be lost. Inside a consumer that runs
+/// through the outbox (<see cref="OutboxExtensions.UseSqliteOutbox{TDatabase}"/>), what it has sent so far is written with
+/// the change when the change happened; outside one, it is a plain write.
+/// </summary>
+public static class TransactionalOutbox
+{
+    private static readonly AsyncLocal<Scope?> Current = new();
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in the file's next transaction; when <paramref name="changed"/> says its result is a
+    /// change, the consumed message's inbox row and everything sent so far are written in the same transaction.
+    /// </summary>
+    public static async Task<T> WriteAsync<T>(this SqliteGroupCommit writes, SqliteDatabase database,
+        Func<SqliteConnection, SqliteTransaction, Task<T>> write, Func<T, bool> changed)
+    {
+        var outbox = Current.Value is { Open: true } scope && ReferenceEquals(scope.Outbox.Database, database) ? scope.Outbox : null;
+        if (outbox is null)
+            return await writes.WriteAsync(write);
+
+        var messages = outbox.Unsaved;
+        var result = await writes.WriteAsync(async (connection, transaction) =>
+        {
+            var result = await write(connection, transaction);
+            if (changed(result))
+                await outbox.RecordAsync(connection, transaction, messages);
+            return result;
+        });
+        // Committed: only now do the messages count as written.
+        if (changed(result))
+            outbox.Saved(messages.Count);
+        return result;
+    }
+
+    /// <summary>Makes <paramref name="outbox"/> the one the current consume writes with, until disposed.</summary>
+    internal static IDisposable Enter(IPendingOutbox outbox)
+    {
+        var scope = new Scope(outbox);
+        Current.Value = scope;
+        return scope;
+    }
+
+    // Closed when the consume ends, so work that captured the flow (a timer, a task started inside) never writes into it later.
+    private sealed class Scope(IPendingOutbox outbox) : IDisposable
+    {
+        public IPendingOutbox Outbox { get; } = outbox;
+        public bool Open { get; private set; } = true;
+
+        public void Dispose()
+        {
+            Open = false;
+            if (ReferenceEquals(Current.Value, this))
+                Current.Value = null;
+        }
+    }
+}
