@@ -25,6 +25,22 @@ public static class OutboxExtensions
     }
 
     /// <summary>
+    /// The endpoints named consume through the outbox of <typeparamref name="TDatabase"/>, behind an endpoint-wide retry (so
+    /// each attempt captures its own sends): for consumers, whose endpoints have no definition of their own.
+    /// </summary>
+    public static void UseSqliteOutboxOn<TDatabase>(this IBusRegistrationConfigurator bus, Action<IRetryConfigurator> retry, params string[] endpoints)
+        where TDatabase : SqliteDatabase
+    {
+        bus.AddConfigureEndpointsCallback((context, name, endpoint) =>
+        {
+            if (!endpoints.Contains(name))
+                return;
+            endpoint.UseMessageRetry(retry);
+            endpoint.UseSqliteOutbox<TDatabase>(context);
+        });
+    }
+
+    /// <summary>
     /// Every consumer and saga of this endpoint consumes through the outbox of <typeparamref name="TDatabase"/>: what it sends
     /// leaves after its state change is committed, and goes with it; a redelivery of a consumed message delivers what it sent
     /// instead of consuming it again. Configure it after the endpoint's retry, like MassTransit's own outboxes.

@@ -25,28 +25,53 @@ public static class TransactionalOutbox
     private static readonly AsyncLocal<Scope?> Current = new();
 
     /// <summary>
-    /// Runs <paramref name="write"/> in the file's next transaction; when <paramref name="changed"/> says its result is a
-    /// change, the consumed message's inbox row and everything sent so far are written in the same transaction.
+    /// Runs <paramref name="write"/> in the file's next transaction and then <paramref name="announce"/>, which sends what the
+    /// write's result calls for (through the consumer's context: captured, not yet on the wire); when <paramref name="changed"/>
+    /// says the result is a change, the consumed message's inbox row and everything sent so far are written in the same
+    /// transaction. Outside a consume through the outbox, the announcement follows the commit.
     /// </summary>
     public static async Task<T> WriteAsync<T>(this SqliteGroupCommit writes, SqliteDatabase database,
-        Func<SqliteConnection, SqliteTransaction, Task<T>> write, Func<T, bool> changed)
+        Func<SqliteConnection, SqliteTransaction, Task<T>> write, Func<T, bool> changed, Func<T, Task>? announce = null)
     {
         var outbox = Current.Value is { Open: true } scope && ReferenceEquals(scope.Outbox.Database, database) ? scope.Outbox : null;
         if (outbox is null)
-            return await writes.WriteAsync(write);
+        {
+            var written = await writes.WriteAsync(write);
+            if (announce is not null)
+                await announce(written);
+            return written;
+        }
 
-        var messages = outbox.Unsaved;
+        var recorded = 0;
+        // The transaction runs on the file's writer, which carries no caller's ambient state: the announcement runs in the
+        // consumer's (its trace, MassTransit's log context), as if it had been sent from the consumer itself.
+        var consumer = ExecutionContext.Capture();
         var result = await writes.WriteAsync(async (connection, transaction) =>
         {
             var result = await write(connection, transaction);
+            if (announce is not null)
+                await InContext(consumer, () => announce(result));
             if (changed(result))
+            {
+                var messages = outbox.Unsaved;
                 await outbox.RecordAsync(connection, transaction, messages);
+                recorded = messages.Count;
+            }
             return result;
         });
         // Committed: only now do the messages count as written.
         if (changed(result))
-            outbox.Saved(messages.Count);
+            outbox.Saved(recorded);
         return result;
+    }
+
+    private static Task InContext(ExecutionContext? context, Func<Task> work)
+    {
+        if (context is null)
+            return work();
+        Task started = Task.CompletedTask;
+        ExecutionContext.Run(context, _ => started = work(), null);
+        return started;
     }
 
     /// <summary>Makes <paramref name="outbox"/> the one the current consume writes with, until disposed.</summary>

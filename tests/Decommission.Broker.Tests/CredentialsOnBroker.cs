@@ -86,7 +86,7 @@ public sealed class CredentialsOnBroker : IAsyncLifetime
         await Eventually.True(() => Harness.Consumed.Select<RetirementAccepted>(m => m.Context.Message.RetirementId == retirementId).Any(),
             "the admission to be recorded");
         await Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
-        await Eventually.True(() => Harness.Published.Select<DeviceQuarantined>(m => m.Context.Message.RetirementId == retirementId).Any(),
+        await Eventually.True(() => BusTraffic.Of<DeviceQuarantined>(Harness).Any(m => m.RetirementId == retirementId),
             $"{deviceId} to be quarantined");
     }
 
@@ -94,7 +94,7 @@ public sealed class CredentialsOnBroker : IAsyncLifetime
     public Task RevokeAsync(string deviceId, Guid retirementId) =>
         Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirementId, DeviceId = deviceId });
 
-    public bool Revoked(Guid retirementId) => Harness.Published.Select<IdentityRevoked>(m => m.Context.Message.RetirementId == retirementId).Any();
+    public bool Revoked(Guid retirementId) => BusTraffic.Of<IdentityRevoked>(Harness).Any(m => m.RetirementId == retirementId);
 
     public async Task DisposeAsync()
     {

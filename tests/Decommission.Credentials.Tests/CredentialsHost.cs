@@ -89,7 +89,7 @@ public sealed class CredentialsHost : IAsyncDisposable
     }
 
     public Task<T> WaitForPublished<T>(Func<T, bool> match, int seconds = 15) where T : class =>
-        Eventually.First(() => Harness.Published.Select<T>().Select(m => m.Context.Message), match, $"a {typeof(T).Name} to be published",
+        Eventually.First(() => BusTraffic.Of<T>(Harness), match, $"a {typeof(T).Name} to be published",
             TimeSpan.FromSeconds(seconds));
 
     /// <summary>Stops the service and keeps its data directory, for a test to look at what it left behind.</summary>

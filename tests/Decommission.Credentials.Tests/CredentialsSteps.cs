@@ -13,11 +13,11 @@ public static class CredentialsSteps
 
     public static async Task<DeviceQuarantined> Quarantine(CredentialsHost host, string deviceId, Guid retirementId)
     {
-        var before = host.Harness.Published.Select<DeviceQuarantined>().Count();
+        var before = BusTraffic.Of<DeviceQuarantined>(host.Harness).Count;
         await host.Admit(retirementId, deviceId);
         await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
-        await Eventually.True(() => host.Harness.Published.Select<DeviceQuarantined>().Count() > before, $"{deviceId} to be quarantined");
-        return host.Harness.Published.Select<DeviceQuarantined>().Select(m => m.Context.Message).Last(m => m.DeviceId == deviceId);
+        await Eventually.True(() => BusTraffic.Of<DeviceQuarantined>(host.Harness).Count > before, $"{deviceId} to be quarantined");
+        return BusTraffic.Of<DeviceQuarantined>(host.Harness).Last(m => m.DeviceId == deviceId);
     }
 
     public static async Task<(int Exit, string Output)> OpenSsl(params string[] arguments)

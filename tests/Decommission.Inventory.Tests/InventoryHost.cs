@@ -44,7 +44,7 @@ public sealed class InventoryHost : IAsyncDisposable
         (await Harness.GetRequestClient<ImportDevices>().GetResponse<DevicesImported>(new ImportDevices { Csv = csv, RequestedBy = "test" })).Message;
 
     public Task<T> WaitForPublished<T>(Func<T, bool> match) where T : class =>
-        Eventually.First(() => Harness.Published.Select<T>().Select(m => m.Context.Message), match, $"a {typeof(T).Name} to be published");
+        Eventually.First(() => BusTraffic.Of<T>(Harness), match, $"a {typeof(T).Name} to be published");
 
     public IReadOnlyList<(string DeviceId, Guid? MessageId)> SentRetirements() =>
         Harness.Sent.Select<RetireDevice>().Select(m => (m.Context.Message.DeviceId, m.Context.MessageId)).ToList();

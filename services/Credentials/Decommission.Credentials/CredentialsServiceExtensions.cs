@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using Decommission.Contracts;
 using Decommission.Credentials.Broker;
 using Decommission.Credentials.Enrollment;
@@ -22,6 +23,7 @@ public static class CredentialsServiceExtensions
     {
         builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
+        builder.Services.AddSqliteOutbox<CredentialsDatabase>();
         builder.Services.AddOptions<DeviceBrokerOptions>().BindConfiguration(DeviceBrokerOptions.Section);
         builder.Services.AddSingleton<DeviceBrokerIdentities>();
         builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -42,7 +44,7 @@ public static class CredentialsServiceExtensions
             bus.AddConsumer<EnrollmentConsumer>().Endpoint(e => e.Name = QueueNames.EnrollDevice);
             bus.AddConsumer<CheckCredentialConsumer>().Endpoint(e => e.Name = QueueNames.CheckCredential);
             // An order whose admission (RetirementAccepted, on another queue) has not arrived yet waits for it a little.
-            bus.AddConsumer<QuarantineDeviceConsumer>(c => c.UseMessageRetry(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000)))
+            bus.AddConsumer<QuarantineDeviceConsumer>()
                 .Endpoint(e =>
                 {
                     e.Name = QueueNames.QuarantineDevice;
@@ -50,19 +52,23 @@ public static class CredentialsServiceExtensions
                     e.PrefetchCount = IdentityChangesInFlight;
                     e.ConcurrentMessageLimit = IdentityChangesInFlight;
                 });
-            bus.AddConsumer<RetirementAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
-                .Endpoint(e => e.Name = QueueNames.CredentialsEvents);
-            bus.AddConsumer<RevokeIdentityConsumer>(c => c.UseMessageRetry(r =>
-            {
-                r.Ignore<UnknownDeviceException>();
-                r.Intervals(50, 200, 1000, 2000, 5000, 10000);
-            })).Endpoint(e =>
+            bus.AddConsumer<RetirementAdmissionConsumer>().Endpoint(e => e.Name = QueueNames.CredentialsEvents);
+            bus.AddConsumer<RevokeIdentityConsumer>().Endpoint(e =>
             {
                 e.Name = QueueNames.RevokeIdentity;
                 // Revocations wait for the next CRL together (CrlPublisher): let a fleet's gather in batches of hundreds.
                 e.PrefetchCount = IdentityChangesInFlight;
                 e.ConcurrentMessageLimit = IdentityChangesInFlight;
             });
+
+            // What these consumers announce leaves through the outbox: a delivery the broker lost is made again from the file.
+            bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000), QueueNames.QuarantineDevice);
+            bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.CredentialsEvents);
+            bus.UseSqliteOutboxOn<CredentialsDatabase>(r =>
+            {
+                r.Ignore<UnknownDeviceException>();
+                r.Intervals(50, 200, 1000, 2000, 5000, 10000);
+            }, QueueNames.RevokeIdentity);
         });
         return builder;
     }

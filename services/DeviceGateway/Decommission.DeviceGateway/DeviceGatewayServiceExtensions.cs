@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using Decommission.Contracts;
 using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceGateway.Commands;
@@ -18,6 +19,7 @@ public static class DeviceGatewayServiceExtensions
     {
         builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSqliteDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
+        builder.Services.AddSqliteOutbox<GatewayDatabase>();
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<FleetCa>();
@@ -40,16 +42,18 @@ public static class DeviceGatewayServiceExtensions
         builder.AddBusRegistration(bus =>
         {
             // An order whose quarantine has not arrived yet waits for it a little; a refused order is never retried.
-            bus.AddConsumer<EraseDeviceConsumer>(c => c.UseMessageRetry(r =>
+            bus.AddConsumer<EraseDeviceConsumer>().Endpoint(e => e.Name = QueueNames.EraseDevice);
+            bus.AddConsumer<RegisterDeviceIdentitiesConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
+                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
+            bus.AddConsumer<ErasePreconditionsConsumer>().Endpoint(e => e.Name = QueueNames.DeviceGatewayEvents);
+            // What they announce leaves through the outbox, after their commit.
+            bus.UseSqliteOutboxOn<GatewayDatabase>(r =>
             {
                 r.Handle<NotQuarantinedException>();
                 // Usually the quarantine is a few milliseconds behind: look again soon first.
                 r.Intervals(10, 50, 200, 500, 1000, 2000, 5000, 10000);
-            })).Endpoint(e => e.Name = QueueNames.EraseDevice);
-            bus.AddConsumer<RegisterDeviceIdentitiesConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
-                .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
-            bus.AddConsumer<ErasePreconditionsConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 1000)))
-                .Endpoint(e => e.Name = QueueNames.DeviceGatewayEvents);
+            }, QueueNames.EraseDevice);
+            bus.UseSqliteOutboxOn<GatewayDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.DeviceGatewayEvents);
         });
         return builder;
     }

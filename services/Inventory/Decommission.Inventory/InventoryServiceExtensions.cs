@@ -1,6 +1,7 @@
 using Decommission.Contracts;
 using Decommission.Inventory.Devices;
 using Decommission.Inventory.EndOfLife;
+using Decommission.Outbox;
 using Decommission.ServiceDefaults;
 using Decommission.Sqlite;
 using MassTransit;
@@ -17,6 +18,7 @@ public static class InventoryServiceExtensions
         builder.Services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // Registered before the bus and the scheduler, so the schema exists before either starts.
         builder.Services.AddSqliteDatabase<InventoryDatabase, InventoryOptions>(o => o.DatabasePath);
+        builder.Services.AddSqliteOutbox<InventoryDatabase>();
         builder.Services.AddSingleton<DeviceStore>();
         builder.Services.AddSingleton<DeviceImport>();
         builder.Services.AddSingleton<EndOfLifeScheduler>();
@@ -26,8 +28,10 @@ public static class InventoryServiceExtensions
         {
             bus.AddConsumer<InventoryRequestsConsumer>().Endpoint(e => e.Name = QueueNames.Inventory);
             // Admission and the status that follows it share one queue (the catalogue's inventory-retirements).
-            bus.AddConsumer<DeviceAdmissionConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
-            bus.AddConsumer<DeviceStatusConsumer>(c => c.UseMessageRetry(r => r.Intervals(50, 200, 1000))).Endpoint(e => e.Name = QueueNames.InventoryRetirements);
+            bus.AddConsumer<DeviceAdmissionConsumer>().Endpoint(e => e.Name = QueueNames.InventoryRetirements);
+            bus.AddConsumer<DeviceStatusConsumer>().Endpoint(e => e.Name = QueueNames.InventoryRetirements);
+            // What they send leaves after the device's row is committed, and with it.
+            bus.UseSqliteOutboxOn<InventoryDatabase>(r => r.Intervals(50, 200, 1000), QueueNames.InventoryRetirements);
         });
         return builder;
     }

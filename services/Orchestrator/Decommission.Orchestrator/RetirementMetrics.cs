@@ -74,14 +74,19 @@ internal sealed class RetirementMetricsConnector(RetirementStateMachine machine,
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>Counts erase orders when they leave (the saga's outbox sends them only once its state is saved).</summary>
+/// <summary>
+/// Counts erase orders when they reach the broker (the saga's outbox delivers them after its state is saved, as the stored
+/// body: known by its message type).
+/// </summary>
 internal sealed class EraseOrderCounter(RetirementMetrics metrics) : ISendObserver
 {
+    private static readonly string EraseDeviceType = MessageUrn.ForTypeString<EraseDevice>();
+
     public Task PreSend<T>(SendContext<T> context) where T : class => Task.CompletedTask;
 
     public Task PostSend<T>(SendContext<T> context) where T : class
     {
-        if (context.Message is EraseDevice)
+        if (context.Message is EraseDevice || context.SupportedMessageTypes.Contains(EraseDeviceType))
             metrics.EraseAttempt();
         return Task.CompletedTask;
     }

@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using System.Text;
 using Dapper;
 using Decommission.Contracts;
@@ -97,8 +98,8 @@ public sealed class QuarantineTests
         await Task.Delay(1500);
 
         Assert.True((await Check(host, "dev-not-admitted", enrolled.Secrets.ApiKey)).Valid, "the device's secrets were revoked");
-        Assert.DoesNotContain(host.Harness.Published.Select<DeviceQuarantined>(), m => m.Context.Message.RetirementId == retirement);
-        Assert.DoesNotContain(host.Harness.Published.Select<IdentityRevoked>(), m => m.Context.Message.RetirementId == retirement);
+        Assert.DoesNotContain(BusTraffic.Of<DeviceQuarantined>(host.Harness), m => m.RetirementId == retirement);
+        Assert.DoesNotContain(BusTraffic.Of<IdentityRevoked>(host.Harness), m => m.RetirementId == retirement);
     }
 
     [Fact]

@@ -9,26 +9,23 @@ namespace Decommission.Inventory.Devices;
 /// </summary>
 public sealed class DeviceAdmissionConsumer(DeviceStore devices, TimeProvider clock) : IConsumer<RetirementRequested>
 {
-    public async Task Consume(ConsumeContext<RetirementRequested> context)
+    public Task Consume(ConsumeContext<RetirementRequested> context)
     {
         var request = context.Message;
-        var (device, refusal) = await devices.AdmitAsync(request.RetirementId, request.DeviceId,
-            found => RetirementAdmission.Decide(request.DeviceId, request.RetirementId, found), clock.GetUtcNow());
-        if (refusal is not null)
-        {
-            await context.Publish(new RetirementRefused { RetirementId = request.RetirementId, DeviceId = request.DeviceId, Reason = refusal.Reason, Detail = refusal.Detail });
-            return;
-        }
-
-        await context.Publish(new RetirementAccepted
-        {
-            RetirementId = request.RetirementId,
-            DeviceId = request.DeviceId,
-            Device = new DeviceSnapshot
-            {
-                Manufacturer = device!.Manufacturer, Model = device.Model, SerialNumber = device.SerialNumber, AssetNumber = device.AssetNumber,
-                MediaType = device.MediaType, Owner = device.Owner, Site = device.Site,
-            },
-        });
+        // The answer is sent with the admission, in its transaction (the outbox): an admitted device is never left unannounced.
+        return devices.AdmitAsync(request.RetirementId, request.DeviceId,
+            found => RetirementAdmission.Decide(request.DeviceId, request.RetirementId, found), clock.GetUtcNow(),
+            outcome => outcome.Refusal is { } refusal
+                ? context.Publish(new RetirementRefused { RetirementId = request.RetirementId, DeviceId = request.DeviceId, Reason = refusal.Reason, Detail = refusal.Detail })
+                : context.Publish(new RetirementAccepted
+                {
+                    RetirementId = request.RetirementId,
+                    DeviceId = request.DeviceId,
+                    Device = new DeviceSnapshot
+                    {
+                        Manufacturer = outcome.Device!.Manufacturer, Model = outcome.Device.Model, SerialNumber = outcome.Device.SerialNumber,
+                        AssetNumber = outcome.Device.AssetNumber, MediaType = outcome.Device.MediaType, Owner = outcome.Device.Owner, Site = outcome.Device.Site,
+                    },
+                }));
     }
 }

@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using Dapper;
 using Decommission.Contracts;
 
@@ -44,11 +45,12 @@ public sealed class DeviceStore(InventoryDatabase database)
 
     /// <summary>
     /// Applies <paramref name="rule"/> to the device and, when it refuses nothing, marks the device Retiring by the retirement:
-    /// both in one write transaction, so two retirements of one device are never both admitted.
+    /// both in one write transaction, so two retirements of one device are never both admitted; <paramref name="announce"/>
+    /// sends the answer, which the outbox writes in that transaction too.
     /// </summary>
     public Task<(InventoryDevice? Device, AdmissionRefusal? Refusal)> AdmitAsync(Guid retirementId, string deviceId,
-        Func<InventoryDevice?, AdmissionRefusal?> rule, DateTimeOffset now) =>
-        database.Writes.WriteAsync<(InventoryDevice?, AdmissionRefusal?)>(async (connection, transaction) =>
+        Func<InventoryDevice?, AdmissionRefusal?> rule, DateTimeOffset now, Func<(InventoryDevice? Device, AdmissionRefusal? Refusal), Task> announce) =>
+        database.Writes.WriteAsync<(InventoryDevice?, AdmissionRefusal?)>(database, async (connection, transaction) =>
         {
             var row = await connection.QuerySingleOrDefaultAsync<DeviceRow>("""
                 SELECT device_id AS DeviceId, manufacturer AS Manufacturer, model AS Model, serial_number AS SerialNumber, asset_number AS AssetNumber,
@@ -65,13 +67,14 @@ public sealed class DeviceStore(InventoryDatabase database)
                     new { RetirementId = retirementId.ToString(), Now = now.ToString("O"), DeviceId = deviceId }, transaction);
             }
             return (device, refusal);
-        });
+        }, changed: _ => true, announce);
 
     /// <summary>Moves the device to <paramref name="status"/>, only if this retirement holds it: a stale event of an older retirement changes nothing.</summary>
     public Task SetStatusAsync(Guid retirementId, string deviceId, string status, DateTimeOffset now) =>
-        database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
+        database.Writes.WriteAsync(database, (connection, transaction) => connection.ExecuteAsync("""
             UPDATE devices SET status = @Status, updated_at = @Now WHERE device_id = @DeviceId AND retirement_id = @RetirementId;
-            """, new { Status = status, Now = now.ToString("O"), DeviceId = deviceId, RetirementId = retirementId.ToString() }, transaction));
+            """, new { Status = status, Now = now.ToString("O"), DeviceId = deviceId, RetirementId = retirementId.ToString() }, transaction),
+            changed: _ => true);
 
     /// <summary>
     /// Claims for <paramref name="instance"/>, in one write transaction, up to <paramref name="batch"/> devices due on or before
