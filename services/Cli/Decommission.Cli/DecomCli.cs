@@ -20,6 +20,7 @@ public static class DecomCli
         {
             RetireCommands.Retire(cli),
             RetireCommands.Cancel(cli),
+            RetireCommands.Retry(cli),
             StatusCommands.Status(cli),
             StatusCommands.List(cli),
             StatusCommands.Summary(cli),
