@@ -13,6 +13,10 @@ public sealed class ArgumentTests
         new[] { "retire", "dev-1", "--csv", "devices.csv", "--by", "alice" },
         new[] { "retire", "--csv", "/nonexistent/devices.csv", "--by", "alice" },
         new[] { "cancel", "not-a-guid", "--by", "alice" },
+        new[] { "retry", "not-a-guid", "--by", "alice" },
+        new[] { "retry", "0b9c2c6e-5f8e-4a51-9d57-3c2f6d1e2a10" },
+        new[] { "retry", "0b9c2c6e-5f8e-4a51-9d57-3c2f6d1e2a10", "--by", "  " },
+        new[] { "retry", "0b9c2c6e-5f8e-4a51-9d57-3c2f6d1e2a10", "--by", "alice", "--reason", new string('x', 801) },
         new[] { "list", "--limit", "0" },
         new[] { "list", "--timeout", "0" },
         new[] { "eol", "preview" },
@@ -39,8 +43,21 @@ public sealed class ArgumentTests
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("decom [command] [options]", run.Out);
-        foreach (var command in new[] { "retire", "cancel", "status", "list", "devices", "eol", "certificates" })
+        foreach (var command in new[] { "retire", "cancel", "retry", "status", "list", "devices", "eol", "certificates", "destruction" })
             Assert.Contains($"  {command} ", run.Out);
+    }
+
+    [Fact]
+    public async Task Help_of_retry_and_destruction_names_the_two_ways_out_of_a_failed_retirement()
+    {
+        var retry = await Decom.Run("retry", "--help");
+        var destruction = await Decom.Run("destruction", "--help");
+
+        Assert.Equal((0, 0), (retry.ExitCode, destruction.ExitCode));
+        Assert.Contains("Resume a Failed retirement", retry.Out);
+        Assert.Contains("decom destruction record", retry.Out);
+        Assert.Contains("Close a Failed retirement whose device cannot be erased", destruction.Out);
+        Assert.Contains("decom retry", destruction.Out);
     }
 
     [Fact]

@@ -32,7 +32,9 @@ public sealed class CertificatesHost : IAsyncDisposable
     /// <summary>The API's address as an operator types it (no trailing slash).</summary>
     public string Address => _service.Address;
 
-    public static async Task<CertificatesHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool writeTrustFiles = true)
+    /// <param name="bus">The harness (default: what the service sends can be inspected), or the real RabbitMQ node, beside a real orchestrator.</param>
+    public static async Task<CertificatesHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool writeTrustFiles = true,
+        TestBus bus = TestBus.Harness)
     {
         var evidence = new EvidenceFactory();
         var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
@@ -51,6 +53,7 @@ public sealed class CertificatesHost : IAsyncDisposable
                 };
             },
             Overrides = settings,
+            Bus = bus,
             Logging = logging => logging.SetMinimumLevel(LogLevel.Warning),
             AddService = builder => builder.AddCertificatesService(),
             // A witnessed destruction is sent to the saga: the harness keeps it for the test to see.

@@ -79,15 +79,27 @@ public sealed class Broker : IAsyncDisposable
 
     public Task<TResponse> Request<TRequest, TResponse>(string queue, TRequest message, CancellationToken cancellationToken)
         where TRequest : class where TResponse : class =>
-        Answered(queue, async () => (await Client<TRequest>(queue).GetResponse<TResponse>(message, cancellationToken)).Message);
+        Request<TRequest, TResponse>(queue, message, NewId.NextGuid(), cancellationToken);
+
+    /// <summary>A request sent with the message id decom chose, so that an answer can be told to be about this very request.</summary>
+    public Task<TResponse> Request<TRequest, TResponse>(string queue, TRequest message, Guid messageId, CancellationToken cancellationToken)
+        where TRequest : class where TResponse : class =>
+        Answered(queue, async () => (await Client<TRequest>(queue).GetResponse<TResponse>(message, WithMessageId<TRequest>(messageId), cancellationToken)).Message);
+
+    /// <summary>
+    /// Gives a request the message id decom chose. The orchestrator takes a RetireDevice's message id as the retirement's id,
+    /// so an answer to a redelivery of decom's own request (AlreadyActive, with that id) is known for what it is.
+    /// </summary>
+    public static RequestPipeConfiguratorCallback<T> WithMessageId<T>(Guid messageId) where T : class =>
+        request => request.UseExecute(context => context.MessageId = messageId);
 
     public Task<Response<T1, T2>> Request<TRequest, T1, T2>(string queue, TRequest message, CancellationToken cancellationToken)
         where TRequest : class where T1 : class where T2 : class =>
-        Answered(queue, () => Client<TRequest>(queue).GetResponse<T1, T2>(message, cancellationToken));
+        Answered(queue, () => Client<TRequest>(queue).GetResponse<T1, T2>(message, WithMessageId<TRequest>(NewId.NextGuid()), cancellationToken));
 
     public Task<Response<T1, T2, T3>> Request<TRequest, T1, T2, T3>(string queue, TRequest message, CancellationToken cancellationToken)
         where TRequest : class where T1 : class where T2 : class where T3 : class =>
-        Answered(queue, () => Client<TRequest>(queue).GetResponse<T1, T2, T3>(message, cancellationToken));
+        Answered(queue, () => Client<TRequest>(queue).GetResponse<T1, T2, T3>(message, WithMessageId<TRequest>(NewId.NextGuid()), cancellationToken));
 
     /// <summary>Turns a request's failures into the operator's terms: no answer in time, a refusal, a lost broker.</summary>
     public async Task<T> Answered<T>(string queue, Func<Task<T>> request)

@@ -59,12 +59,14 @@ public static class BulkRetirement
                         var row = rows[index];
                         try
                         {
+                            var messageId = NewId.NextGuid();
                             var submitted = await broker.Answered(QueueNames.RetireDevice, async () => (await client.GetResponse<RetirementSubmitted>(
                                 new RetireDevice { DeviceId = row.DeviceId, Reason = row.Reason, RequestedBy = requestedBy, RequestedAt = DateTimeOffset.UtcNow },
-                                token)).Message);
-                            outcomes[index] = submitted.AlreadyActive
-                                ? new Outcome(row, Result.AlreadyActive, $"{submitted.RetirementId} ({submitted.State})")
-                                : new Outcome(row, Result.Accepted, submitted.RetirementId.ToString());
+                                Broker.WithMessageId<RetireDevice>(messageId), token)).Message);
+                            // A redelivered row answers "already active" with its own retirement: it was accepted.
+                            outcomes[index] = RetireCommands.StartedBy(submitted, messageId)
+                                ? new Outcome(row, Result.Accepted, submitted.RetirementId.ToString())
+                                : new Outcome(row, Result.AlreadyActive, $"{submitted.RetirementId} ({submitted.State})");
                         }
                         catch (CliFailure failure) when (failure.ExitCode == ExitCodes.Unreachable)
                         {

@@ -16,10 +16,11 @@ public static class DecomCli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
         var cli = new CliContext(new CliOutput(output, error), new CliSettings.Options(), environment);
-        var root = new RootCommand("Retire IoT devices and prove it: queue retirements, follow them, manage the inventory, fetch and check disposal certificates.")
+        var root = new RootCommand("Retire IoT devices and prove it: queue retirements, follow them, retry a failed one or record its device's destruction, manage the inventory, fetch and check disposal certificates.")
         {
             RetireCommands.Retire(cli),
             RetireCommands.Cancel(cli),
+            RetireCommands.Retry(cli),
             StatusCommands.Status(cli),
             StatusCommands.List(cli),
             StatusCommands.Summary(cli),

@@ -10,7 +10,9 @@ namespace Decommission.Cli;
 public static class DestructionCommands
 {
     public static Command Destruction(CliContext cli) =>
-        new("destruction", "Record a physical destruction (the person who did it) and witness it (another person, with their own API key).")
+        new("destruction",
+            "Close a Failed retirement whose device cannot be erased (the other way out is decom retry): record its physical destruction "
+            + "(the person who did it), then witness it (another person, with their own API key); the retirement then goes on to a Destroy certificate.")
         {
             Record(cli), Witness(cli), Show(cli),
         };
@@ -22,7 +24,8 @@ public static class DestructionCommands
         var method = new Option<string>("--method") { Description = "how it was destroyed, e.g. \"Shredding to 2 mm\"", Required = true, HelpName = "text" };
         var location = new Option<string>("--location") { Description = "where it was destroyed", Required = true, HelpName = "text" };
         var destroyedAt = new Option<string>("--destroyed-at") { Description = "when, ISO 8601 (default: now)", HelpName = "time" };
-        var command = new Command("record", "Record a destruction you performed (as your API key's owner); it then awaits a witness.")
+        var command = new Command("record",
+            "Record a destruction you performed of a Failed retirement's device (as your API key's owner); it then awaits a witness.")
         {
             retirement, device, method, location, destroyedAt,
         };
@@ -53,7 +56,9 @@ public static class DestructionCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var api = cli.Api(parse);
-            Print(cli, await api.WitnessDestructionAsync(parse.GetRequiredValue(id).Trim(), cancellationToken));
+            var record = await api.WitnessDestructionAsync(parse.GetRequiredValue(id).Trim(), cancellationToken);
+            Print(cli, record);
+            cli.Output.Line($"Next        decom status {record.RetirementId} (the failed retirement goes on to its Destroy certificate)");
             return ExitCodes.Success;
         });
         return command;

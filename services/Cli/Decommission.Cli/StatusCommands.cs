@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Decommission.Contracts;
+using Decommission.DeviceProtocol;
 using MassTransit;
 using Spectre.Console;
 
@@ -89,7 +90,8 @@ public static class StatusCommands
     private static void Print(CliOutput output, RetirementStatus status)
     {
         var facts = new Grid().AddColumn().AddColumn();
-        void Fact(string name, string? value) => facts.AddRow(new Text(name), new Text(string.IsNullOrEmpty(value) ? "-" : value));
+        // Device ids and failure details come from devices and scripts: shown, never obeyed by the terminal.
+        void Fact(string name, string? value) => facts.AddRow(new Text(name), new Text(string.IsNullOrEmpty(value) ? "-" : UntrustedText.Safe(value, maxLength: 4096)));
         Fact("Retirement", status.RetirementId.ToString());
         Fact("Device", status.DeviceId);
         Fact("State", status.State);
@@ -97,6 +99,9 @@ public static class StatusCommands
         Fact("Deadline", status.Deadline is null ? null : CliOutput.Time(status.Deadline));
         Fact("Failure", status.FailureReason is null ? null : $"{status.FailureReason}{(string.IsNullOrEmpty(status.FailureDetail) ? "" : $": {status.FailureDetail}")}");
         Fact("Certificate", status.CertificateId);
+        // Failed is not the end: the operator resumes it, or has the device destroyed and witnessed (NIST SP 800-88 Destroy).
+        if (status.State == RetirementStates.Failed)
+            Fact("Next", $"decom retry {status.RetirementId} --by NAME, or destroy the device: decom destruction record {status.RetirementId} --device … (then a witness)");
         output.Render(facts);
 
         var history = CliOutput.Table("At", "From", "To", "Event", "Actor", "Detail");

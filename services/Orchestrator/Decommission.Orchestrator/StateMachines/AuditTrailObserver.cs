@@ -22,7 +22,9 @@ internal sealed class AuditTrailObserver(TimeProvider clock) : IStateObserver<Re
             Actor = ActorOf(context),
             Detail = currentState.Name is RetirementStates.Failed or RetirementStates.Refused
                 ? $"{context.Saga.FailureReason}: {context.Saga.FailureDetail}"
-                : "",
+                : context.TryGetMessage<RetryRetirement>(out var retry) && !string.IsNullOrWhiteSpace(retry.Message.Reason)
+                    ? $"retried: {retry.Message.Reason}"
+                    : "",
         });
         return Task.CompletedTask;
     }
