@@ -39,11 +39,14 @@ public sealed class DeviceStateDirectory
 
     public static string KeyEncryptionKeyFile(string slot) => $"kek.{slot}.key";
 
-    /// <summary>The device's directory under <paramref name="dataDirectory"/>, made owner-only (both) if it is not.</summary>
+    /// <summary>The device's directory under <paramref name="dataDirectory"/> (made owner-only when it is made), itself made
+    /// owner-only if it is not.</summary>
     public static DeviceStateDirectory Open(string dataDirectory, string deviceId)
     {
         var root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(dataDirectory));
-        OwnerOnly(root);
+        // An existing data directory keeps its mode (it may be shared, say a volume's root); each device's own is owner-only.
+        if (!Directory.Exists(root))
+            OwnerOnly(root);
         // Device ids are checked at configuration (letters, digits, '_' and '-'): never a path of their own.
         var path = System.IO.Path.Combine(root, deviceId);
         if (deviceId is "" or "." or ".." || System.IO.Path.GetDirectoryName(path) != root)
@@ -88,6 +91,9 @@ public sealed class DeviceStateDirectory
             {
                 CryptographicOperations.ZeroMemory(pem);
             }
+            // Stopped between the two files at its first start: the public half is what says the key existed once.
+            if (!System.IO.File.Exists(PathOf(AttestationPublicKeyFile)))
+                Write(AttestationPublicKeyFile, System.Text.Encoding.ASCII.GetBytes(key.ExportSubjectPublicKeyInfoPem()));
             return (key, key.ExportSubjectPublicKeyInfo());
         }
         if (System.IO.File.Exists(PathOf(AttestationPublicKeyFile)))
