@@ -11,6 +11,9 @@ namespace Decommission.DeviceGateway.Tests;
 /// </summary>
 public sealed class DeviceAgentProcess(string directory, string provisioning, IReadOnlyList<string> deviceIds) : IAsyncDisposable
 {
+    /// <summary>The line <see cref="KillAsync"/> adds to <see cref="Log"/>: what follows it is the restarted agent's.</summary>
+    public const string Killed = "--- killed (SIGKILL) ---";
+
     private readonly StringBuilder _log = new();
     private Process? _process;
 
@@ -79,7 +82,7 @@ public sealed class DeviceAgentProcess(string directory, string provisioning, IR
         await process.WaitForExitAsync();
         Assert.Equal(137, process.ExitCode);
         lock (_log)
-            _log.AppendLine("--- killed (SIGKILL) ---");
+            _log.AppendLine(Killed);
         process.Dispose();
         _process = null;
     }

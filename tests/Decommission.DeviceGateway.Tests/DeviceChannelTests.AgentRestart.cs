@@ -40,7 +40,10 @@ public sealed partial class DeviceChannelTests
         var completed = await _host.WaitForState(during, "Completed", seconds: 30);
         Assert.True(completed.Evidence!.SelfCheckPassed, $"agent back in {restartedIn.TotalSeconds:F1} s");
         Assert.False(File.Exists(retiredKey), "a destroyed attestation key came back after the restart");
-        Assert.Contains($"Device {ids[0]} is retired", agent.Log, StringComparison.Ordinal);
+        // The restarted agent's own words: the retired device stays away, and no device's bundle was refused as another key's.
+        var afterRestart = agent.Log[agent.Log.IndexOf(DeviceAgentProcess.Killed, StringComparison.Ordinal)..];
+        Assert.Contains($"Device {ids[0]} is retired (its erase was accepted, its attestation key destroyed)", afterRestart, StringComparison.Ordinal);
+        Assert.DoesNotContain("is refused", afterRestart, StringComparison.Ordinal);
         foreach (var slot in new[] { "user", "recovery" })
             Assert.False(File.Exists(Path.Combine(agent.DataDirectory, ids[1], DeviceStateDirectory.KeyEncryptionKeyFile(slot))));
 
