@@ -27,6 +27,7 @@ public sealed class DeviceFleet : IAsyncDisposable
     private readonly List<Task> _running = [];
     private readonly SemaphoreSlim _connecting = new(ConnectingAtOnce, ConnectingAtOnce);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly FileStream? _dataLock;
     private Task? _watch;
 
     /// <param name="dataDirectory">Where the devices keep their state, one owner-only directory each; null: in memory only.</param>
@@ -39,8 +40,27 @@ public sealed class DeviceFleet : IAsyncDisposable
         _loggers = loggers;
         _logger = loggers.CreateLogger<DeviceFleet>();
         DataDirectory = dataDirectory is null ? null : Path.GetFullPath(dataDirectory);
+        _dataLock = DataDirectory is null ? null : LockDataDirectory(DataDirectory);
         _keys = devices.Select(spec => new DeviceIdentityKey(spec, DataDirectory is null ? null : DeviceStateDirectory.Open(DataDirectory, spec.Id)))
             .ToDictionary(key => key.Id);
+    }
+
+    /// <summary>
+    /// One agent per data directory: two would connect the same devices with the same identities and kick each other off the
+    /// broker. The lock (flock on <c>.lock</c>) goes with the process, even with <c>kill -9</c>.
+    /// </summary>
+    private static FileStream LockDataDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+            DeviceStateDirectory.CreateOwnerOnly(directory);
+        try
+        {
+            return new FileStream(Path.Combine(directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"Another device agent uses the data directory {directory}: {e.Message}", e);
+        }
     }
 
     /// <summary>The fleet <paramref name="options"/> describe.</summary>
@@ -191,5 +211,6 @@ public sealed class DeviceFleet : IAsyncDisposable
             key.Dispose();
         _stopping.Dispose();
         _connecting.Dispose();
+        _dataLock?.Dispose();
     }
 }

@@ -68,7 +68,15 @@ internal sealed class DeviceIdentityKey : IDisposable
     {
         using var certificate = X509Certificate2.CreateFromPem(bundle.IdentityCertificate);
         using var copy = ECDsa.Create();
-        copy.ImportECPrivateKey(_key!.ExportECPrivateKey(), out _);
+        var privateKey = _key!.ExportECPrivateKey();
+        try
+        {
+            copy.ImportECPrivateKey(privateKey, out _);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
+        }
         // The certificate keeps its own reference to the key: disposing the copy leaves it usable.
         return certificate.CopyWithPrivateKey(copy);
     }

@@ -46,16 +46,17 @@ public sealed class DeviceStateDirectory
         var root = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(dataDirectory));
         // An existing data directory keeps its mode (it may be shared, say a volume's root); each device's own is owner-only.
         if (!Directory.Exists(root))
-            OwnerOnly(root);
+            CreateOwnerOnly(root);
         // Device ids are checked at configuration (letters, digits, '_' and '-'): never a path of their own.
         var path = System.IO.Path.Combine(root, deviceId);
         if (deviceId is "" or "." or ".." || System.IO.Path.GetDirectoryName(path) != root)
             throw new ArgumentException($"device id '{deviceId}' is not a plain name", nameof(deviceId));
-        OwnerOnly(path);
+        CreateOwnerOnly(path);
         return new DeviceStateDirectory(path);
     }
 
-    private static void OwnerOnly(string directory)
+    /// <summary>Makes <paramref name="directory"/> (and its missing parents) mode 0700, or sets it to 0700 if it exists.</summary>
+    public static void CreateOwnerOnly(string directory)
     {
         if (OperatingSystem.IsWindows())
         {

@@ -177,7 +177,12 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
                 // deleted its identity anyway. It leaves for good instead of knocking on the door every few seconds.
                 _retired = true;
                 _logger.LogInformation("Device {DeviceId} is retired: it disconnects for good", _device.Id);
-                _ = Task.Run(() => _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build()));
+                _ = Task.Run(async () =>
+                {
+                    await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build());
+                    // Its TLS identity held a copy of the attestation key: it goes with the key.
+                    _clientCertificate.Dispose();
+                });
             }
         }
         catch (Exception e)

@@ -159,6 +159,20 @@ public sealed partial class DeviceFleetTests
         Assert.Equal(resent, afterVerdict.Receive(JsonSerializer.SerializeToUtf8Bytes(command), GatewayKey.Now));
     }
 
+    [Fact]
+    public async Task A_second_fleet_on_the_data_directory_of_a_running_one_is_refused_until_that_one_stops()
+    {
+        var options = Options(o => o.Devices = [new DeviceSpec { Id = Meter }]);
+        await using (var running = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance))
+        {
+            var refused = Assert.Throws<InvalidOperationException>(() => DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance));
+            Assert.Contains("Another device agent uses the data directory", refused.Message, StringComparison.Ordinal);
+        }
+
+        await using var next = DeviceFleet.Create(options, TimeProvider.System, NullLoggerFactory.Instance);
+        Assert.Single(next.AttestationPublicKeys);
+    }
+
     /// <summary>The fleet of one device on this test's data directory, started with its bundle in place: the device is
     /// provisioned, with no broker to reach.</summary>
     private async Task<DeviceFleet> StartedFleet(System.Security.Cryptography.X509Certificates.X509Certificate2 ca)
