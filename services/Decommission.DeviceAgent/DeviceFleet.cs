@@ -7,7 +7,9 @@ namespace Decommission.DeviceAgent;
 /// <summary>
 /// Simulated devices on the device channel, each its own MQTT client over TLS with its own certificate (<see cref="MqttDeviceLink"/>).
 /// A device's attestation key exists from the start (the enrollment CSV lists it); the device comes online when its
-/// provisioning bundle appears in the provisioning directory, and trusts the command-signing key in it.
+/// provisioning bundle appears in the provisioning directory, and trusts the command-signing key in it. With a data directory,
+/// each device keeps its keys, data, erase journal and answers there (<see cref="DeviceStateDirectory"/>): a restarted fleet
+/// brings back the same devices with the same keys, and a device whose erase was accepted stays retired.
 /// </summary>
 public sealed class DeviceFleet : IAsyncDisposable
 {
@@ -25,22 +27,48 @@ public sealed class DeviceFleet : IAsyncDisposable
     private readonly List<Task> _running = [];
     private readonly SemaphoreSlim _connecting = new(ConnectingAtOnce, ConnectingAtOnce);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly FileStream? _dataLock;
     private Task? _watch;
 
+    /// <param name="dataDirectory">Where the devices keep their state, one owner-only directory each; null: in memory only.</param>
     public DeviceFleet(string provisioningDirectory, IEnumerable<DeviceSpec> devices, TimeProvider time, ILoggerFactory loggers,
-        TimeSpan? pollInterval = null)
+        TimeSpan? pollInterval = null, string? dataDirectory = null)
     {
         _provisioning = new ProvisioningDirectory(provisioningDirectory, loggers.CreateLogger<ProvisioningDirectory>());
         _pollInterval = pollInterval ?? TimeSpan.FromSeconds(1);
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<DeviceFleet>();
-        _keys = devices.Select(spec => new DeviceIdentityKey(spec)).ToDictionary(key => key.Id);
+        DataDirectory = dataDirectory is null ? null : Path.GetFullPath(dataDirectory);
+        _dataLock = DataDirectory is null ? null : LockDataDirectory(DataDirectory);
+        _keys = devices.Select(spec => new DeviceIdentityKey(spec, DataDirectory is null ? null : DeviceStateDirectory.Open(DataDirectory, spec.Id)))
+            .ToDictionary(key => key.Id);
+    }
+
+    /// <summary>
+    /// One agent per data directory: two would connect the same devices with the same identities and kick each other off the
+    /// broker. The lock (flock on <c>.lock</c>) goes with the process, even with <c>kill -9</c>.
+    /// </summary>
+    private static FileStream LockDataDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+            DeviceStateDirectory.CreateOwnerOnly(directory);
+        try
+        {
+            return new FileStream(Path.Combine(directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"Another device agent uses the data directory {directory}: {e.Message}", e);
+        }
     }
 
     /// <summary>The fleet <paramref name="options"/> describe.</summary>
     public static DeviceFleet Create(DeviceFleetOptions options, TimeProvider time, ILoggerFactory loggers) =>
-        new(options.ProvisioningDirectory, options.ResolveDevices(time.GetUtcNow()), time, loggers, options.ProvisioningPollInterval);
+        new(options.ProvisioningDirectory, options.ResolveDevices(time.GetUtcNow()), time, loggers, options.ProvisioningPollInterval, options.DataDirectory);
+
+    /// <summary>Where the devices keep their state; null when they keep it in memory only.</summary>
+    public string? DataDirectory { get; }
 
     /// <summary>Every device's attestation public key (SubjectPublicKeyInfo, DER), provisioned or not.</summary>
     public IReadOnlyDictionary<string, byte[]> AttestationPublicKeys => _keys.ToDictionary(k => k.Key, k => k.Value.PublicKey);
@@ -59,9 +87,9 @@ public sealed class DeviceFleet : IAsyncDisposable
     {
         await ProvisionAsync(cancellationToken);
         _watch = Task.Run(WatchAsync, CancellationToken.None);
-        _logger.LogInformation("Device fleet started: {Summary}; {Online} of {Count} provisioned, bundles from {Directory}",
+        _logger.LogInformation("Device fleet started: {Summary}; {Online} of {Count} provisioned, bundles from {Directory}, device state in {DataDirectory}",
             string.Join(", ", _keys.Values.GroupBy(k => k.Spec.Behaviour).Select(group => $"{group.Count()} {group.Key}")),
-            _devices.Count, _keys.Count, _provisioning.Path);
+            _devices.Count, _keys.Count, _provisioning.Path, DataDirectory ?? "memory");
     }
 
     /// <summary>
@@ -108,9 +136,16 @@ public sealed class DeviceFleet : IAsyncDisposable
     {
         // Every key it was provisioned with: the current one and, during a rotation, the next.
         var trusted = bundle.CommandSigningKeys.Select(k => Convert.FromBase64String(k.PublicKey)).ToList();
+        if (key.IsDestroyed)
+        {
+            // Retired before this start: its erase was accepted and its identity destroyed. It has nothing to connect with.
+            _devices[key.Id] = new SimulatedDevice(key.Spec, trusted, _time.GetUtcNow(), _loggers.CreateLogger<SimulatedDevice>(), null, key.Disk);
+            _logger.LogInformation("Device {DeviceId} is retired (its erase was accepted, its attestation key destroyed): it stays offline", key.Id);
+            return;
+        }
         var certificate = key.ClientCertificate(bundle);
         var device = new SimulatedDevice(key.Spec, trusted, _time.GetUtcNow(),
-            _loggers.CreateLogger<SimulatedDevice>(), key.TakeKey());
+            _loggers.CreateLogger<SimulatedDevice>(), key.TakeKey(), key.Disk);
         var link = new MqttDeviceLink(device, bundle, certificate, _connecting, _time, _loggers.CreateLogger<MqttDeviceLink>());
         _links[key.Id] = link;
         _devices[key.Id] = device;
@@ -176,5 +211,6 @@ public sealed class DeviceFleet : IAsyncDisposable
             key.Dispose();
         _stopping.Dispose();
         _connecting.Dispose();
+        _dataLock?.Dispose();
     }
 }

@@ -13,6 +13,11 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
     [Required]
     public string ProvisioningDirectory { get; set; } = "data/device-agent/provisioning";
 
+    /// <summary>Where each device keeps its state across restarts, as hardware does: one owner-only directory per device with its
+    /// attestation private key, its encrypted data and wrapped media keys, its erase journal and its answers (DeviceStateDirectory).</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data/device-agent/devices";
+
     /// <summary>How often the provisioning directory is looked at for new bundles.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ProvisioningPollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -5,20 +5,37 @@ using Decommission.DeviceProtocol;
 namespace Decommission.DeviceAgent;
 
 /// <summary>
-/// A simulated device before it is provisioned: its spec and its attestation key, made at start so that the fleet's
-/// enrollment CSV can be written; enrollment then certifies the key (the bundle's identity certificate).
+/// A simulated device before it is provisioned: its spec and its attestation key, there at start so that the fleet's
+/// enrollment CSV can be written; enrollment then certifies the key (the bundle's identity certificate). With a
+/// <see cref="DeviceStateDirectory"/>, the key is the one the device made at its first start and kept on its disk.
 /// </summary>
 internal sealed class DeviceIdentityKey : IDisposable
 {
-    private ECDsa? _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private ECDsa? _key;
 
-    public DeviceIdentityKey(DeviceSpec spec)
+    public DeviceIdentityKey(DeviceSpec spec, DeviceStateDirectory? disk = null)
     {
         Spec = spec;
-        PublicKey = _key.ExportSubjectPublicKeyInfo();
+        Disk = disk;
+        if (disk is null)
+        {
+            _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            PublicKey = _key.ExportSubjectPublicKeyInfo();
+        }
+        else
+        {
+            (_key, PublicKey) = disk.LoadOrCreateAttestationKey();
+            IsDestroyed = _key is null;
+        }
     }
 
     public DeviceSpec Spec { get; }
+
+    /// <summary>Where the device keeps its state; null: in memory only.</summary>
+    public DeviceStateDirectory? Disk { get; }
+
+    /// <summary>The device's erase was accepted before this start and its attestation key destroyed: only the public half is left.</summary>
+    public bool IsDestroyed { get; }
 
     public string Id => Spec.Id;
 
@@ -51,14 +68,24 @@ internal sealed class DeviceIdentityKey : IDisposable
     {
         using var certificate = X509Certificate2.CreateFromPem(bundle.IdentityCertificate);
         using var copy = ECDsa.Create();
-        copy.ImportECPrivateKey(_key!.ExportECPrivateKey(), out _);
+        var privateKey = _key!.ExportECPrivateKey();
+        try
+        {
+            copy.ImportECPrivateKey(privateKey, out _);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(privateKey);
+        }
         // The certificate keeps its own reference to the key: disposing the copy leaves it usable.
         return certificate.CopyWithPrivateKey(copy);
     }
 
-    /// <summary>Hands the key to the device it becomes; this no longer owns it.</summary>
-    public ECDsa TakeKey()
+    /// <summary>Hands the key to the device it becomes; this no longer owns it. Null when it was destroyed before this start.</summary>
+    public ECDsa? TakeKey()
     {
+        if (IsDestroyed)
+            return null;
         var key = _key ?? throw new InvalidOperationException($"device {Id} already has its key");
         _key = null;
         return key;

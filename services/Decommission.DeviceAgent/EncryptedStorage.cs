@@ -17,8 +17,11 @@ internal sealed class EncryptedStorage
     private readonly Dictionary<string, Sealed> wrappedMediaKeys = [];
     private readonly Dictionary<string, byte[]> secureElement = [];
     private readonly bool secureElementRefusesWrites;
+    private readonly DeviceStateDirectory? disk;
 
-    public EncryptedStorage(IEnumerable<string> plaintexts, IReadOnlyList<string> slots, bool secureElementRefusesWrites = false)
+    /// <param name="disk">Where the device keeps its flash and secure element; null: in memory only (gone with the process).</param>
+    public EncryptedStorage(IEnumerable<string> plaintexts, IReadOnlyList<string> slots, bool secureElementRefusesWrites = false,
+        DeviceStateDirectory? disk = null)
     {
         var mediaKey = RandomNumberGenerator.GetBytes(KeySize);
         try
@@ -36,7 +39,39 @@ internal sealed class EncryptedStorage
         }
         Slots = slots;
         this.secureElementRefusesWrites = secureElementRefusesWrites;
+        this.disk = disk;
+        if (disk is null)
+            return;
+        // The keys first, the records last: the records file is what says the storage exists.
+        foreach (var slot in slots)
+        {
+            disk.Write(DeviceStateDirectory.KeyEncryptionKeyFile(slot), secureElement[slot]);
+            disk.Write(DeviceStateDirectory.WrappedMediaKeyFile(slot), wrappedMediaKeys[slot].ToBytes());
+        }
+        disk.WriteJson(DeviceStateDirectory.RecordsFile, records.Select(record => record.ToBytes()).ToList());
     }
+
+    private EncryptedStorage(List<Sealed> records, IReadOnlyList<string> slots, bool secureElementRefusesWrites, DeviceStateDirectory disk)
+    {
+        this.records = records;
+        Slots = slots;
+        this.secureElementRefusesWrites = secureElementRefusesWrites;
+        this.disk = disk;
+        foreach (var slot in slots)
+        {
+            // A slot whose files are gone was destroyed by an erase: it stays destroyed.
+            if (disk.Read(DeviceStateDirectory.KeyEncryptionKeyFile(slot)) is { Length: KeySize } kek)
+                secureElement[slot] = kek;
+            if (disk.Read(DeviceStateDirectory.WrappedMediaKeyFile(slot)) is { } wrapped)
+                wrappedMediaKeys[slot] = Sealed.FromBytes(wrapped);
+        }
+    }
+
+    /// <summary>The storage the device wrote to <paramref name="disk"/> before, with whatever keys an erase left; null on a first start.</summary>
+    public static EncryptedStorage? Load(DeviceStateDirectory disk, IReadOnlyList<string> slots, bool secureElementRefusesWrites = false) =>
+        disk.ReadJson<List<byte[]>>(DeviceStateDirectory.RecordsFile) is { } records
+            ? new EncryptedStorage([.. records.Select(Sealed.FromBytes)], slots, secureElementRefusesWrites, disk)
+            : null;
 
     public IReadOnlyList<string> Slots { get; }
     public int RecordCount => records.Count;
@@ -81,22 +116,26 @@ internal sealed class EncryptedStorage
         }
     }
 
-    /// <summary>Zeroizes every slot KEK and every wrapped copy of the media key, then drops them.</summary>
+    /// <summary>Zeroizes every slot KEK and every wrapped copy of the media key, then drops them; on disk, each of their files is
+    /// overwritten and deleted. What an earlier, interrupted erase destroyed stays destroyed.</summary>
     /// <exception cref="CryptographicException">The secure element refused the write; nothing was destroyed.</exception>
     public void DestroyKeys()
     {
         if (secureElementRefusesWrites)
             throw new CryptographicException("secure element refused the key-slot write");
-        foreach (var kek in secureElement.Values)
-            CryptographicOperations.ZeroMemory(kek);
-        foreach (var wrapped in wrappedMediaKeys.Values)
+        foreach (var slot in Slots)
         {
-            CryptographicOperations.ZeroMemory(wrapped.Nonce);
-            CryptographicOperations.ZeroMemory(wrapped.Ciphertext);
-            CryptographicOperations.ZeroMemory(wrapped.Tag);
+            if (secureElement.Remove(slot, out var kek))
+                CryptographicOperations.ZeroMemory(kek);
+            if (wrappedMediaKeys.Remove(slot, out var wrapped))
+            {
+                CryptographicOperations.ZeroMemory(wrapped.Nonce);
+                CryptographicOperations.ZeroMemory(wrapped.Ciphertext);
+                CryptographicOperations.ZeroMemory(wrapped.Tag);
+            }
+            disk?.Shred(DeviceStateDirectory.WrappedMediaKeyFile(slot));
+            disk?.Shred(DeviceStateDirectory.KeyEncryptionKeyFile(slot));
         }
-        secureElement.Clear();
-        wrappedMediaKeys.Clear();
     }
 
     private bool TryUnwrap(string slot, byte[] mediaKey) =>
@@ -104,7 +143,17 @@ internal sealed class EncryptedStorage
         && secureElement.TryGetValue(slot, out var kek)
         && TryOpen(kek, wrapped, mediaKey);
 
-    private sealed record Sealed(byte[] Nonce, byte[] Ciphertext, byte[] Tag);
+    private sealed record Sealed(byte[] Nonce, byte[] Ciphertext, byte[] Tag)
+    {
+        private const int NonceSize = 12;
+
+        /// <summary>nonce ‖ ciphertext ‖ tag, as stored.</summary>
+        public byte[] ToBytes() => [.. Nonce, .. Ciphertext, .. Tag];
+
+        public static Sealed FromBytes(byte[] bytes) => bytes.Length < NonceSize + TagSize
+            ? throw new CryptographicException("a sealed record on disk is shorter than its nonce and tag")
+            : new(bytes[..NonceSize], bytes[NonceSize..^TagSize], bytes[^TagSize..]);
+    }
 
     private static Sealed Seal(byte[] key, byte[] plaintext)
     {

@@ -68,6 +68,12 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
             _logger.LogDebug("Device {DeviceId} connected to {Server} (session present: {SessionPresent})", _device.Id, server, connected.IsSessionPresent);
             await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(_bundle.Mqtt.CommandTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
+            if (_device.TakeAnswerToResend() is { } stored)
+            {
+                // A receipt signed before the agent restarted, with no verdict on it yet: sent again, byte for byte.
+                await PublishAsync(stored);
+                _logger.LogInformation("Device {DeviceId} re-sent the receipt it stored before its restart", _device.Id);
+            }
             return true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -162,11 +168,7 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
             {
                 if (_device.Spec.Delay is { } delay)
                     await Task.Delay(delay, _time);
-                await _client.PublishAsync(new MqttApplicationMessageBuilder()
-                    .WithTopic(_bundle.Mqtt.ReceiptTopic)
-                    .WithPayload(answer)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                    .Build());
+                await PublishAsync(answer);
             }
             await received.AcknowledgeAsync(CancellationToken.None);
             if (_device.AttestationKeyDestroyed && !_retired)
@@ -175,7 +177,12 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
                 // deleted its identity anyway. It leaves for good instead of knocking on the door every few seconds.
                 _retired = true;
                 _logger.LogInformation("Device {DeviceId} is retired: it disconnects for good", _device.Id);
-                _ = Task.Run(() => _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build()));
+                _ = Task.Run(async () =>
+                {
+                    await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build());
+                    // Its TLS identity held a copy of the attestation key: it goes with the key.
+                    _clientCertificate.Dispose();
+                });
             }
         }
         catch (Exception e)
@@ -185,6 +192,12 @@ internal sealed class MqttDeviceLink : IAsyncDisposable
             _logger.LogWarning("Device {DeviceId} could not answer a message: {Error}", _device.Id, e.GetBaseException().Message);
         }
     }
+
+    private Task PublishAsync(byte[] answer) => _client.PublishAsync(new MqttApplicationMessageBuilder()
+        .WithTopic(_bundle.Mqtt.ReceiptTopic)
+        .WithPayload(answer)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .Build());
 
     public async ValueTask DisposeAsync()
     {

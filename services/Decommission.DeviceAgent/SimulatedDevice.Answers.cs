@@ -11,7 +11,7 @@ public sealed partial class SimulatedDevice
     /// <summary>What a <see cref="DeviceBehaviour.Refuses"/> device says; its own words, with characters a log or a terminal must not take raw.</summary>
     public const string RefusalDetail = "maintenance lock set on site by «Schichtleiter» <ops&maint>: it's \"locked\"\n+1";
 
-    // What the device answered each command with, byte for byte: a re-sent command gets the same bytes (stored durably on a real device).
+    // What the device answered each command with, byte for byte: a re-sent command gets the same bytes (on its disk too, when it has one).
     private readonly Dictionary<string, Answer> answersByCommand = [];
 
     /// <summary>The attestation key is gone: the gateway accepted the device's receipt. The device can sign nothing any more.</summary>
@@ -74,9 +74,15 @@ public sealed partial class SimulatedDevice
                         Id, command.CommandId);
                     return null;
                 }
-                answer = Behaviour == DeviceBehaviour.Refuses ? Answer.Of(Refuse(command, now))
-                    : Answer.Of(oldReceipt ?? Erase(command, now));
-                answersByCommand[command.CommandId] = answer;
+                if (Behaviour == DeviceBehaviour.Refuses || oldReceipt is not null)
+                {
+                    answer = Behaviour == DeviceBehaviour.Refuses ? Answer.Of(Refuse(command, now)) : Answer.Of(oldReceipt!);
+                    Remember(command.CommandId, answer);
+                }
+                else
+                {
+                    answer = Erase(command, now);
+                }
                 if (answer.Refusal is { } refusal)
                     logger.LogInformation("Device {DeviceId} refuses command {CommandId}: {Reason}", Id, command.CommandId, refusal.Reason);
                 else if (answer.Receipt == oldReceipt)
@@ -88,6 +94,8 @@ public sealed partial class SimulatedDevice
             }
             if (answer.Receipt is not null)
                 LastReceipt = answer.Receipt;
+            if (answerToResend is not null && answer.Bytes.AsSpan().SequenceEqual(answerToResend))
+                answerToResend = null;
             return answer;
         }
     }
@@ -103,9 +111,9 @@ public sealed partial class SimulatedDevice
             Reason = RefusalReasons.NotPermitted,
             Detail = RefusalDetail,
             RefusedAt = ProtocolSigning.Timestamp(now + ClockError),
-            KeyId = ProtocolSigning.KeyId(receiptSigningKey),
+            KeyId = ProtocolSigning.KeyId(receiptSigningKey!),
         };
-        return refusal with { Signature = ProtocolSigning.Sign(receiptSigningKey, refusal.SignedBytes()) };
+        return refusal with { Signature = ProtocolSigning.Sign(receiptSigningKey!, refusal.SignedBytes()) };
     }
 
     /// <summary>
@@ -134,8 +142,12 @@ public sealed partial class SimulatedDevice
             LastVerdict = verdict;
             if (verdict.Verdict == EraseVerdict.Accepted && answer!.Receipt is { Outcome: ErasureMethods.Succeeded } && !AttestationKeyDestroyed)
             {
-                // The wipe is proven and recorded: the identity it was proven with must not outlive it.
-                attestationKey.Dispose();
+                // The wipe is proven and recorded: the identity it was proven with must not outlive it, on disk or in memory.
+                disk?.DestroyAttestationKey();
+                if (receiptSigningKey == attestationKey)
+                    receiptSigningKey = null;
+                attestationKey?.Dispose();
+                attestationKey = null;
                 AttestationKeyDestroyed = true;
                 logger.LogInformation("Device {DeviceId}: erase of command {CommandId} accepted; attestation key destroyed", Id, verdict.CommandId);
             }
@@ -143,6 +155,13 @@ public sealed partial class SimulatedDevice
             {
                 logger.LogInformation("Device {DeviceId}: verdict {Verdict} {Reason} on command {CommandId}; attestation key kept", Id, verdict.Verdict,
                     UntrustedText.Safe(verdict.Reason), verdict.CommandId);
+            }
+            if (journal is { Verdict: null } && journal.CommandId == verdict.CommandId)
+            {
+                // A verdict came: the stored receipt is no longer sent again after a restart (a re-sent command still gets it).
+                journal = journal with { Verdict = verdict.Verdict };
+                disk?.WriteJournal(journal);
+                answerToResend = null;
             }
         }
     }
@@ -152,6 +171,10 @@ public sealed partial class SimulatedDevice
     {
         public static Answer Of(WipeReceipt receipt) => Of(JsonSerializer.SerializeToUtf8Bytes(receipt), receipt, null);
         public static Answer Of(EraseRefusal refusal) => Of(JsonSerializer.SerializeToUtf8Bytes(refusal), null, refusal);
+        /// <summary>An answer as stored on the device's disk: the bytes it sent.</summary>
+        public static Answer FromBytes(byte[] bytes) => SignedMessage.PeekType(bytes) == EraseRefusal.Type
+            ? Of(bytes, null, JsonSerializer.Deserialize<EraseRefusal>(bytes))
+            : Of(bytes, JsonSerializer.Deserialize<WipeReceipt>(bytes), null);
         private static Answer Of(byte[] bytes, WipeReceipt? receipt, EraseRefusal? refusal) =>
             new(bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), receipt, refusal);
     }

@@ -8,7 +8,8 @@ namespace Decommission.DeviceAgent;
 /// <summary>
 /// One simulated device: encrypted data under wrapped key slots, an attestation key, and the erase-command handling of
 /// docs/device-protocol.md. Transport-free: <see cref="Receive"/> takes a message's bytes and returns the bytes to send back,
-/// which a transport (<see cref="DeviceFleet"/>, the in-process fleet) carries.
+/// which a transport (<see cref="DeviceFleet"/>, the in-process fleet) carries. Given a <see cref="DeviceStateDirectory"/>, it
+/// keeps its keys, data, erase journal and answers there, as hardware keeps them across a reboot; without one, in memory only.
 /// </summary>
 public sealed partial class SimulatedDevice : IDisposable
 {
@@ -18,13 +19,17 @@ public sealed partial class SimulatedDevice : IDisposable
     private const int RecordCount = 64;
 
     private readonly Lock gate = new();
-    private readonly ECDsa attestationKey;
-    private readonly ECDsa receiptSigningKey;
+    private ECDsa? attestationKey;
+    private ECDsa? receiptSigningKey;
     private readonly Dictionary<string, ECDsa> gatewayKeys;
     private readonly EncryptedStorage storage;
+    private readonly DeviceStateDirectory? disk;
     private readonly WipeReceipt? oldReceipt;
     private readonly ILogger logger;
     private IReadOnlyList<string>? destroyedKeyIds;
+    private EraseJournal? journal;
+    // A receipt stored before a restart, on which no verdict came: sent again once the device is back on the channel.
+    private byte[]? answerToResend;
 
     /// <param name="gatewayPublicKey">SubjectPublicKeyInfo of the gateway's command-signing key, as provisioned at manufacture.</param>
     /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.</param>
@@ -35,19 +40,36 @@ public sealed partial class SimulatedDevice : IDisposable
 
     /// <param name="trustedGatewayKeys">SubjectPublicKeyInfo of every command-signing key the device was provisioned with (the
     /// current one and, during a rotation, the next): it accepts commands and verdicts signed by any of them, and by no other.</param>
-    /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.</param>
-    public SimulatedDevice(DeviceSpec spec, IReadOnlyList<byte[]> trustedGatewayKeys, DateTimeOffset createdAt, ILogger? logger = null, ECDsa? identityKey = null)
+    /// <param name="identityKey">Its attestation key, when made before the device (enrollment certifies it first); it owns it from then on.
+    /// Null: the one in <paramref name="disk"/> (made there on a first start), or a new one in memory.</param>
+    /// <param name="disk">Where it keeps its state; what is there already (keys, data, journal, answers) is what it comes back with,
+    /// and an erase a restart interrupted is finished here, before it answers anything. Null: in memory only.</param>
+    public SimulatedDevice(DeviceSpec spec, IReadOnlyList<byte[]> trustedGatewayKeys, DateTimeOffset createdAt, ILogger? logger = null, ECDsa? identityKey = null,
+        DeviceStateDirectory? disk = null)
     {
         Spec = spec;
-        attestationKey = identityKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        this.disk = disk;
         this.logger = logger ?? NullLogger.Instance;
         gatewayKeys = trustedGatewayKeys.DistinctBy(ProtocolSigning.KeyId).ToDictionary(ProtocolSigning.KeyId, ProtocolSigning.ImportPublicKey);
-        AttestationPublicKey = attestationKey.ExportSubjectPublicKeyInfo();
+        if (identityKey is null && disk is not null)
+        {
+            (attestationKey, AttestationPublicKey) = disk.LoadOrCreateAttestationKey();
+        }
+        else
+        {
+            attestationKey = identityKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            AttestationPublicKey = attestationKey.ExportSubjectPublicKeyInfo();
+        }
+        AttestationKeyDestroyed = attestationKey is null;
         AttestationKeyId = ProtocolSigning.KeyId(AttestationPublicKey);
         receiptSigningKey = Behaviour == DeviceBehaviour.SignsWithWrongKey ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : attestationKey;
-        storage = new EncryptedStorage(SampleRecords(), KeySlots, secureElementRefusesWrites: Behaviour == DeviceBehaviour.EraseFails);
-        if (Behaviour == DeviceBehaviour.ReplaysOldReceipt)
+        var secureElementRefusesWrites = Behaviour == DeviceBehaviour.EraseFails;
+        storage = (disk is null ? null : EncryptedStorage.Load(disk, KeySlots, secureElementRefusesWrites))
+                  ?? new EncryptedStorage(SampleRecords(), KeySlots, secureElementRefusesWrites, disk);
+        if (Behaviour == DeviceBehaviour.ReplaysOldReceipt && attestationKey is not null)
             oldReceipt = ReceiptFromYesterday(createdAt);
+        if (disk is not null)
+            Restore(disk, createdAt);
     }
 
     public DeviceSpec Spec { get; }
@@ -90,8 +112,8 @@ public sealed partial class SimulatedDevice : IDisposable
 
     public void Dispose()
     {
-        attestationKey.Dispose();
-        receiptSigningKey.Dispose();
+        attestationKey?.Dispose();
+        receiptSigningKey?.Dispose();
         foreach (var key in gatewayKeys.Values)
             key.Dispose();
     }
@@ -118,16 +140,33 @@ public sealed partial class SimulatedDevice : IDisposable
         return null;
     }
 
-    private WipeReceipt Erase(EraseCommand command, DateTimeOffset now)
+    /// <summary>Journals the erase (docs/device-protocol.md, "Reboot mid-erase"), destroys every key, checks, signs and stores the receipt.</summary>
+    private Answer Erase(EraseCommand command, DateTimeOffset now)
+    {
+        var entry = new EraseJournal
+        {
+            CommandId = command.CommandId,
+            Nonce = command.Nonce,
+            Step = EraseJournal.Started,
+            KeyIds = destroyedKeyIds ?? [$"media-key:{storage.MediaKeyFingerprint()}", .. KeySlots.Select(slot => $"slot:{slot}")],
+        };
+        // Written before any key is destroyed: a device that reboots now finishes this erase at its next start.
+        disk?.WriteJournal(entry);
+        return FinishErase(entry, now);
+    }
+
+    /// <summary>Destroys whatever keys are left (those an interrupted erase destroyed stay destroyed), runs the self-check over every
+    /// slot, signs the receipt once and stores it, and only then marks the journal entry signed.</summary>
+    private Answer FinishErase(EraseJournal entry, DateTimeOffset now)
     {
         string? refusal = null;
         if (destroyedKeyIds is null)
         {
-            var mediaKeyId = $"media-key:{storage.MediaKeyFingerprint()}";
             try
             {
                 storage.DestroyKeys();
-                destroyedKeyIds = [mediaKeyId, .. KeySlots.Select(slot => $"slot:{slot}")];
+                destroyedKeyIds = entry.KeyIds;
+                disk?.WriteJournal(entry with { Step = EraseJournal.KeysDestroyed });
             }
             catch (CryptographicException e)
             {
@@ -138,12 +177,12 @@ public sealed partial class SimulatedDevice : IDisposable
         // The self-check: the erase counts only if no slot can decrypt the data any more.
         var readableSlots = KeySlots.Count(slot => storage.TryRead(slot, out _));
         IsErased = readableSlots == 0;
-        return Signed(new WipeReceipt
+        var receipt = Signed(new WipeReceipt
         {
             ReceiptId = Guid.NewGuid().ToString("N"),
-            CommandId = command.CommandId,
+            CommandId = entry.CommandId,
             DeviceId = Id,
-            Nonce = command.Nonce,
+            Nonce = entry.Nonce,
             Outcome = IsErased ? ErasureMethods.Succeeded : ErasureMethods.Failed,
             Method = ErasureMethods.CryptographicErase,
             DestroyedKeyIds = IsErased ? destroyedKeyIds ?? [] : [],
@@ -154,8 +193,80 @@ public sealed partial class SimulatedDevice : IDisposable
                 ? $"{storage.RecordCount} records, {KeySlots.Length} key slots: decryption failed for all"
                 : $"{refusal ?? "key destruction incomplete"}: {storage.RecordCount} records still decrypt through {readableSlots} of {KeySlots.Length} key slots",
             CompletedAt = ProtocolSigning.Timestamp(now + ClockError),
-            KeyId = ProtocolSigning.KeyId(receiptSigningKey),
-        }, receiptSigningKey);
+            KeyId = ProtocolSigning.KeyId(receiptSigningKey!),
+        }, receiptSigningKey!);
+        var answer = Answer.Of(receipt);
+        Remember(entry.CommandId, answer);
+        journal = entry with { Step = EraseJournal.ReceiptSigned };
+        disk?.WriteJournal(journal);
+        return answer;
+    }
+
+    /// <summary>Keeps the answer to a command, durably when the device has a disk, before it is sent.</summary>
+    private void Remember(string commandId, Answer answer)
+    {
+        answersByCommand[commandId] = answer;
+        disk?.WriteAnswers(answersByCommand.ToDictionary(a => a.Key, a => a.Value.Bytes));
+    }
+
+    /// <summary>
+    /// Back from a restart: the answers it sent, the erase it journalled (finished now if a restart interrupted it, before anything
+    /// is answered), and the receipt to send again if no verdict on it came.
+    /// </summary>
+    private void Restore(DeviceStateDirectory from, DateTimeOffset now)
+    {
+        foreach (var (commandId, bytes) in from.ReadAnswers())
+            answersByCommand[commandId] = Answer.FromBytes(bytes);
+        var entry = from.ReadJournal();
+        if (entry is null)
+            return;
+        var keysLeft = KeySlots.Any(slot => storage.TryRead(slot, out _));
+        if (!keysLeft)
+            destroyedKeyIds = entry.KeyIds;
+        if (entry.Step != EraseJournal.ReceiptSigned)
+        {
+            if (answersByCommand.ContainsKey(entry.CommandId))
+            {
+                // Stopped after storing its receipt, before the journal said so: the stored receipt stands.
+                journal = entry with { Step = EraseJournal.ReceiptSigned };
+                from.WriteJournal(journal);
+            }
+            else if (receiptSigningKey is null)
+            {
+                logger.LogError("Device {DeviceId} cannot finish the erase of command {CommandId}: its attestation key is gone", Id, entry.CommandId);
+                journal = entry;
+            }
+            else
+            {
+                logger.LogWarning("Device {DeviceId} restarted during the erase of command {CommandId} (at step {Step}): finishing it",
+                    Id, entry.CommandId, entry.Step);
+                FinishErase(entry, now);
+            }
+        }
+        else
+        {
+            journal = entry;
+        }
+        IsErased = KeySlots.All(slot => !storage.TryRead(slot, out _));
+        journal ??= entry;
+        if (answersByCommand.TryGetValue(journal.CommandId, out var answer) && answer.Receipt is not null)
+        {
+            LastReceipt = answer.Receipt;
+            if (journal.Verdict is null && !AttestationKeyDestroyed)
+                answerToResend = answer.Bytes;
+        }
+    }
+
+    /// <summary>The receipt stored before a restart on which no verdict has come, once: the transport sends it again when it is back
+    /// on the channel (docs/device-protocol.md, "Reboot mid-erase", 4).</summary>
+    public byte[]? TakeAnswerToResend()
+    {
+        lock (gate)
+        {
+            var answer = answerToResend;
+            answerToResend = null;
+            return answer;
+        }
     }
 
     /// <summary>A genuine receipt for an erase that never happened to this data: another command, another nonce, a day old.</summary>
@@ -174,7 +285,7 @@ public sealed partial class SimulatedDevice : IDisposable
         SelfCheckDetail = $"{RecordCount} records, {KeySlots.Length} key slots: decryption failed for all",
         CompletedAt = ProtocolSigning.Timestamp(createdAt.AddDays(-1)),
         KeyId = AttestationKeyId,
-    }, attestationKey);
+    }, attestationKey!);
 
     private static WipeReceipt Signed(WipeReceipt receipt, ECDsa key) =>
         receipt with { Signature = ProtocolSigning.Sign(key, receipt.SignedBytes()) };

@@ -48,8 +48,11 @@ public static class Demo
         using (var gatewayKey = ECDsa.Create())
         {
             gatewayKey.ImportFromPem(await File.ReadAllTextAsync(app.Services.GetRequiredService<CommandSigningKey>().PublicKeyPath));
+            // Each device keeps its keys, data and erase journal on disk in the demo's data directory, as the device agent's do.
+            var devices = Path.Combine(data, "devices");
             foreach (var spec in specs)
-                fleet.Add(new SimulatedDevice(spec, gatewayKey.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow));
+                fleet.Add(new SimulatedDevice(spec, [gatewayKey.ExportSubjectPublicKeyInfo()], DateTimeOffset.UtcNow,
+                    disk: DeviceStateDirectory.Open(devices, spec.Id)));
         }
 
         var bus = app.Services.GetRequiredService<IBus>();

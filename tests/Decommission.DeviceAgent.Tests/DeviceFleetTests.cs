@@ -6,15 +6,20 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Decommission.DeviceAgent.Tests;
 
-public sealed class DeviceFleetTests : IDisposable
+public sealed partial class DeviceFleetTests : IDisposable
 {
     private readonly GatewayKey gateway = new();
     private readonly string provisioning = Directory.CreateTempSubdirectory("decom-provisioning-").FullName;
+    private readonly string work = Directory.CreateTempSubdirectory("decom-agent-data-").FullName;
+
+    /// <summary>The agent's data directory: made by the fleet, owner-only.</summary>
+    private string Data => Path.Combine(work, "devices");
 
     public void Dispose()
     {
         gateway.Dispose();
         Directory.Delete(provisioning, recursive: true);
+        Directory.Delete(work, recursive: true);
     }
 
     [Fact]
@@ -118,7 +123,7 @@ public sealed class DeviceFleetTests : IDisposable
 
     private DeviceFleetOptions Options(Action<DeviceFleetOptions> configure)
     {
-        var options = new DeviceFleetOptions { ProvisioningDirectory = provisioning };
+        var options = new DeviceFleetOptions { ProvisioningDirectory = provisioning, DataDirectory = Data };
         configure(options);
         return options;
     }
@@ -147,6 +152,7 @@ public sealed class DeviceFleetTests : IDisposable
         using var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(publicKey, out _);
         var request = new CertificateRequest($"CN={deviceId}", key, HashAlgorithmName.SHA256);
-        return request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3]);
+        // Within the CA's validity, which X.509 keeps to the second.
+        return request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(12), [1, 2, 3]);
     }
 }

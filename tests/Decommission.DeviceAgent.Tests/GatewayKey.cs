@@ -26,6 +26,18 @@ public sealed class GatewayKey : IDisposable
         ExpiresAt = ProtocolSigning.Timestamp(Now + (validFor ?? TimeSpan.FromHours(1))),
     });
 
+    /// <summary>The signed verdict bytes on <paramref name="answer"/> (the receipt's bytes as the device sent them).</summary>
+    public byte[] Verdict(string deviceId, string commandId, byte[] answer, string verdict, string? reason = null)
+    {
+        var unsigned = new EraseVerdict
+        {
+            VerdictId = Guid.NewGuid().ToString(), CommandId = commandId, DeviceId = deviceId,
+            ReceiptSha256 = Convert.ToHexStringLower(SHA256.HashData(answer)),
+            Verdict = verdict, Reason = reason, DecidedAt = ProtocolSigning.Timestamp(Now), KeyId = ProtocolSigning.KeyId(key),
+        };
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(unsigned with { Signature = ProtocolSigning.Sign(key, unsigned.SignedBytes()) });
+    }
+
     public static EraseCommand Sign(ECDsa signingKey, EraseCommand command)
     {
         var unsigned = command with { KeyId = ProtocolSigning.KeyId(signingKey) };

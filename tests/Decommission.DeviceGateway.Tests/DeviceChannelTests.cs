@@ -97,10 +97,19 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
     /// <paramref name="connect"/>: also online on the device channel.</summary>
     private async Task<DeviceFleet> EnrollFleet(bool connect, params DeviceSpec[] specs)
     {
+        var fleet = new DeviceFleet(Provisioning, specs, TimeProvider.System, NullLoggerFactory.Instance, TimeSpan.FromMilliseconds(100));
+        await Enroll(fleet.AttestationPublicKeys);
+        if (connect)
+            await fleet.StartAsync(CancellationToken.None);
+        return fleet;
+    }
+
+    /// <summary>Devices (id → attestation public key) in the inventory, enrolled, and provisioned: identity certificate, broker
+    /// user, and bundle in <see cref="Provisioning"/>.</summary>
+    private async Task Enroll(IReadOnlyDictionary<string, byte[]> keys)
+    {
         using var gatewayKey = ECDsa.Create();
         gatewayKey.ImportFromPem(await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "command-signing.pub.pem")));
-        var fleet = new DeviceFleet(Provisioning, specs, TimeProvider.System, NullLoggerFactory.Instance, TimeSpan.FromMilliseconds(100));
-        var keys = fleet.AttestationPublicKeys;
 
         // The devices are in the inventory...
         var csv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
@@ -124,9 +133,6 @@ public sealed partial class DeviceChannelTests : IAsyncLifetime
         // Their TLS identity certificates come from the test fleet CA the broker trusts (the credentials service's CA here is
         // its own, made for this run), over the same attestation keys.
         await _node.ProvisionAsync(Provisioning, keys, gatewayKey.ExportSubjectPublicKeyInfo());
-        if (connect)
-            await fleet.StartAsync(CancellationToken.None);
-        return fleet;
     }
 
     private DeviceSpec Device(DeviceBehaviour behaviour, DateTimeOffset? offlineUntil = null) =>
