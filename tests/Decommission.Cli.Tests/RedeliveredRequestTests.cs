@@ -10,11 +10,31 @@ namespace Decommission.Cli.Tests;
 /// request itself started (its message id), and decom reports it as submitted. The crash is played on the real broker and
 /// orchestrator: decom's request is held in retire-device while no orchestrator runs; the orchestrator then takes it once with
 /// nobody to answer (it saved the retirement, and the crash lost its answer), and the broker redelivers the held original.
+/// The orchestrator's outbox would deliver an answer a crash kept from leaving, and its inbox takes a redelivery of a request
+/// it answered as done: what reaches decom as "already active" is a redelivery that comes after the inbox has forgotten the
+/// request (Outbox:RememberDeliveredFor, shortened here so the test need not wait hours).
 /// </summary>
 [Collection(RabbitMqCollection.Name)]
 public sealed class RedeliveredRequestTests
 {
     private static string Broker => RabbitMqNode.Uri.ToString();
+
+    private static readonly Dictionary<string, string?> ForgetsAtOnce = new()
+    {
+        ["Outbox:RememberDeliveredFor"] = "00:00:00",
+        ["Outbox:SweepInterval"] = "00:00:00.100",
+    };
+
+    private static Task WaitUntilForgotten(OrchestratorHost host, Guid messageId) =>
+        Eventually.True(() =>
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={host.DatabasePath};Mode=ReadOnly");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM inbox_state WHERE message_id = $id;";
+            command.Parameters.AddWithValue("$id", messageId.ToString());
+            return (long)command.ExecuteScalar()! == 0;
+        }, $"the orchestrator's inbox to forget request {messageId}", TimeSpan.FromSeconds(15));
 
     [Fact]
     public async Task A_redelivered_request_is_reported_as_submitted_and_another_retirement_of_the_device_as_already_being_retired()
@@ -26,9 +46,10 @@ public sealed class RedeliveredRequestTests
         var request = Assert.Single(await held.TakeAsync(1));
         Assert.Equal(device, request.DeviceId);
 
-        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(_ => { });
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(_ => { }, ForgetsAtOnce);
         await held.DeliverUnansweredCopyAsync(request);
         await host.WaitForState(request.MessageId, RetirementStates.Requested);
+        await WaitUntilForgotten(host, request.MessageId);
         await held.AssertUnanswered(retire);
         await held.RedeliverAsync();
 
@@ -57,9 +78,10 @@ public sealed class RedeliveredRequestTests
         // One of the two rows for the same device was taken before the crash: its retirement exists, its answer was lost.
         var crashed = requests.First(r => r.DeviceId == twice);
 
-        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(_ => { });
+        await using var host = await OrchestratorHost.StartOnRabbitMqAsync(_ => { }, ForgetsAtOnce);
         await held.DeliverUnansweredCopyAsync(crashed);
         await host.WaitForState(crashed.MessageId, RetirementStates.Requested);
+        await WaitUntilForgotten(host, crashed.MessageId);
         await held.AssertUnanswered(retire);
         await held.RedeliverAsync();
 
