@@ -19,8 +19,8 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger, CertificateMetrics metrics)
 {
     // One issue of a retirement at a time in this process (two deliveries of one order): its files have one name, and the
-    // files in place must be the ones its row describes. Striped: a few retirements share a lock, none waits long.
-    private readonly SemaphoreSlim[] _retirementLocks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    // files in place must be the ones its row describes.
+    private readonly RetirementGates _issuing = new();
 
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -42,18 +42,12 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     {
         if (await IssuedAsync(order.RetirementId, cancellationToken) is { } issued)
             return IssueOutcome.Issued(issued);
-        var gate = _retirementLocks[(int)((uint)order.RetirementId.GetHashCode() % (uint)_retirementLocks.Length)];
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await _issuing.EnterAsync(order.RetirementId, cancellationToken))
         {
             // A concurrent delivery of the same order may have issued it while this one waited.
             if (await IssuedAsync(order.RetirementId, cancellationToken) is { } theirs)
                 return IssueOutcome.Issued(theirs);
             return await IssueNewAsync(order, cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -226,6 +220,58 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
             Location = record.Location,
             DestructionRecordId = record.RecordId,
         };
+    }
+}
+
+/// <summary>One holder per retirement at a time; a retirement's gate exists only while someone holds or awaits it.</summary>
+internal sealed class RetirementGates
+{
+    private readonly Dictionary<Guid, (SemaphoreSlim Gate, int Users)> _gates = [];
+
+    public async Task<IDisposable> EnterAsync(Guid retirementId, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (_gates)
+        {
+            var (existing, users) = _gates.GetValueOrDefault(retirementId);
+            gate = existing ?? new SemaphoreSlim(1, 1);
+            _gates[retirementId] = (gate, users + 1);
+        }
+        try
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(retirementId);
+            throw;
+        }
+        return new Held(this, retirementId, gate);
+    }
+
+    private void Leave(Guid retirementId)
+    {
+        lock (_gates)
+        {
+            var (gate, users) = _gates[retirementId];
+            if (users == 1)
+                _gates.Remove(retirementId);
+            else
+                _gates[retirementId] = (gate, users - 1);
+        }
+    }
+
+    private sealed class Held(RetirementGates gates, Guid retirementId, SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+                return;
+            gate.Release();
+            gates.Leave(retirementId);
+        }
     }
 }
 
