@@ -62,7 +62,7 @@ public sealed class CertificateFilesTests : IAsyncLifetime
         var staged = await files.StageAsync("DC-NEW", "%PDF-1.7"u8.ToArray(), "{}"u8.ToArray(), CancellationToken.None);
         Assert.False(File.Exists(Path.Combine(Storage, "DC-OLD.pdf")));
         staged.PutInPlace();
-        Assert.Empty(await files.RecoverAsync());
+        Assert.Equal(["DC-OLD.pdf"], await files.RecoverAsync());
         Assert.Equal(["DC-NEW.json", "DC-NEW.pdf"], Directory.EnumerateFiles(Storage).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal("%PDF-1.7", await File.ReadAllTextAsync(files.PdfPath("DC-NEW")));
     }

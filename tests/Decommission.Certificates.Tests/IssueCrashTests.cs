@@ -37,10 +37,11 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         string[] temporaries;
         await using (var service = await StartAsync(data, evidence, IssueStep.TemporaryFilesWritten))
         {
-            auditorKey = await service.CreateApiKeyAsync(ApiRoles.Auditor);
+            var key = service.CreateApiKeyAsync(ApiRoles.Auditor);
             await bus.SendAsync(a);
             await bus.SendAsync(b);
             await service.WaitForOutputAsync($"paused at {IssueStep.TemporaryFilesWritten}", count: 2);
+            auditorKey = await key;
             Assert.Empty(await ListAsync(service, auditorKey));
             temporaries = FilesIn(storage);
             Assert.Equal(4, temporaries.Length);
@@ -71,7 +72,7 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
             var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
             Assert.All(CertificateFileNames(idA, idB), name => Assert.Contains(name, removal));
             var listed = await ListAsync(service, auditorKey);
-            Assert.Equal([a.RetirementId, b.RetirementId], listed.Select(c => c.RetirementId).Order());
+            Assert.Equal(new[] { a.RetirementId, b.RetirementId }.Order(), listed.Select(c => c.RetirementId).Order());
             await AssertWholeAsync(service, auditorKey, listed);
             Assert.Equal(CertificateFileNames(idA, idB), FilesIn(storage));
             Assert.Empty(bus.Announced);
