@@ -48,6 +48,7 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         string[] temporaries;
         await using (var service = await first)
         {
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: the first process answers");
             await bus.SendAsync(a);
             await bus.SendAsync(b);
             await service.WaitForOutputAsync($"paused at {IssueStep.TemporaryFilesWritten}", count: 2);
@@ -63,6 +64,7 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         //    files in place under their names but no row: still nothing listed.
         await using (var service = await StartAsync(data, evidence, IssueStep.FilesStored))
         {
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
             await service.WaitForOutputAsync($"paused at {IssueStep.FilesStored}", count: 2);
             var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
             Assert.All(temporaries, name => Assert.Contains(name, removal));
@@ -77,6 +79,7 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         Dictionary<string, string> atRowWritten;
         await using (var service = await StartAsync(data, evidence, IssueStep.RowWritten))
         {
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
             await service.WaitForOutputAsync($"paused at {IssueStep.RowWritten}", count: 2);
             var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
             Assert.All(CertificateFileNames(idA, idB), name => Assert.Contains(name, removal));
@@ -97,6 +100,7 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         await bus.SendAsync(a);
         await using (var service = await StartAsync(data, evidence, pauseAt: null))
         {
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
             await Eventually.True(() => bus.Announced.Count(m => m.RetirementId == a.RetirementId) == 2
                     && bus.Announced.Count(m => m.RetirementId == b.RetirementId) == 1 && bus.Announced.Count(m => m.RetirementId == c.RetirementId) == 1,
                 "the redelivered orders, the duplicate and the new order to be announced", TimeSpan.FromSeconds(60));
