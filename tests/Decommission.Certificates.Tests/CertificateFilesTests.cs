@@ -1,10 +1,14 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using Decommission.Certificates.Issuing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates.Tests;
 
-/// <summary>The start-up clean-up of the certificates' directory (<see cref="CertificateFiles.RecoverAsync"/>), on a real database and directory.</summary>
+/// <summary>The certificates' files: the start-up clean-up (<see cref="CertificateFiles.RecoverAsync"/>) on a real database and directory, and
+/// concurrent issues of one certificate.</summary>
 public sealed class CertificateFilesTests : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
@@ -72,6 +76,23 @@ public sealed class CertificateFilesTests : IAsyncLifetime
     {
         Directory.Delete(Storage);
         Assert.Empty(await Files().RecoverAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_deliveries_of_one_order_leave_one_certificate_whose_files_are_the_ones_its_row_describes()
+    {
+        await using var host = await CertificatesHost.StartAsync();
+        var issuer = host.Services.GetRequiredService<CertificateIssuer>();
+        var order = host.PurgeOrder("dev-concurrent");
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => issuer.IssueAsync(order, CancellationToken.None))));
+
+        var certificate = Assert.Single(outcomes.Select(o => o.Certificate!).DistinctBy(c => (c.Seq, c.PdfSha256)));
+        Assert.Equal(certificate.PdfSha256, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(certificate.PdfPath))));
+        var twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(certificate.JsonPath), CertificateIssuer.Json)!;
+        Assert.Equal(certificate.PdfSha256, twin.PdfSha256);
+        Assert.Equal([certificate.CertificateId + ".json", certificate.CertificateId + ".pdf"],
+            Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     private CertificateFiles Files() =>
