@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Issuing;
 using Decommission.Contracts;
@@ -14,11 +15,11 @@ namespace Decommission.Certificates.Tests;
 
 /// <summary>
 /// Issue 17, "certificates appear whole": the certificates service's own host over the real RabbitMQ node, killed with
-/// SIGKILL at each step of issuing (Certificates:CrashTestPauseAt holds every issue at the step, so the kill lands exactly
-/// there) and started again over the same data directory; the orders, unacknowledged, come back to the new process.
+/// SIGKILL while three issues are held, one at each step of issuing (Certificates:CrashTestPauseAt, so the kill lands exactly
+/// there), and started again over the same data directory; the orders, unacknowledged, come back to the new process.
 /// Everything is checked through the auditor API and the storage directory.
 /// </summary>
-public sealed class IssueCrashTests(ITestOutputHelper output)
+public sealed partial class IssueCrashTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Crash_kill_9_at_each_step_of_issuing_leaves_no_listed_certificate_without_bytes_and_no_stray_file_after_restart()
@@ -27,94 +28,77 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         using var evidence = new EvidenceFactory();
         var data = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
         var storage = Path.Combine(data, "certificates");
-        // The saga's side of the bus starts while the first process does.
-        var busStarting = OrderBus.StartAsync();
-        var a = evidence.PurgeOrder("dev-crash-a");
-        var b = evidence.PurgeOrder("dev-crash-b");
-        var (idA, idB) = (CertificateIssuer.CertificateIdFor(a.RetirementId), CertificateIssuer.CertificateIdFor(b.RetirementId));
+        var orders = new[] { evidence.PurgeOrder("dev-crash-a"), evidence.PurgeOrder("dev-crash-b"), evidence.PurgeOrder("dev-crash-c") }
+            .ToDictionary(o => CertificateIssuer.CertificateIdFor(o.RetirementId));
         // The auditor's key, made as create-api-key makes it (the service's own store and database), before the first start.
         var database = new CertificatesDatabase(Path.Combine(data, "certificates.db"));
         await database.MigrateAsync();
         var auditorKey = await new ApiKeyStore(database, TimeProvider.System).CreateAsync("crash-test-auditor", ApiRoles.Auditor);
-        var first = StartAsync(data, evidence, IssueStep.TemporaryFilesWritten);
+
+        // 1. Three orders, each held at another step (which order reaches which step does not matter), then SIGKILL.
+        var busStarting = OrderBus.StartAsync();
+        var first = StartAsync(data, evidence, [IssueStep.TemporaryFilesWritten, IssueStep.FilesStored, IssueStep.RowWritten]);
         await using var bus = await busStarting.ContinueWith(async started =>
         {
             if (started.IsFaulted)
                 await (await first).DisposeAsync();
             return await started;
         }).Unwrap();
-
-        // 1. Killed with both certificates' files written under temporary names: nothing listed.
-        string[] temporaries;
+        Dictionary<IssueStep, string> heldAt;
+        string survivorSha256;
+        string[] leftByTheKill;
         await using (var service = await first)
         {
             output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: the first process answers");
-            await bus.SendAsync(a);
-            await bus.SendAsync(b);
-            await service.WaitForOutputAsync($"paused at {IssueStep.TemporaryFilesWritten}", count: 2);
-            Assert.Empty(await ListAsync(service, auditorKey));
-            temporaries = FilesIn(storage);
-            Assert.Equal(4, temporaries.Length);
-            Assert.All(temporaries, name => Assert.EndsWith(CertificateFiles.TemporarySuffix, name));
-            await service.KillAsync();
-        }
-        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: killed with temporary files {string.Join(", ", temporaries)}");
+            foreach (var order in orders.Values)
+                await bus.SendAsync(order);
+            heldAt = (await service.WaitForOutputAsync("paused at", count: 3)).Select(line => Paused().Match(line))
+                .ToDictionary(m => Enum.Parse<IssueStep>(m.Groups["step"].Value), m => m.Groups["id"].Value);
+            Assert.Equal(orders.Keys.Order(), heldAt.Values.Order());
 
-        // 2. Started again: the temporary files are removed before anything else; the orders come back and are killed with the
-        //    files in place under their names but no row: still nothing listed.
-        await using (var service = await StartAsync(data, evidence, IssueStep.FilesStored))
-        {
-            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
-            await service.WaitForOutputAsync($"paused at {IssueStep.FilesStored}", count: 2);
-            var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
-            Assert.All(temporaries, name => Assert.Contains(name, removal));
-            Assert.Empty(await ListAsync(service, auditorKey));
-            Assert.Equal(CertificateFileNames(idA, idB), FilesIn(storage));
-            await service.KillAsync();
-        }
-        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: killed with files stored and no row");
-
-        // 3. Started again: the files no row names are removed; the orders come back and are killed after the row, before the
-        //    announcement. Listed now, and whole.
-        Dictionary<string, string> atRowWritten;
-        await using (var service = await StartAsync(data, evidence, IssueStep.RowWritten))
-        {
-            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
-            await service.WaitForOutputAsync($"paused at {IssueStep.RowWritten}", count: 2);
-            var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
-            Assert.All(CertificateFileNames(idA, idB), name => Assert.Contains(name, removal));
-            var listed = await ListAsync(service, auditorKey);
-            Assert.Equal(new[] { a.RetirementId, b.RetirementId }.Order(), listed.Select(c => c.RetirementId).Order());
-            await AssertWholeAsync(service, auditorKey, listed);
-            Assert.Equal(CertificateFileNames(idA, idB), FilesIn(storage));
+            // Only the certificate whose row is written is listed, and it is whole; nothing is announced yet.
+            var listed = Assert.Single(await ListAsync(service, auditorKey));
+            Assert.Equal(heldAt[IssueStep.RowWritten], listed.CertificateId);
+            await AssertWholeAsync(service, auditorKey, [listed]);
+            survivorSha256 = listed.PdfSha256;
             Assert.Empty(bus.Announced);
-            atRowWritten = listed.ToDictionary(c => c.CertificateId, c => c.PdfSha256);
+
+            // On disk: the temporary files of one, and files in place for the two others, one of them named by no row.
+            leftByTheKill = FilesIn(storage);
+            var temporaries = leftByTheKill.Where(name => name.EndsWith(CertificateFiles.TemporarySuffix, StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, temporaries.Count);
+            Assert.All(temporaries, name => Assert.StartsWith(heldAt[IssueStep.TemporaryFilesWritten] + ".", name));
+            Assert.Equal(CertificateFileNames(heldAt[IssueStep.FilesStored], heldAt[IssueStep.RowWritten]), leftByTheKill.Except(temporaries));
             await service.KillAsync();
         }
-        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: killed with the rows written, nothing announced");
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: killed with {string.Join(", ", heldAt.Select(h => $"{h.Value} at {h.Key}"))}");
 
-        // 4. Started again without a pause: the orders come back and are answered from the rows (the same certificates, not
-        //    issued again); a new order and a duplicate of an old one are answered too. One certificate per retirement, whole.
-        var c = evidence.PurgeOrder("dev-crash-c");
-        await bus.SendAsync(c);
-        await bus.SendAsync(a);
-        await using (var service = await StartAsync(data, evidence, pauseAt: null))
+        // 2. Started again (and a duplicate of the order whose row was written): the leftovers are removed first, the orders
+        //    come back; the two without a row are issued whole, the third is answered from its row (the same certificate).
+        var withRow = orders[heldAt[IssueStep.RowWritten]];
+        await bus.SendAsync(withRow);
+        await using (var service = await StartAsync(data, evidence, []))
         {
             output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started again");
-            await Eventually.True(() => bus.Announced.Count(m => m.RetirementId == a.RetirementId) == 2
-                    && bus.Announced.Count(m => m.RetirementId == b.RetirementId) == 1 && bus.Announced.Count(m => m.RetirementId == c.RetirementId) == 1,
-                "the redelivered orders, the duplicate and the new order to be announced", TimeSpan.FromSeconds(60));
-            Assert.All(bus.Announced.Where(m => m.RetirementId != c.RetirementId), m => Assert.Equal(atRowWritten[m.CertificateId], m.PdfSha256));
+            await Eventually.True(() => orders.Values.All(o => bus.Announced.Count(m => m.RetirementId == o.RetirementId) == (o == withRow ? 2 : 1)),
+                "every order, and the duplicate, to be announced", TimeSpan.FromSeconds(60));
+
+            var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
+            var removed = leftByTheKill.Where(name => removal.Contains(name, StringComparison.Ordinal)).ToList();
+            Assert.Equal(leftByTheKill.Except(CertificateFileNames(heldAt[IssueStep.RowWritten])), removed);
 
             var listed = await ListAsync(service, auditorKey);
-            Assert.Equal(new[] { a.RetirementId, b.RetirementId, c.RetirementId }.Order(), listed.Select(l => l.RetirementId).Order());
-            Assert.Equal(atRowWritten[idA], listed.Single(l => l.CertificateId == idA).PdfSha256);
+            Assert.Equal(orders.Values.Select(o => o.RetirementId).Order(), listed.Select(l => l.RetirementId).Order());
             await AssertWholeAsync(service, auditorKey, listed);
-            Assert.Equal(CertificateFileNames(idA, idB, CertificateIssuer.CertificateIdFor(c.RetirementId)), FilesIn(storage));
+            Assert.All(bus.Announced, m => Assert.Equal(listed.Single(l => l.CertificateId == m.CertificateId).PdfSha256, m.PdfSha256));
+            Assert.Equal(CertificateFileNames([.. orders.Keys]), FilesIn(storage));
 
-            // The certificate that lived through three kills still verifies (its signature and its record).
+            // The certificate listed when the process died is the same one now, and still verifies (signature and record).
+            var survivor = heldAt[IssueStep.RowWritten];
             using var auditor = Client(service, auditorKey);
-            using var upload = new ByteArrayContent(await auditor.GetByteArrayAsync($"/api/certificates/{idA}/pdf"));
+            var pdf = await auditor.GetByteArrayAsync($"/api/certificates/{survivor}/pdf");
+            Assert.Equal(survivorSha256, Convert.ToHexStringLower(SHA256.HashData(pdf)));
+            using var upload = new ByteArrayContent(pdf);
             upload.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
             var verdict = await (await auditor.PostAsync("/api/certificates/verify", upload)).Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("valid", verdict.GetProperty("verdict").GetString());
@@ -124,7 +108,10 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
         Directory.Delete(data, recursive: true);
     }
 
-    private static Task<ServiceProcess> StartAsync(string data, EvidenceFactory evidence, IssueStep? pauseAt)
+    [GeneratedRegex(@"issuing (?<id>DC-[0-9A-F]{32}) paused at (?<step>\w+)")]
+    private static partial Regex Paused();
+
+    private static Task<ServiceProcess> StartAsync(string data, EvidenceFactory evidence, IssueStep[] pauseAt)
     {
         var settings = new Dictionary<string, string>
         {
@@ -132,9 +119,11 @@ public sealed class IssueCrashTests(ITestOutputHelper output)
             ["Bus__RabbitMqUri"] = RabbitMqNode.Uri.ToString(),
             // The test node's guest user plays every process: who sent what cannot be told apart here.
             ["Bus__VerifySenders"] = "false",
+            // Two cores, whatever the machine: the service then takes four orders at once, so three can be held together.
+            ["DOTNET_PROCESSOR_COUNT"] = "2",
         };
-        if (pauseAt is { } step)
-            settings["Certificates__CrashTestPauseAt"] = step.ToString();
+        for (var i = 0; i < pauseAt.Length; i++)
+            settings[$"Certificates__CrashTestPauseAt__{i}"] = pauseAt[i].ToString();
         return ServiceProcess.StartAsync(data, evidence, settings);
     }
 

@@ -54,13 +54,14 @@ public sealed class CertificatesOptions
     public TimeSpan VerificationQueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Crash tests only, never in a deployment: every issue stops for good at this step (logging that it did), so that a test
-    /// can kill the process (kill -9) at exactly that moment and check what a restart makes of it. Unset: no effect.
+    /// Crash tests only, never in a deployment: the n-th certificate this process issues stops for good at the n-th step listed
+    /// (logging that it did), so that a test can kill the process (kill -9) with issues held at exactly those moments and
+    /// check what a restart makes of them. Issues beyond the list, and every issue when it is empty (the default), run through.
     /// </summary>
-    public IssueStep? CrashTestPauseAt { get; set; }
+    public List<IssueStep> CrashTestPauseAt { get; set; } = [];
 }
 
-/// <summary>The steps of issuing a certificate, in order, where <see cref="CertificatesOptions.CrashTestPauseAt"/> can stop it.</summary>
+/// <summary>The steps of issuing a certificate, in order, where <see cref="CertificatesOptions.CrashTestPauseAt"/> can stop one.</summary>
 public enum IssueStep
 {
     /// <summary>The PDF and JSON are written and flushed under temporary names; not in place.</summary>

@@ -67,8 +67,9 @@ internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFi
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = signing.Certificate;
-        if (options.Value.CrashTestPauseAt is { } step)
-            logger.LogWarning("Certificates:CrashTestPauseAt is set: every issue stops at {Step} until the process is killed (crash tests only)", step);
+        if (options.Value.CrashTestPauseAt is { Count: > 0 } steps)
+            logger.LogWarning("Certificates:CrashTestPauseAt is set (crash tests only): the first {Count} issues stop at {Steps} until the process is killed",
+                steps.Count, string.Join(", ", steps));
         await files.RecoverAsync();
     }
 

@@ -21,6 +21,7 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     // One issue of a retirement at a time in this process (two deliveries of one order): its files have one name, and the
     // files in place must be the ones its row describes.
     private readonly RetirementGates _issuing = new();
+    private int _issuesBegun;
 
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -100,10 +101,11 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
         // Files first, in place and on disk, then the row: a listed certificate always has its bytes. A crash before the row
         // leaves files no row names (removed at the next start) and an unacknowledged order, which is delivered again and
         // issues the certificate whole; a crash after the row, an order answered from the row on redelivery.
+        var pauseAt = CrashTestPauseFor(Interlocked.Increment(ref _issuesBegun) - 1);
         var staged = await files.StageAsync(document.CertificateId, pdfBytes, twin, cancellationToken);
         try
         {
-            await PauseForCrashTestAsync(IssueStep.TemporaryFilesWritten, document.CertificateId, cancellationToken);
+            await PauseForCrashTestAsync(IssueStep.TemporaryFilesWritten, pauseAt, document.CertificateId, cancellationToken);
             staged.PutInPlace();
         }
         catch
@@ -111,7 +113,7 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
             staged.Discard();
             throw;
         }
-        await PauseForCrashTestAsync(IssueStep.FilesStored, document.CertificateId, cancellationToken);
+        await PauseForCrashTestAsync(IssueStep.FilesStored, pauseAt, document.CertificateId, cancellationToken);
 
         var inserted = await certificates.AddAsync(new IssuedCertificate(document.CertificateId, order.RetirementId, document.DeviceId,
             document.SanitizationType, now, sha256, files.PdfPath(document.CertificateId), files.JsonPath(document.CertificateId), wipe?.Command.CommandId));
@@ -123,17 +125,21 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
                 ? IssueOutcome.Issued(theirs)
                 : Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe?.Command.CommandId} is already certified by another retirement");
         }
-        await PauseForCrashTestAsync(IssueStep.RowWritten, document.CertificateId, cancellationToken);
+        await PauseForCrashTestAsync(IssueStep.RowWritten, pauseAt, document.CertificateId, cancellationToken);
         logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
             UntrustedText.Safe(document.DeviceId));
         metrics.Issued(document.SanitizationType);
         return IssueOutcome.Issued((await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken))!);
     }
 
-    /// <summary>Certificates:CrashTestPauseAt (crash tests only): stops this issue at the step for good, for a test to kill the process there.</summary>
-    private async Task PauseForCrashTestAsync(IssueStep step, string certificateId, CancellationToken cancellationToken)
+    /// <summary>Certificates:CrashTestPauseAt (crash tests only): where the n-th issue of this process stops, if anywhere.</summary>
+    private IssueStep? CrashTestPauseFor(int issue) =>
+        issue < options.Value.CrashTestPauseAt.Count ? options.Value.CrashTestPauseAt[issue] : null;
+
+    /// <summary>Stops this issue for good when it reached the step it is to stop at, for a crash test to kill the process there.</summary>
+    private async Task PauseForCrashTestAsync(IssueStep step, IssueStep? pauseAt, string certificateId, CancellationToken cancellationToken)
     {
-        if (options.Value.CrashTestPauseAt != step)
+        if (pauseAt != step)
             return;
         logger.LogWarning("Crash test: issuing {CertificateId} paused at {Step} until the process is killed", certificateId, step);
         await Task.Delay(Timeout.Infinite, cancellationToken);
