@@ -83,15 +83,15 @@ public sealed partial class IssueCrashTests(ITestOutputHelper output)
             await Eventually.True(() => orders.Values.All(o => bus.Announced.Count(m => m.RetirementId == o.RetirementId) == (o == withRow ? 2 : 1)),
                 "every order, and the duplicate, to be announced", TimeSpan.FromSeconds(60));
 
-            var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
-            var removed = leftByTheKill.Where(name => removal.Contains(name, StringComparison.Ordinal)).ToList();
-            Assert.Equal(leftByTheKill.Except(CertificateFileNames(heldAt[IssueStep.RowWritten])), removed);
-
             var listed = await ListAsync(service, auditorKey);
             Assert.Equal(orders.Values.Select(o => o.RetirementId).Order(), listed.Select(l => l.RetirementId).Order());
             await AssertWholeAsync(service, auditorKey, listed);
             Assert.All(bus.Announced, m => Assert.Equal(listed.Single(l => l.CertificateId == m.CertificateId).PdfSha256, m.PdfSha256));
             Assert.Equal(CertificateFileNames([.. orders.Keys]), FilesIn(storage));
+            // And the service said what it removed: the leftovers, not the listed certificate's files.
+            var removal = Assert.Single(await service.WaitForOutputAsync("an interrupted issue left"));
+            var removed = leftByTheKill.Where(name => removal.Contains(name, StringComparison.Ordinal)).ToList();
+            Assert.Equal(leftByTheKill.Except(CertificateFileNames(heldAt[IssueStep.RowWritten])), removed);
 
             // The certificate listed when the process died is the same one now, and still verifies (signature and record).
             var survivor = heldAt[IssueStep.RowWritten];
