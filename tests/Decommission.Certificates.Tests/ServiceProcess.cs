@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -5,27 +6,43 @@ using System.Net.Sockets;
 namespace Decommission.Certificates.Tests;
 
 /// <summary>
-/// The certificates service's own host (Decommission.Certificates.Service) in a child process on 127.0.0.1, with the
-/// in-memory bus and a temp data directory: for what only a process of its own shows, such as its memory.
+/// The certificates service's own host (Decommission.Certificates.Service) in a child process on 127.0.0.1, with a data
+/// directory of its own (kept across restarts): for what only a process of its own shows, such as its memory, or what a
+/// kill -9 leaves. In-memory bus unless the settings name another.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Dictionary<string, string> _environment;
+    private readonly ConcurrentQueue<string> _output = new();
 
-    private ServiceProcess(Process process, Dictionary<string, string> environment, Uri baseAddress)
+    private ServiceProcess(Process process, Dictionary<string, string> environment, Uri baseAddress, string dataDirectory)
     {
         _process = process;
         _environment = environment;
         BaseAddress = baseAddress;
+        DataDirectory = dataDirectory;
     }
 
     public Uri BaseAddress { get; }
 
+    public string DataDirectory { get; }
+
+    /// <summary>What it wrote to standard output and error so far, line by line.</summary>
+    public IReadOnlyCollection<string> Output => _output;
+
+    /// <summary>A service over a new temp data directory, trusting a fleet CA and gateway key of its own.</summary>
     public static async Task<ServiceProcess> StartAsync()
     {
         var data = Path.Combine(Path.GetTempPath(), "decommission-tests", Guid.NewGuid().ToString("N"));
         using var evidence = new EvidenceFactory();
+        return await StartAsync(data, evidence);
+    }
+
+    /// <summary>A service over <paramref name="data"/> (started again over what an earlier process left there), trusting
+    /// <paramref name="evidence"/>'s fleet CA and gateway key; <paramref name="settings"/> as environment variables (Section__Key).</summary>
+    public static async Task<ServiceProcess> StartAsync(string data, EvidenceFactory evidence, IReadOnlyDictionary<string, string>? settings = null)
+    {
         var (fleetCa, commandKey) = evidence.WriteTrustFiles(Path.Combine(data, "trust"));
         var port = FreePort();
         var environment = new Dictionary<string, string>
@@ -38,15 +55,23 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Certificates__FleetCaCertificatePath"] = fleetCa,
             ["Certificates__CommandSigningPublicKeyPath"] = commandKey,
         };
-        var process = Process.Start(Start(environment))!;
-        var service = new ServiceProcess(process, environment, new Uri($"http://127.0.0.1:{port}/"));
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+            environment[name] = value;
+        var process = new Process { StartInfo = Start(environment), EnableRaisingEvents = true };
+        var service = new ServiceProcess(process, environment, new Uri($"http://127.0.0.1:{port}/"), data);
+        // Read as it comes: an unread pipe fills and blocks the service's logging.
+        process.OutputDataReceived += (_, line) => { if (line.Data is not null) service._output.Enqueue(line.Data); };
+        process.ErrorDataReceived += (_, line) => { if (line.Data is not null) service._output.Enqueue(line.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         using var client = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         try
         {
             await Eventually.True(async () =>
             {
                 if (process.HasExited)
-                    throw new Xunit.Sdk.XunitException($"the certificates service exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+                    throw new Xunit.Sdk.XunitException($"the certificates service exited with {process.ExitCode}:\n{string.Join('\n', service._output)}");
                 try
                 {
                     return (await client.GetAsync("/health")).IsSuccessStatusCode;
@@ -68,11 +93,28 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Its own create-api-key command, against its database.</summary>
     public async Task<string> CreateApiKeyAsync(string role)
     {
-        using var command = Process.Start(Start(_environment, "create-api-key", "--name", $"{role}-memory", "--role", role))!;
-        var key = await command.StandardOutput.ReadToEndAsync();
-        await command.WaitForExitAsync();
-        Assert.True(command.ExitCode == 0, await command.StandardError.ReadToEndAsync());
-        return key.Trim();
+        var created = await ChildProcess.RunAsync(Start(_environment, "create-api-key", "--name", $"{role}-{Guid.NewGuid():N}"[..16], "--role", role),
+            TimeSpan.FromSeconds(60));
+        Assert.True(created.ExitCode == 0, created.Error);
+        return created.Output.Trim();
+    }
+
+    /// <summary>Waits until <paramref name="count"/> lines of its output contain <paramref name="text"/>; those lines.</summary>
+    public Task<List<string>> WaitForOutputAsync(string text, int count = 1, TimeSpan? timeout = null) =>
+        Eventually.Get(() =>
+            {
+                if (_process.HasExited)
+                    throw new Xunit.Sdk.XunitException($"the certificates service exited with {_process.ExitCode}:\n{string.Join('\n', _output)}");
+                return _output.Where(line => line.Contains(text, StringComparison.Ordinal)).ToList();
+            }, lines => lines.Count >= count, $"{count} line(s) of the service's output with \"{text}\"", timeout ?? TimeSpan.FromSeconds(60),
+            TimeSpan.FromMilliseconds(50), lines => $"{lines.Count} such line(s); output:\n{string.Join('\n', _output)}");
+
+    /// <summary>SIGKILL: the process ends where it is, with no shutdown of any kind.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        Assert.Equal(137, _process.ExitCode);
     }
 
     public long WorkingSet()

@@ -52,4 +52,24 @@ public sealed class CertificatesOptions
     /// <summary>How long an upload waits for a verification slot before it is answered 429.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan VerificationQueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Crash tests only, never in a deployment: the n-th certificate this process issues stops for good at the n-th step listed
+    /// (logging that it did), so that a test can kill the process (kill -9) with issues held at exactly those moments and
+    /// check what a restart makes of them. Issues beyond the list, and every issue when it is empty (the default), run through.
+    /// </summary>
+    public List<IssueStep> CrashTestPauseAt { get; set; } = [];
+}
+
+/// <summary>The steps of issuing a certificate, in order, where <see cref="CertificatesOptions.CrashTestPauseAt"/> can stop one.</summary>
+public enum IssueStep
+{
+    /// <summary>The PDF and JSON are written and flushed under temporary names; not in place.</summary>
+    TemporaryFilesWritten,
+
+    /// <summary>The files are in place under their names; no row names them yet (not listed).</summary>
+    FilesStored,
+
+    /// <summary>The row is written (listed, downloadable); not yet announced.</summary>
+    RowWritten,
 }

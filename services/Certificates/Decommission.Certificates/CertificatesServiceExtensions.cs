@@ -11,6 +11,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates;
 
@@ -26,6 +28,7 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton<EvidenceTrust>();
         builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateStore>();
+        builder.Services.AddSingleton<CertificateFiles>();
         builder.Services.AddSingleton<CertificateIssuer>();
         builder.Services.AddSingleton<CertificateMetrics>();
         builder.Services.AddSingleton<CertificateVerification>();
@@ -54,13 +57,20 @@ public static class CertificatesServiceExtensions
     }
 }
 
-/// <summary>The signing identity (created or loaded, so a bad key stops the start) before any order is consumed.</summary>
-internal sealed class CertificatesStartup(SigningIdentity signing) : IHostedService
+/// <summary>
+/// Before any order is consumed: the signing identity (created or loaded, so a bad key stops the start), and the files an
+/// interrupted issue left removed (every issue awaits that too, whichever host starts first).
+/// </summary>
+internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFiles files, IOptions<CertificatesOptions> options,
+    ILogger<CertificatesStartup> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = signing.Certificate;
-        return Task.CompletedTask;
+        if (options.Value.CrashTestPauseAt is { Count: > 0 } steps)
+            logger.LogWarning("Certificates:CrashTestPauseAt is set (crash tests only): the first {Count} issues stop at {Steps} until the process is killed",
+                steps.Count, string.Join(", ", steps));
+        await files.RecoverAsync();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

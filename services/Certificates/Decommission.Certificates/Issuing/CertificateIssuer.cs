@@ -15,9 +15,14 @@ namespace Decommission.Certificates.Issuing;
 /// Issues the disposal certificate of a retirement: the signed PDF and its JSON twin (same facts plus the PDF's SHA-256),
 /// bytes on disk, metadata in SQLite. One certificate per retirement, however often the order is delivered.
 /// </summary>
-public sealed class CertificateIssuer(CertificateStore certificates, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
+public sealed class CertificateIssuer(CertificateStore certificates, CertificateFiles files, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
     DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger, CertificateMetrics metrics)
 {
+    // One issue of a retirement at a time in this process (two deliveries of one order): its files have one name, and the
+    // files in place must be the ones its row describes.
+    private readonly RetirementGates _issuing = new();
+    private int _issuesBegun;
+
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -26,7 +31,7 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     private static readonly string ToolVersion =
         typeof(CertificateIssuer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    public string CertificateDirectory => Path.Combine(options.Value.DataDirectory, "certificates");
+    public string CertificateDirectory => files.Directory;
 
     public static string CertificateIdFor(Guid retirementId) => $"DC-{retirementId:N}".ToUpperInvariant();
 
@@ -36,13 +41,33 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     /// </summary>
     public async Task<IssueOutcome> IssueAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
     {
-        if (await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken) is { } existing)
+        if (await IssuedAsync(order.RetirementId, cancellationToken) is { } issued)
+            return IssueOutcome.Issued(issued);
+        using (await _issuing.EnterAsync(order.RetirementId, cancellationToken))
         {
-            if (File.Exists(existing.PdfPath) && File.Exists(existing.JsonPath))
-                return IssueOutcome.Issued(existing);
-            // The row outlived its files (a crash between the two): issue again.
-            await certificates.DeleteAsync(order.RetirementId, cancellationToken);
+            // A concurrent delivery of the same order may have issued it while this one waited.
+            if (await IssuedAsync(order.RetirementId, cancellationToken) is { } theirs)
+                return IssueOutcome.Issued(theirs);
+            return await IssueNewAsync(order, cancellationToken);
         }
+    }
+
+    /// <summary>The retirement's certificate, if its row and files exist.</summary>
+    private async Task<CertificateRecord?> IssuedAsync(Guid retirementId, CancellationToken cancellationToken)
+    {
+        if (await certificates.FindByRetirementAsync(retirementId, cancellationToken) is not { } existing)
+            return null;
+        if (File.Exists(existing.PdfPath) && File.Exists(existing.JsonPath))
+            return existing;
+        // A row without files: written by a version that wrote the row first and crashed before the files (this one writes the
+        // files first), or files lost since. Issued again: only the row is forgotten, the certificate id stays the same.
+        logger.LogWarning("Certificate {CertificateId} has a row but not its files: issuing it again", existing.CertificateId);
+        await certificates.DeleteAsync(retirementId);
+        return null;
+    }
+
+    private async Task<IssueOutcome> IssueNewAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
+    {
 
         VerifiedWipe? wipe = null;
         DestructionRecord? destruction = null;
@@ -73,30 +98,51 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
         var twin = JsonSerializer.SerializeToUtf8Bytes(new CertificateJson(document, sha256, signing.Certificate.Subject, signing.Certificate.Thumbprint,
             wipe is null ? null : CertificateEvidence.From(wipe)), Json);
 
-        Directory.CreateDirectory(CertificateDirectory);
-        var pdfPath = Path.Combine(CertificateDirectory, document.CertificateId + ".pdf");
-        var jsonPath = Path.Combine(CertificateDirectory, document.CertificateId + ".json");
-        var suffix = $".{Guid.NewGuid():N}.tmp";
-        await File.WriteAllBytesAsync(pdfPath + suffix, pdfBytes, cancellationToken);
-        await File.WriteAllBytesAsync(jsonPath + suffix, twin, cancellationToken);
+        // Files first, in place and on disk, then the row: a listed certificate always has its bytes. A crash before the row
+        // leaves files no row names (removed at the next start) and an unacknowledged order, which is delivered again and
+        // issues the certificate whole; a crash after the row, an order answered from the row on redelivery.
+        var pauseAt = CrashTestPauseFor(Interlocked.Increment(ref _issuesBegun) - 1);
+        var staged = await files.StageAsync(document.CertificateId, pdfBytes, twin, cancellationToken);
+        try
+        {
+            await PauseForCrashTestAsync(IssueStep.TemporaryFilesWritten, pauseAt, document.CertificateId, cancellationToken);
+            staged.PutInPlace();
+        }
+        catch
+        {
+            staged.Discard();
+            throw;
+        }
+        await PauseForCrashTestAsync(IssueStep.FilesStored, pauseAt, document.CertificateId, cancellationToken);
 
         var inserted = await certificates.AddAsync(new IssuedCertificate(document.CertificateId, order.RetirementId, document.DeviceId,
-            document.SanitizationType, now, sha256, pdfPath, jsonPath, wipe?.Command.CommandId));
+            document.SanitizationType, now, sha256, files.PdfPath(document.CertificateId), files.JsonPath(document.CertificateId), wipe?.Command.CommandId));
         if (!inserted)
         {
-            // A concurrent delivery of the same order issued it first: keep theirs. Or another retirement took the command.
-            File.Delete(pdfPath + suffix);
-            File.Delete(jsonPath + suffix);
+            // Another retirement certified the erase command meanwhile (this one's row cannot exist: its issues are serialised).
+            files.Remove(document.CertificateId);
             return await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken) is { } theirs
                 ? IssueOutcome.Issued(theirs)
                 : Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe?.Command.CommandId} is already certified by another retirement");
         }
-        File.Move(pdfPath + suffix, pdfPath, overwrite: true);
-        File.Move(jsonPath + suffix, jsonPath, overwrite: true);
+        await PauseForCrashTestAsync(IssueStep.RowWritten, pauseAt, document.CertificateId, cancellationToken);
         logger.LogInformation("Issued disposal certificate {CertificateId} ({Type}) for {DeviceId}", document.CertificateId, document.SanitizationType,
             UntrustedText.Safe(document.DeviceId));
         metrics.Issued(document.SanitizationType);
         return IssueOutcome.Issued((await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken))!);
+    }
+
+    /// <summary>Certificates:CrashTestPauseAt (crash tests only): where the n-th issue of this process stops, if anywhere.</summary>
+    private IssueStep? CrashTestPauseFor(int issue) =>
+        issue < options.Value.CrashTestPauseAt.Count ? options.Value.CrashTestPauseAt[issue] : null;
+
+    /// <summary>Stops this issue for good when it reached the step it is to stop at, for a crash test to kill the process there.</summary>
+    private async Task PauseForCrashTestAsync(IssueStep step, IssueStep? pauseAt, string certificateId, CancellationToken cancellationToken)
+    {
+        if (pauseAt != step)
+            return;
+        logger.LogWarning("Crash test: issuing {CertificateId} paused at {Step} until the process is killed", certificateId, step);
+        await Task.Delay(Timeout.Infinite, cancellationToken);
     }
 
     private const string GatewayTimes = "Sanitized at: the device's claim, signed in its receipt. Command issued: signed by the gateway in the command. "
@@ -180,6 +226,58 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
             Location = record.Location,
             DestructionRecordId = record.RecordId,
         };
+    }
+}
+
+/// <summary>One holder per retirement at a time; a retirement's gate exists only while someone holds or awaits it.</summary>
+internal sealed class RetirementGates
+{
+    private readonly Dictionary<Guid, (SemaphoreSlim Gate, int Users)> _gates = [];
+
+    public async Task<IDisposable> EnterAsync(Guid retirementId, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (_gates)
+        {
+            var (existing, users) = _gates.GetValueOrDefault(retirementId);
+            gate = existing ?? new SemaphoreSlim(1, 1);
+            _gates[retirementId] = (gate, users + 1);
+        }
+        try
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(retirementId);
+            throw;
+        }
+        return new Held(this, retirementId, gate);
+    }
+
+    private void Leave(Guid retirementId)
+    {
+        lock (_gates)
+        {
+            var (gate, users) = _gates[retirementId];
+            if (users == 1)
+                _gates.Remove(retirementId);
+            else
+                _gates[retirementId] = (gate, users - 1);
+        }
+    }
+
+    private sealed class Held(RetirementGates gates, Guid retirementId, SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+                return;
+            gate.Release();
+            gates.Leave(retirementId);
+        }
     }
 }
 

@@ -62,10 +62,16 @@ public sealed class CertificateStore(CertificatesDatabase database)
         }, transaction)) > 0;
 
     /// <summary>Forgets the retirement's certificate row (its files are gone, so it is issued again).</summary>
-    public async Task DeleteAsync(Guid retirementId, CancellationToken cancellationToken)
+    public Task DeleteAsync(Guid retirementId) =>
+        database.Writes.WriteAsync((connection, transaction) =>
+            connection.ExecuteAsync("DELETE FROM certificates WHERE retirement_id = @Id;", new { Id = retirementId.ToString() }, transaction));
+
+    /// <summary>The file names (not paths) of every certificate's PDF and JSON: the files that must stay.</summary>
+    public async Task<IReadOnlyList<string>> FileNamesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("DELETE FROM certificates WHERE retirement_id = @Id;", new { Id = retirementId.ToString() });
+        var rows = await connection.QueryAsync<(string PdfPath, string JsonPath)>("SELECT pdf_path, json_path FROM certificates;");
+        return rows.SelectMany(r => new[] { Path.GetFileName(r.PdfPath), Path.GetFileName(r.JsonPath) }).ToList();
     }
 
     private async Task<CertificateRecord?> FirstAsync(string where, string key, CancellationToken cancellationToken)
