@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The distributed run: a loopback RabbitMQ node and every service as its own process, each with its own RabbitMQ user,
-# data directory and log under .run/. Stop it all with ops/down.sh; restart a service with ops/restart.sh NAME;
-# see what runs and what waits in the queues with ops/status.sh.
+# data directory and log under .run/. Stop it all with ops/down.sh; restart a service with ops/restart.sh NAME (the
+# broker node, on its own data: ops/restart.sh rabbitmq); see what runs and what waits in the queues with ops/status.sh.
 #
 #   ops/up.sh                 build (Release) and start the services
 #   ops/up.sh --fleet 200     also start a simulated fleet of 200 devices (the device agent) on the device channel (MQTT
