@@ -292,8 +292,8 @@ public sealed partial class CrashRecoveryTests
         await using var connection = await factory.CreateConnectionAsync();
         // With confirms, a publish the operator's user may not make fails here instead of vanishing.
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
-        // Persistent, as the run's own messages are: the broker restarts after it, and a transient message (and the copy
-        // MassTransit moves to the _error queue, which keeps its delivery mode) does not outlive a broker restart.
+        // Persistent, as the run's own messages are: the broker restarts after it, and a transient one need not outlive that
+        // (sent transient, this one was gone from the _error queue after the restart).
         await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
             new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), UserId = "operator", Persistent = true },
             Encoding.UTF8.GetBytes("{ this is not a message"));
