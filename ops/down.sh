@@ -9,10 +9,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 RMQ_LOG_PREFIX=ops/down.sh
 log() { echo "ops/down.sh: $*" >&2; }
 
-unclean=()
+unclean=() gone=()
 for pidfile in "$RUN"/*/pid; do
   [ -s "$pidfile" ] || continue
   name=$(basename "$(dirname "$pidfile")")
+  svc_alive "$name" || gone+=("$name")
   svc_stop "$name" || unclean+=("$name (KILL)")
 done
 
@@ -29,7 +30,7 @@ if [ -s "$RUN/rabbitmq.state" ]; then
   rm -f "$RUN/rabbitmq.state"
 fi
 if [ "${#unclean[@]}" -eq 0 ]; then
-  echo "down: everything stopped cleanly (data and logs stay in $RUN)"
+  echo "down: everything stopped cleanly${gone[*]:+ (not running before: ${gone[*]})} (data and logs stay in $RUN)"
 else
   echo "down: NOT clean: ${unclean[*]} (data and logs stay in $RUN)"
   log "WARNING: did not stop cleanly: ${unclean[*]}"
