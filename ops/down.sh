@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops exactly what ops/up.sh started: the processes recorded in .run/*/pid and its RabbitMQ node. Reports on stdout how
-# each stopped: a service on TERM, or only on KILL after 30 s (DECOM_STOP_GRACE); the broker on rabbitmqctl stop, or killed. Warns (stderr)
-# only when something did not stop cleanly.
+# each stopped: a service on TERM, or only on KILL after 30 s (DECOM_STOP_GRACE); the broker on rabbitmqctl stop, or
+# killed. Warns (stderr) only when something did not stop cleanly.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 # shellcheck source=ops/services.sh
