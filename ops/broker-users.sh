@@ -51,6 +51,7 @@ broker_setup_device_identities() {
   "permissions": [{ "user": "$user", "vhost": "$vhost", "configure": "${configure//\\/\\\\}", "write": "${write//\\/\\\\}", "read": "${read//\\/\\\\}" }] }
 EOF
   rmq_ctl change_password "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
+  # shellcheck disable=SC2034  # read by ops/up.sh
   DEVICE_IDENTITY_ADMIN=$user
 }
 

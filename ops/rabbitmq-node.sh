@@ -3,7 +3,9 @@
 #
 #   rmq_node_start   start a private node; sets RMQ_NODE, RMQ_PORT, RMQ_URI, RMQ_DIR, RMQ_AMQPS_PORT, RMQ_MQTTS_PORT,
 #                    RMQ_PKI_DIR, RMQ_MANAGEMENT_PORT
-#   rmq_node_stop    stop exactly that node (and its epmd), remove its directory
+#   rmq_node_stop    stop exactly that node (and its epmd), remove its directory; RMQ_STOPPED says how it stopped
+#   rmq_node_restart stop the node and start it again on its own directory, name, ports, TLS material and config
+#   rmq_node_state   the node's state as shell assignments (ops/up.sh keeps them in .run/rabbitmq.state)
 #
 # Besides plain AMQP, the node listens for AMQP over TLS and for MQTT over TLS (devices; no plain MQTT), all on 127.0.0.1,
 # with a broker CA and server certificate made at start by ops/pki.sh in RMQ_PKI_DIR (its own directory: private keys
@@ -27,7 +29,7 @@ RMQ_NOFILE=65536                 # the node's file descriptor limit (see _rmq_st
 RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
 RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
 RMQ_AMQPS_PORT='' RMQ_MQTTS_PORT='' RMQ_MANAGEMENT_PORT='' RMQ_PKI_DIR='' RMQ_MQTT_VHOST=iot RMQ_TEST_FLEET_CA=${RMQ_TEST_FLEET_CA:-}
-RMQ_ENV=() RMQ_ARGV=()
+RMQ_ENV=() RMQ_ARGV=() RMQ_STOPPED=''
 
 _rmq_log() { echo "${RMQ_LOG_PREFIX:-rabbitmq-node}: $*" >&2; }
 
@@ -62,7 +64,15 @@ _rmq_argv() {
   if [ "$(id -u)" = 0 ]; then RMQ_ARGV=(setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- "${RMQ_ARGV[@]}"); fi
 }
 
-_rmq_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# Whether process $1 runs. One that exited but is not reaped yet counts as gone: the run's processes outlive the script
+# that started them, and the init that inherits them may leave them as zombies a long while (kill -0 still succeeds).
+_rmq_alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
+}
 
 _rmq_beam_pid() { [ -s "$RMQ_PIDFILE" ] && tr -dc '0-9' <"$RMQ_PIDFILE"; }
 
@@ -149,6 +159,14 @@ _rmq_start_once() {
   RMQ_URI="amqp://guest:guest@127.0.0.1:$RMQ_PORT/"
 
   _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, management $RMQ_MANAGEMENT_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
+  _rmq_launch "$timeout" || return $?
+  _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
+}
+
+# Starts the node's VM on what RMQ_ENV names (its directory, config, ports) and waits until it is up (rabbitmqctl wait);
+# returns 2 when it exited during startup (e.g. a port taken). $1: timeout in seconds.
+_rmq_launch() {
+  local timeout=$1
   # Own session: terminal signals don't reach the node; we stop it ourselves.
   _rmq_argv rabbitmq-server
   # RabbitMQ hands out file handles (sockets, queue files) from a budget of the process's descriptor limit. A shell's
@@ -156,7 +174,7 @@ _rmq_start_once() {
   # then the broker blocks: new connections hang before the handshake, publishes wait for confirms that never come.
   # Packaged brokers run with 65536 (RabbitMQ's production advice); so does this one, or as many as we may have.
   (ulimit -n "$RMQ_NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-   exec setsid -w "${RMQ_ARGV[@]}" >"$RMQ_DIR/log/startup.log" 2>&1 </dev/null) &
+   exec setsid -w "${RMQ_ARGV[@]}" >>"$RMQ_DIR/log/startup.log" 2>&1 </dev/null) &
   RMQ_LAUNCHER_PID=$!
 
   # `rabbitmqctl wait` alone would sit out its whole timeout if the node dies
@@ -191,7 +209,90 @@ _rmq_start_once() {
   local beam nofile='?'
   beam=$(_rmq_beam_pid) && nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$beam/limits" 2>/dev/null)
   _rmq_log "node $RMQ_NODE is up after $((SECONDS - started))s ($nofile file descriptors)"
-  _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
+}
+
+# The node's listeners on 127.0.0.1 (AMQP, AMQPS, MQTTS, management): those it has recorded in its state.
+_rmq_listener_ports() {
+  local port
+  for port in "$RMQ_PORT" "$RMQ_AMQPS_PORT" "$RMQ_MQTTS_PORT" "$RMQ_MANAGEMENT_PORT"; do
+    [ -n "$port" ] && echo "$port"
+  done
+}
+
+# Waits until every listener accepts connections (plugins' listeners open after `rabbitmqctl wait` returns). $1: timeout.
+_rmq_wait_listeners() {
+  local port deadline=$((SECONDS + $1))
+  for port in $(_rmq_listener_ports); do
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        _rmq_log "node $RMQ_NODE is up but nothing listens on 127.0.0.1:$port"
+        return 1
+      fi
+      sleep 0.2
+    done
+  done
+}
+
+# Stops the node's processes (rabbitmqctl stop, which waits for the VM to exit; TERM and KILL of our own processes only
+# if it does not) and says how: RMQ_STOPPED=clean (it stopped on rabbitmqctl stop), killed, or '' (it was not running).
+_rmq_halt() {
+  local -; set +e
+  RMQ_STOPPED=''
+  if _rmq_alive "$RMQ_WAITER_PID"; then kill "$RMQ_WAITER_PID" 2>/dev/null; wait "$RMQ_WAITER_PID" 2>/dev/null; fi
+  local beam t0=$SECONDS rc=0
+  beam=$(_rmq_beam_pid)
+  _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID" || return 0
+  _rmq_log "stopping RabbitMQ node $RMQ_NODE"
+  # Graceful stop; waits until the node's OS process has exited.
+  _rmq_argv rabbitmqctl -n "$RMQ_NODE" stop --timeout 30 "$RMQ_PIDFILE"
+  "${RMQ_ARGV[@]}" >/dev/null 2>&1 </dev/null &
+  local stopper=$!
+  for _ in $(seq 1 150); do _rmq_alive "$stopper" || break; sleep 0.2; done
+  kill "$stopper" 2>/dev/null
+  wait "$stopper" 2>/dev/null || rc=$?
+  # The launcher (rabbitmq-server's script) exits right after its VM.
+  for _ in $(seq 1 25); do _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID" || break; sleep 0.2; done
+  if ! _rmq_alive "$beam" && ! _rmq_alive "$RMQ_LAUNCHER_PID"; then
+    RMQ_STOPPED=clean
+    _rmq_log "node $RMQ_NODE stopped cleanly (rabbitmqctl stop, $((SECONDS - t0))s)"
+    return 0
+  fi
+  # Fallback: kill only our own processes — the node's launcher session and its beam.
+  _rmq_log "WARNING: node $RMQ_NODE did not stop on rabbitmqctl stop (exit $rc) within $((SECONDS - t0))s: killing it"
+  _rmq_kill_node TERM "$beam"
+  for _ in $(seq 1 50); do
+    _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID" || break
+    sleep 0.2
+  done
+  _rmq_kill_node KILL "$beam"
+  RMQ_STOPPED=killed
+  _rmq_log "node $RMQ_NODE killed ($((SECONDS - t0))s)"
+}
+
+# Stops the node and starts it again on its own directory: the same name, ports, cookie, config and TLS material, the
+# same data (durable queues, persistent messages, users, permissions, policies). Needs the node's state (rmq_node_state)
+# loaded. Returns when the node is up and every listener accepts connections.
+rmq_node_restart() {
+  local -; set +e
+  local timeout=${DECOM_RABBITMQ_START_TIMEOUT:-60} port
+  if [ -z "$RMQ_DIR" ] || [ ! -d "$RMQ_DIR/mnesia" ]; then _rmq_log "no node to restart (RMQ_DIR '$RMQ_DIR')"; return 1; fi
+  _rmq_halt
+  # A pid file left by a killed VM would make `rabbitmqctl wait` watch a dead process.
+  rm -f "$RMQ_PIDFILE"
+  for port in $(_rmq_listener_ports) "$RMQ_DIST_PORT"; do
+    _rmq_port_free "$port" || { _rmq_log "cannot restart node $RMQ_NODE: port $port was taken while it was down"; return 1; }
+  done
+  _rmq_log "starting RabbitMQ node $RMQ_NODE again on its own data (dir $RMQ_DIR)"
+  _rmq_launch "$timeout" || return 1
+  _rmq_wait_listeners "$timeout" || return 1
+  _rmq_log "node $RMQ_NODE listens on 127.0.0.1:$(_rmq_listener_ports | paste -sd, -)"
+}
+
+# The node's state as shell assignments, for a later script to act on the same node (source it, then rmq_ctl,
+# rmq_node_restart, rmq_node_stop).
+rmq_node_state() {
+  declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID RMQ_AMQPS_PORT \
+    RMQ_MQTTS_PORT RMQ_MANAGEMENT_PORT RMQ_PKI_DIR RMQ_MQTT_VHOST
 }
 
 # The devices' virtual host and the policy on their MQTT session queues (the same as contracts/Decommission.Topology's
@@ -259,35 +360,15 @@ rmq_ctl() {
 rmq_node_stop() {
   local -; set +e
   [ -n "$RMQ_DIR" ] || return 0
-  if _rmq_alive "$RMQ_WAITER_PID"; then kill "$RMQ_WAITER_PID" 2>/dev/null; wait "$RMQ_WAITER_PID" 2>/dev/null; fi
-  local beam t0=$SECONDS
-  beam=$(_rmq_beam_pid)
-  if _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID"; then
-    _rmq_log "stopping RabbitMQ node $RMQ_NODE"
-    # Graceful stop; waits until the node's OS process has exited.
-    _rmq_argv rabbitmqctl -n "$RMQ_NODE" stop --timeout 30 "$RMQ_PIDFILE"
-    "${RMQ_ARGV[@]}" >/dev/null 2>&1 </dev/null &
-    local stopper=$!
-    for _ in $(seq 1 150); do _rmq_alive "$stopper" || break; sleep 0.2; done
-    kill "$stopper" 2>/dev/null
-    wait "$stopper" 2>/dev/null
-  fi
-  # Fallback: kill only our own processes — the node's launcher session and its beam.
-  if _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID"; then
-    _rmq_log "node $RMQ_NODE did not stop cleanly; killing it"
-    _rmq_kill_node TERM "$beam"
-    for _ in $(seq 1 50); do
-      _rmq_alive "$beam" || _rmq_alive "$RMQ_LAUNCHER_PID" || break
-      sleep 0.2
-    done
-    _rmq_kill_node KILL "$beam"
-  fi
+  local t0=$SECONDS
+  _rmq_halt
   [ -n "$RMQ_LAUNCHER_PID" ] && wait "$RMQ_LAUNCHER_PID" 2>/dev/null
   # The node started a private epmd on its own port; no other node uses it.
   if [ -n "$RMQ_EPMD_PORT" ] && ! _rmq_port_free "$RMQ_EPMD_PORT"; then
     ERL_EPMD_PORT=$RMQ_EPMD_PORT epmd -kill >/dev/null 2>&1 || true
   fi
   rm -rf "$RMQ_DIR"
-  _rmq_log "node $RMQ_NODE stopped ($((SECONDS - t0))s)"
+  [ -n "$RMQ_STOPPED" ] || _rmq_log "node $RMQ_NODE was not running"
+  _rmq_log "node $RMQ_NODE removed ($((SECONDS - t0))s)"
   RMQ_DIR='' RMQ_LAUNCHER_PID=''
 }

@@ -5,13 +5,11 @@
 #   ops/status.sh            processes and non-empty queues
 #   ops/status.sh --queues   every queue as "name messages", one per line (for scripts)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 # shellcheck source=ops/services.sh
 . ops/services.sh
 [ -s "$RUN/rabbitmq.state" ] || { echo "ops/status.sh: not up ($RUN/rabbitmq.state missing)" >&2; exit 1; }
-# shellcheck source=ops/rabbitmq-node.sh
-. ops/rabbitmq-node.sh
-# shellcheck disable=SC1090
+# shellcheck source=/dev/null
 . "$RUN/rabbitmq.state"
 
 queues() { rmq_ctl list_queues -q --no-table-headers name messages 2>/dev/null | awk 'NF == 2 { print $1, $2 }'; }

@@ -125,8 +125,7 @@ else
   export DECOM_TEST_PKI_DIR=$RMQ_PKI_DIR DECOM_TEST_MANAGEMENT_PORT=$RMQ_MANAGEMENT_PORT
   # For tests that manage the node's users as ops/up.sh does (rmq_ctl after sourcing ops/rabbitmq-node.sh and this file).
   export DECOM_TEST_RABBITMQ_STATE=$RMQ_DIR/node.state
-  declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_AMQPS_PORT RMQ_MQTTS_PORT \
-    RMQ_MANAGEMENT_PORT RMQ_PKI_DIR RMQ_MQTT_VHOST >"$DECOM_TEST_RABBITMQ_STATE"
+  rmq_node_state >"$DECOM_TEST_RABBITMQ_STATE"
   # Test assemblies run in parallel: each gets its own virtual host, named after it, so their queues never meet; the
   # devices' virtual host too, where guest plays the services. One import (each rabbitmqctl call costs a second or more).
   vhosts=("$RMQ_MQTT_VHOST")
@@ -163,6 +162,7 @@ tests_started=$SECONDS
 # is handled at once (bash defers traps while a foreground child runs) and the
 # whole test process tree can be stopped with it.
 export TEST_LOG; TEST_LOG=$(mktemp)
+# shellcheck disable=SC2016  # "$@" and $TEST_LOG are the inner shell's
 setsid bash -c '"$@" 2>&1 | tee "$TEST_LOG"; exit "${PIPESTATUS[0]}"' ops/test.sh "${cmd[@]}" &
 TEST_PID=$!
 rc=0

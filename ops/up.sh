@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The distributed run: a loopback RabbitMQ node and every service as its own process, each with its own RabbitMQ user,
-# data directory and log under .run/. Stop it all with ops/down.sh; restart a service with ops/restart.sh NAME;
-# see what runs and what waits in the queues with ops/status.sh.
+# data directory and log under .run/. Stop it all with ops/down.sh; restart a service with ops/restart.sh NAME (the
+# broker node, on its own data: ops/restart.sh rabbitmq); see what runs and what waits in the queues with ops/status.sh.
 #
 #   ops/up.sh                 build (Release) and start the services
 #   ops/up.sh --fleet 200     also start a simulated fleet of 200 devices (the device agent) on the device channel (MQTT
@@ -10,7 +10,8 @@
 #
 # Env: DECOM_RUN_DIR (default .run), DECOM_CONFIGURATION (default Release), DECOM_UP_BUILD=0 (run what is built),
 # DECOM_RABBITMQ_PORT (AMQP port, default a free one near 5682), DECOM_HTTP_BASE (first HTTP port tried, default 5081).
-# Any Section__Key variable in the environment reaches the services (e.g. Retirement__EraseDeadline=00:05:00).
+# Any Section__Key variable in the environment reaches the services (e.g. Retirement__EraseDeadline=00:05:00): they are the
+# run's settings, kept owner-only in .run/settings.env, and ops/restart.sh starts a service with them again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=ops/services.sh
@@ -38,14 +39,13 @@ if [ "${DECOM_UP_BUILD:-1}" != 0 ]; then
   dotnet build Decommission.sln -c "$CONFIGURATION" -v q -nologo >/dev/null
 fi
 
-# shellcheck source=ops/rabbitmq-node.sh
-. ops/rabbitmq-node.sh
 mkdir -p "$RUN"
+run_settings_save
 # The fleet CA is made with the node's PKI, so the broker trusts the devices' identity certificates from its first start;
 # the credentials service issues them with it (below, as a password-protected PFX).
 RMQ_TEST_FLEET_CA=fleet
 rmq_node_start
-declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID >"$RUN/rabbitmq.state"
+rmq_node_state >"$RUN/rabbitmq.state"
 
 # Each process's own user, with exactly the rights the bus catalogue gives it, and the shared topology (type exchanges
 # bound to the queues that take them, the device channel) declared here, with guest, so that no user needs rights on it.
@@ -112,6 +112,7 @@ configure certificates Bus__RabbitMqUri="$(uri certificates)" Certificates__Data
 # at login. It runs beside the services (ops/down.sh stops it with them).
 mkdir -p "$RUN/fleet-crl-sync"
 crl_sync=$PWD/ops/rabbitmq/fleet-crl-sync.sh
+# shellcheck disable=SC2016  # $$ and $0 are the inner shell's
 ( cd "$RUN/fleet-crl-sync" && export FLEET_CRL_PUBLISHED="$D/credentials/data/crl/fleet.crl" FLEET_CA_CERTIFICATE="$RMQ_PKI_DIR/fleet.crt" \
     BROKER_CRL_DIR="$RMQ_PKI_DIR/crl" FLEET_CRL_POLL_SECONDS=2 && \
     exec setsid bash -c 'echo $$ > pid; exec "$0"' "$crl_sync" ) >>"$RUN/fleet-crl-sync/service.log" 2>&1 </dev/null &
@@ -123,6 +124,7 @@ done
 for name in "${SERVICES[@]}"; do svc_wait_started "$name"; done
 
 # An auditor key for the operator's decom (certificates download/verify), shown nowhere else.
+# shellcheck source=/dev/null
 api_key=$( (set -a; . "$RUN/certificates/service.env"; dotnet "$(svc_dll certificates)" create-api-key --name operator --role auditor 2>/dev/null) )
 
 if [ "$fleet" -gt 0 ]; then

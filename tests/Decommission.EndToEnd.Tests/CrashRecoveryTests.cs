@@ -1,4 +1,5 @@
 using Decommission.ServiceDefaults;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -13,9 +14,11 @@ namespace Decommission.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 7's run with crashes: ops/up.sh with a fleet of 200 simulated devices, enrolled and retired with decom;
-/// the orchestrator and the device gateway are each killed with SIGKILL mid-run and restarted. Every device must end
-/// as its behaviour dictates, with exactly one verifying certificate per disposed device, every disposed device's
-/// identity on the CRL, and nothing in an _error queue but the one hostile message this test sends.
+/// the orchestrator and the device gateway are each killed with SIGKILL mid-run and restarted, and the broker node is
+/// restarted on its own data in between (issue 17). Every device must end as its behaviour dictates, with exactly one
+/// verifying certificate per disposed device, every disposed device's identity on the CRL, and nothing in an _error queue
+/// but the one hostile message this test sends; the restarted orchestrator keeps the run's shortened timings, and
+/// ops/down.sh then reports a clean stop.
 /// </summary>
 public sealed partial class CrashRecoveryTests
 {
@@ -88,16 +91,26 @@ public sealed partial class CrashRecoveryTests
         var forged = await PublishForgedIdentityRevokedAsync(operatorBroker);
         await Assert.ThrowsAnyAsync<Exception>(() => PublishAsAnotherUserAsync(operatorBroker, claimedUser: "certificates"));
 
+        // One device that never answers is retired only after the orchestrator's restart: its retirement shows the timings
+        // the restarted orchestrator applies (the run's shortened ones, or the defaults of a 2-minute attempt and 7 days).
+        var late = fleet.Where(d => d.Value == DeviceBehaviour.NeverAnswers).Max(d => d.Key)!;
         var retireCsv = Path.Combine(work, "retire.csv");
-        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Order().Prepend("deviceId"));
+        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Where(id => id != late).Order().Prepend("deviceId"));
         var retire = await Decom(run, "retire", "--csv", retireCsv, "--reason", "end of life", "--by", "e2e");
         Assert.True(retire.ExitCode == 0, retire.ToString());
-        Assert.Equal(FleetSize, Tables.Count(retire.Out, "accepted (new retirements)"));
+        Assert.Equal(FleetSize - 1, Tables.Count(retire.Out, "accepted (new retirements)"));
 
-        // Mid-run: kill -9 the orchestrator, restart it; later the gateway, restart it.
+        // Mid-run: kill -9 the orchestrator and restart it (as an operator does, from a shell without the run's settings);
+        // then restart the broker; later kill -9 the gateway and restart it.
         await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 40, TimeSpan.FromMinutes(2));
         run.Crash("orchestrator");
         await run.RestartAsync("orchestrator");
+        await AssertRunTimingsKeptAsync(run, late);
+
+        var atBrokerRestart = await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 80, TimeSpan.FromMinutes(2));
+        Assert.True(atBrokerRestart.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize, "the broker must be restarted mid-run");
+        await run.RestartAsync("rabbitmq");
+
         var atGatewayCrash = await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 120, TimeSpan.FromMinutes(2));
         Assert.True(atGatewayCrash.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize, "the gateway must be killed mid-run");
         run.Crash("device-gateway");
@@ -152,7 +165,33 @@ public sealed partial class CrashRecoveryTests
         Assert.Contains("IdentityRevoked refused: sent by broker user 'operator'", run.Log("orchestrator"));
         Assert.DoesNotContain(forged.ToString(), (await Decom(run, "list", "--limit", "1000")).Out);
 
+        // ops/down.sh says how each process stopped: after a run like this one, every one on TERM and the broker on
+        // rabbitmqctl stop, and nothing else.
+        var down = await run.DownAsync();
+        foreach (var process in new[] { "orchestrator", "inventory", "credentials", "device-gateway", "certificates", "device-agent", "fleet-crl-sync" })
+            Assert.True(Regex.IsMatch(down, $@"(?m)^{process}: stopped cleanly on TERM "), $"{process} did not stop cleanly:\n{down}");
+        Assert.Matches(@"(?m)^rabbitmq: node \S+ stopped cleanly \(rabbitmqctl stop\)$", down);
+        Assert.Matches(@"(?m)^down: everything stopped cleanly ", down);
+        Assert.DoesNotContain("WARNING", down);
+        Assert.DoesNotContain("NOT clean", down);
+
         run.Passed();
+    }
+
+    /// <summary>
+    /// The device's retirement, made by the restarted orchestrator, waits for its erase as the run's settings say (5 s an
+    /// attempt; the default is 2 minutes): the deadline decom status shows is seconds away. That the device then fails as
+    /// unreachable within the run shows the shortened overall deadline (a minute; the default is 7 days) held too.
+    /// </summary>
+    private static async Task AssertRunTimingsKeptAsync(DistributedRun run, string deviceId)
+    {
+        Ok(await Decom(run, "retire", deviceId, "--reason", "end of life", "--by", "e2e"), $"submitted for {deviceId}");
+        var status = await Eventually.Get(() => Decom(run, "status", deviceId), s => Tables.Fact(s.Out, "State") == RetirementStates.Erasing,
+            $"{deviceId} to be erasing", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1), last => last.ToString());
+        var deadline = DateTimeOffset.Parse(Tables.Fact(status.Out, "Deadline")!, CultureInfo.InvariantCulture);
+        var wait = deadline - DateTimeOffset.UtcNow;
+        Assert.True(wait < TimeSpan.FromSeconds(30),
+            $"the restarted orchestrator waits {wait} for {deviceId}'s erase attempt: it lost the run's settings (Retirement__EraseAttemptTimeout 5 s)\n{status}");
     }
 
     private sealed record Row(string State, string Failure);
@@ -253,8 +292,10 @@ public sealed partial class CrashRecoveryTests
         await using var connection = await factory.CreateConnectionAsync();
         // With confirms, a publish the operator's user may not make fails here instead of vanishing.
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true));
+        // Persistent, as the run's own messages are: the broker restarts after it, and a transient one need not outlive that
+        // (sent transient, this one was gone from the _error queue after the restart).
         await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
-            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), UserId = "operator" },
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", MessageId = Guid.NewGuid().ToString(), UserId = "operator", Persistent = true },
             Encoding.UTF8.GetBytes("{ this is not a message"));
     }
 

@@ -11,19 +11,21 @@ namespace Decommission.EndToEnd.Tests;
 public sealed class DistributedRun : IAsyncDisposable
 {
     private bool passed;
+    private bool down;
 
-    private DistributedRun(string runDirectory, IReadOnlyDictionary<string, string> environment)
+    private DistributedRun(string runDirectory, IReadOnlyDictionary<string, string> location)
     {
         RunDirectory = runDirectory;
-        Environment = environment;
+        Location = location;
     }
 
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     public string RunDirectory { get; }
 
-    /// <summary>Settings of the run's processes (DECOM_RUN_DIR, the configuration, and the Section__Key overrides).</summary>
-    public IReadOnlyDictionary<string, string> Environment { get; }
+    /// <summary>What an operator's shell knows of the run (DECOM_RUN_DIR, the configuration): every script but ops/up.sh gets
+    /// only this, so the run's settings (the Section__Key overrides given to ops/up.sh) must come from the run itself.</summary>
+    public IReadOnlyDictionary<string, string> Location { get; }
 
     /// <summary>What ops/up.sh wrote to operator.env: DECOM_BROKER, DECOM_API, DECOM_API_KEY, DECOM_CRL, …</summary>
     public IReadOnlyDictionary<string, string> Operator { get; private set; } = new Dictionary<string, string>();
@@ -31,17 +33,19 @@ public sealed class DistributedRun : IAsyncDisposable
     public static async Task<DistributedRun> UpAsync(int fleet, IReadOnlyDictionary<string, string> settings)
     {
         var directory = Path.Combine(Path.GetTempPath(), "decommission-e2e", Guid.NewGuid().ToString("N")[..12]);
-        var environment = new Dictionary<string, string>(settings)
+        var run = new DistributedRun(directory, new Dictionary<string, string>
         {
             ["DECOM_RUN_DIR"] = directory,
             ["DECOM_CONFIGURATION"] = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug",
+        });
+        var up = new Dictionary<string, string>(settings)
+        {
             ["DECOM_UP_BUILD"] = "0",
             ["DECOM_HTTP_BASE"] = Random.Shared.Next(20_000, 40_000).ToString(),
         };
-        var run = new DistributedRun(directory, environment);
         try
         {
-            await run.ScriptAsync(TimeSpan.FromMinutes(3), "ops/up.sh", "--fleet", fleet.ToString());
+            await run.RunAsync(TimeSpan.FromMinutes(3), up, "ops/up.sh", "--fleet", fleet.ToString());
             run.Operator = File.ReadAllLines(Path.Combine(directory, "operator.env"))
                 .Select(line => line.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
             return run;
@@ -63,6 +67,8 @@ public sealed class DistributedRun : IAsyncDisposable
         process.WaitForExit(10_000);
     }
 
+    /// <summary>ops/restart.sh NAME (a service, or rabbitmq: the run's broker node on its own data), as an operator runs it
+    /// from another shell: with <see cref="Location"/> alone.</summary>
     public Task RestartAsync(string service) => ScriptAsync(TimeSpan.FromMinutes(2), "ops/restart.sh", service);
 
     /// <summary>Every queue of the node with the number of messages in it (ops/status.sh --queues).</summary>
@@ -74,10 +80,19 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public string Log(string service) => File.ReadAllText(Path.Combine(RunDirectory, service, "service.log"));
 
-    /// <summary>Stops every process of the run; its directory goes too once <see cref="Passed"/> was called.</summary>
+    /// <summary>ops/down.sh: stops every process of the run; its report (how each process stopped) is the result.</summary>
+    public async Task<string> DownAsync()
+    {
+        down = true;
+        return await ScriptAsync(TimeSpan.FromMinutes(3), "ops/down.sh");
+    }
+
+    /// <summary>Stops every process of the run (unless <see cref="DownAsync"/> did); its directory goes too once
+    /// <see cref="Passed"/> was called.</summary>
     public async ValueTask DisposeAsync()
     {
-        await ScriptAsync(TimeSpan.FromMinutes(2), "ops/down.sh");
+        if (!down)
+            await DownAsync();
         // Logs and data stay for a failed run to be read; a passing one leaves nothing behind.
         if (passed)
             Directory.Delete(RunDirectory, recursive: true);
@@ -86,14 +101,17 @@ public sealed class DistributedRun : IAsyncDisposable
     public void Passed() => passed = true;
 
     /// <summary>Runs a script of ops/ (or any program) from the repository root; its stdout, or an exception with both streams.</summary>
-    public async Task<string> ScriptAsync(TimeSpan timeout, string program, params string[] args)
+    public Task<string> ScriptAsync(TimeSpan timeout, string program, params string[] args) =>
+        RunAsync(timeout, new Dictionary<string, string>(), program, args);
+
+    private async Task<string> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string> environment, string program, params string[] args)
     {
         var start = new ProcessStartInfo(program.StartsWith("ops/", StringComparison.Ordinal) ? "bash" : program) { WorkingDirectory = RepositoryRoot };
         if (program.StartsWith("ops/", StringComparison.Ordinal))
             start.ArgumentList.Add(program);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        foreach (var (name, value) in Environment)
+        foreach (var (name, value) in Location.Concat(environment))
             start.Environment[name] = value;
 
         var run = await ChildProcess.RunAsync(start, timeout);

@@ -44,8 +44,6 @@ ops/up.sh --fleet "$((devices + in_flight))" >&2
 
 # shellcheck source=ops/services.sh
 . ops/services.sh
-# shellcheck source=ops/rabbitmq-node.sh
-. ops/rabbitmq-node.sh
 # shellcheck disable=SC1091
 . "$RUN/rabbitmq.state"
 bench_password=$(od -An -N12 -tx1 /dev/urandom | tr -dc '0-9a-f')
