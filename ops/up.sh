@@ -131,7 +131,8 @@ if [ "$fleet" -gt 0 ]; then
   # Devices speak MQTT over TLS, each with its own identity certificate: they come online as their bundles arrive.
   configure device-agent DeviceAgent__DeviceCount="$fleet" \
     DeviceAgent__AttestationKeysOut="$D/device-agent/data/attestation-keys.csv" \
-    DeviceAgent__ProvisioningDirectory="$D/device-agent/provisioning"
+    DeviceAgent__ProvisioningDirectory="$D/device-agent/provisioning" \
+    DeviceAgent__DataDirectory="$D/device-agent/devices"
   svc_launch device-agent
   svc_wait_started device-agent
   log "device-agent: pid $(svc_pid device-agent), $fleet devices; enroll them with: decom devices enroll $D/device-agent/data/attestation-keys.csv --bundles $D/device-agent/provisioning"

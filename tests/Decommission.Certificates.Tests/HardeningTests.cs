@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Issuing;
+using Decommission.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Decommission.Certificates.Tests;
@@ -49,13 +51,19 @@ public sealed class HardeningTests(ITestOutputHelper output)
     public async Task An_upload_over_the_cap_is_answered_413_with_the_limit()
     {
         await using var host = await CertificatesHost.StartAsync(new Dictionary<string, string?> { ["Certificates:MaxVerifyUploadBytes"] = "100000" });
-        using var auditor = host.Client(await host.NewKey(ApiRoles.Auditor));
+        var key = await host.NewKey(ApiRoles.Auditor);
+        // Each on a connection of its own: the server closes one whose body it refused, and a pooled reuse would race that.
+        async Task<HttpResponseMessage> Post(HttpContent content)
+        {
+            using var auditor = host.Client(key);
+            return await auditor.PostAsync("/api/certificates/verify", content);
+        }
 
-        var raw = await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[100_001]));
-        var streamed = await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[300_000], chunked: true));
+        var raw = await Post(Pdf(new byte[100_001]));
+        var streamed = await Post(Pdf(new byte[300_000], chunked: true));
         using var form = new MultipartFormDataContent { { Pdf(new byte[100_001]), "file", "big.pdf" } };
-        var multipart = await auditor.PostAsync("/api/certificates/verify", form);
-        var atTheCap = await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[100_000]));
+        var multipart = await Post(form);
+        var atTheCap = await Post(Pdf(new byte[100_000]));
 
         foreach (var response in new[] { raw, streamed, multipart })
         {
@@ -110,6 +118,9 @@ public sealed class HardeningTests(ITestOutputHelper output)
 
         var holding = auditor.PostAsync("/api/certificates/verify", slow);
         await slow.Started;
+        // The first upload holds the only slot before the second comes (however slow the machine).
+        var gate = host.Services.GetRequiredService<VerificationGate>();
+        await Eventually.True(() => gate.FreeSlots == 0, "the first verification to take the only slot");
         var refused = await auditor.PostAsync("/api/certificates/verify", Pdf(new byte[1000]));
         release.SetResult();
 
@@ -137,8 +148,6 @@ public sealed class HardeningTests(ITestOutputHelper output)
         {
             await stream.WriteAsync(new byte[1000]);
             await stream.FlushAsync();
-            // Let the server take the slot and start reading before the second request comes.
-            await Task.Delay(200);
             _started.SetResult();
             await _release;
             await stream.WriteAsync(new byte[1000]);

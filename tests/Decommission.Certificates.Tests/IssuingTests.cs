@@ -1,3 +1,4 @@
+using Decommission.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Decommission.Certificates.Apis;
@@ -27,7 +28,7 @@ public sealed class IssuingTests
         Assert.Contains("fleet CA", refused.Detail);
         Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "certificates"))
                      && Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Any());
-        Assert.Empty(host.Harness.Published.Select<DisposalCertificateIssued>());
+        Assert.Empty(BusTraffic.Of<DisposalCertificateIssued>(host.Harness));
     }
 
     [Fact]

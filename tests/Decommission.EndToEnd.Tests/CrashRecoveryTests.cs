@@ -14,8 +14,8 @@ namespace Decommission.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 7's run with crashes: ops/up.sh with a fleet of 200 simulated devices, enrolled and retired with decom;
-/// the orchestrator and the device gateway are each killed with SIGKILL mid-run and restarted, and the broker node is
-/// restarted on its own data in between (issue 17). Every device must end as its behaviour dictates, with exactly one
+/// the orchestrator, the device gateway and the device agent are each killed with SIGKILL mid-run and restarted, and the
+/// broker node is restarted on its own data in between (issue 17). Every device must end as its behaviour dictates, with exactly one
 /// verifying certificate per disposed device, every disposed device's identity on the CRL, and nothing in an _error queue
 /// but the one hostile message this test sends; the restarted orchestrator keeps the run's shortened timings, and
 /// ops/down.sh then reports a clean stop.
@@ -115,6 +115,13 @@ public sealed partial class CrashRecoveryTests
         Assert.True(atGatewayCrash.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize, "the gateway must be killed mid-run");
         run.Crash("device-gateway");
         await run.RestartAsync("device-gateway");
+
+        // The device agent too, as a power cut takes a rack of devices: they come back with the keys and data they kept on
+        // disk, and their receipts still verify (a device with new keys would fail as UnregisteredKey).
+        var atAgentCrash = await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= 140, TimeSpan.FromMinutes(2));
+        Assert.True(atAgentCrash.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize, "the device agent must be killed mid-run");
+        run.Crash("device-agent");
+        await run.RestartAsync("device-agent");
 
         var final = await WaitFor(run, states => states.Count(s => s.Value.State is "Completed" or "Failed") == FleetSize, TimeSpan.FromMinutes(4));
 

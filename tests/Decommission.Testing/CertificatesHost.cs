@@ -103,13 +103,13 @@ public sealed class CertificatesHost : IAsyncDisposable
     public async Task<(DisposalCertificateIssued? Issued, DisposalCertificateRefused? Refused)> Order(IssueDisposalCertificate order)
     {
         int Answers() =>
-            Harness.Published.Select<DisposalCertificateIssued>().Count(m => m.Context.Message.RetirementId == order.RetirementId)
-            + Harness.Published.Select<DisposalCertificateRefused>().Count(m => m.Context.Message.RetirementId == order.RetirementId);
+            BusTraffic.Of<DisposalCertificateIssued>(Harness).Count(m => m.RetirementId == order.RetirementId)
+            + BusTraffic.Of<DisposalCertificateRefused>(Harness).Count(m => m.RetirementId == order.RetirementId);
         var before = Answers();
         await Harness.Bus.Publish(order);
         await Eventually.True(() => Answers() > before, $"a certificate announced or refused for {order.RetirementId}", TimeSpan.FromSeconds(30));
-        var issued = Harness.Published.Select<DisposalCertificateIssued>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
-        var refused = Harness.Published.Select<DisposalCertificateRefused>().Select(m => m.Context.Message).LastOrDefault(m => m.RetirementId == order.RetirementId);
+        var issued = BusTraffic.Of<DisposalCertificateIssued>(Harness).LastOrDefault(m => m.RetirementId == order.RetirementId);
+        var refused = BusTraffic.Of<DisposalCertificateRefused>(Harness).LastOrDefault(m => m.RetirementId == order.RetirementId);
         return (issued, refused);
     }
 

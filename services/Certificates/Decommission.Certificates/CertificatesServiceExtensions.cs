@@ -1,3 +1,4 @@
+using Decommission.Outbox;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Destructions;
 using Decommission.Certificates.Issuing;
@@ -23,6 +24,7 @@ public static class CertificatesServiceExtensions
     {
         builder.Services.AddOptions<CertificatesOptions>().BindConfiguration(CertificatesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSqliteDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
+        builder.Services.AddSqliteOutbox<CertificatesDatabase>();
         builder.Services.AddSingleton<SigningIdentity>();
         builder.Services.AddSingleton<CertificatePdf>();
         builder.Services.AddSingleton<EvidenceTrust>();
@@ -46,13 +48,17 @@ public static class CertificatesServiceExtensions
         builder.Services.AddTransient<IStartupFilter, SecurityHeaders.StartupFilter>();
         builder.Services.AddOpenApi("certificates");
 
-        builder.AddBusRegistration(bus => bus.AddConsumer<IssueDisposalCertificateConsumer>(c => c.UseMessageRetry(r => r.Intervals(100, 500, 2000)))
-            .Endpoint(e =>
+        builder.AddBusRegistration(bus =>
+        {
+            bus.AddConsumer<IssueDisposalCertificateConsumer>().Endpoint(e =>
             {
                 e.Name = QueueNames.IssueDisposalCertificate;
                 // Rendering and signing keep a core busy: more at once than the cores only holds more documents in memory.
                 e.ConcurrentMessageLimit = 2 * Environment.ProcessorCount;
-            }));
+            });
+            // The announcement of an issued certificate leaves through the outbox, after the certificate's row.
+            bus.UseSqliteOutboxOn<CertificatesDatabase>(r => r.Intervals(100, 500, 2000), QueueNames.IssueDisposalCertificate);
+        });
         return builder;
     }
 }

@@ -11,6 +11,9 @@ public sealed class VerificationGate(IOptions<CertificatesOptions> options) : ID
     private readonly SemaphoreSlim _slots = new(options.Value.MaxParallelVerifications, options.Value.MaxParallelVerifications);
     private readonly System.Collections.Concurrent.ConcurrentBag<byte[]> _buffers = [];
 
+    /// <summary>How many verifications could start now.</summary>
+    public int FreeSlots => _slots.CurrentCount;
+
     /// <summary>A slot, or null when none freed up in time.</summary>
     public async Task<Slot?> EnterAsync(CancellationToken cancellationToken) =>
         await _slots.WaitAsync(options.Value.VerificationQueueTimeout, cancellationToken)
