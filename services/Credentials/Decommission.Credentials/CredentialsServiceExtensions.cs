@@ -53,7 +53,14 @@ public static class CredentialsServiceExtensions
                     e.ConcurrentMessageLimit = IdentityChangesInFlight;
                 });
             bus.AddConsumer<RetirementAdmissionConsumer>().Endpoint(e => e.Name = QueueNames.CredentialsEvents);
-            bus.AddConsumer<RevokeIdentityConsumer>().Endpoint(e =>
+            // Not through the outbox: IdentityRevoked must leave at once, while removing the broker identity after it may fail
+            // and be retried for a while (an outbox would hold the announcement until the removal worked). A retry finds the
+            // revocation done and announces it again.
+            bus.AddConsumer<RevokeIdentityConsumer>(c => c.UseMessageRetry(r =>
+            {
+                r.Ignore<UnknownDeviceException>();
+                r.Intervals(50, 200, 1000, 2000, 5000, 10000);
+            })).Endpoint(e =>
             {
                 e.Name = QueueNames.RevokeIdentity;
                 // Revocations wait for the next CRL together (CrlPublisher): let a fleet's gather in batches of hundreds.
@@ -64,11 +71,6 @@ public static class CredentialsServiceExtensions
             // What these consumers announce leaves through the outbox: a delivery the broker lost is made again from the file.
             bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000), QueueNames.QuarantineDevice);
             bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.CredentialsEvents);
-            bus.UseSqliteOutboxOn<CredentialsDatabase>(r =>
-            {
-                r.Ignore<UnknownDeviceException>();
-                r.Intervals(50, 200, 1000, 2000, 5000, 10000);
-            }, QueueNames.RevokeIdentity);
         });
         return builder;
     }
