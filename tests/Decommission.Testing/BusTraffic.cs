@@ -10,14 +10,17 @@ namespace Decommission.Testing;
 /// </summary>
 public static class BusTraffic
 {
-    /// <summary>Every message of type <typeparamref name="T"/> that left, in no particular order.</summary>
+    // What is there now, without waiting for more (MassTransit's lists wait up to the harness timeout for further matches).
+    private static readonly CancellationToken NowOnly = new(canceled: true);
+
+    /// <summary>Every message of type <typeparamref name="T"/> that left so far, in no particular order.</summary>
     public static IReadOnlyList<T> Of<T>(ITestHarness harness) where T : class
     {
         var urn = MessageUrn.ForTypeString<T>();
-        var found = harness.Published.Select<T>().Select(m => m.Context.Message)
-            .Concat(harness.Sent.Select<T>().Select(m => m.Context.Message))
+        var found = harness.Published.Select<T>(NowOnly).Select(m => m.Context.Message)
+            .Concat(harness.Sent.Select<T>(NowOnly).Select(m => m.Context.Message))
             .ToList();
-        foreach (var sent in harness.Sent.Select<SerializedMessageBody>())
+        foreach (var sent in harness.Sent.Select<SerializedMessageBody>(NowOnly))
         {
             var context = sent.Context;
             if (!context.SupportedMessageTypes.Contains(urn))
