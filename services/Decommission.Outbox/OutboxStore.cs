@@ -116,13 +116,6 @@ public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider cloc
             "DELETE FROM inbox_state WHERE delivered_ms IS NOT NULL AND delivered_ms < @Before;",
             new { Before = deliveredBefore.ToUnixTimeMilliseconds() }, transaction));
 
-    /// <summary>How many consumed messages still wait for their sends to be delivered (for health and tests).</summary>
-    public async Task<long> CountUndeliveredAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM inbox_state WHERE delivered_ms IS NULL;");
-    }
-
     private sealed record InboxRow(long ConsumedMs, long? DeliveredMs);
 
     private sealed record Row(long SequenceNumber, string MessageId, string? ConversationId, string? CorrelationId, string? InitiatorId,
