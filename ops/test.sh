@@ -14,6 +14,8 @@
 #   DECOM_TEST_MANAGEMENT_PORT exported to the tests: the node's management HTTP API port (127.0.0.1; guest/guest)
 #   DECOM_TEST_PKI_DIR       exported to the tests: the node's TLS material (ops/pki.sh): ca.crt (trust it to reach the
 #                            node), fleet.crt/fleet.key (the test fleet CA: issue device certificates with it), crl/
+#   DECOM_TEST_POSTGRES      exported to the tests: an Npgsql connection string to a throwaway PostgreSQL (ops/postgres.sh;
+#                            a role that owns its database and may create others); if already set, no server is started
 #   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
 #   DECOM_TEST_COMMAND       shell command run instead of `dotnet test Decommission.sln[x]`
 #                            (gets this script's args as "$@")
@@ -33,12 +35,15 @@ REQUIRED=(
   "pdfsig poppler-utils"
   "chromium chromium"
   "mosquitto_pub mosquitto-clients"
+  "initdb postgresql"
 )
 
 MISSING_PKGS=()
 need_pkg() {
   local cmd=$1 pkg=$2
   if command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ]; then return 0; fi
+  # Debian keeps PostgreSQL's server tools out of PATH.
+  if compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then return 0; fi
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then return 0; fi
   MISSING_PKGS+=("$pkg")
 }
@@ -84,6 +89,9 @@ install_missing() {
 
 # shellcheck source=ops/rabbitmq-node.sh
 . ops/rabbitmq-node.sh
+# shellcheck source=ops/postgres.sh
+. ops/postgres.sh
+PG_LOG_PREFIX=ops/test.sh
 
 TEST_PID=
 # shellcheck disable=SC2317  # invoked via trap
@@ -100,6 +108,7 @@ cleanup() {
   fi
   restore_policy_rc
   rmq_node_stop
+  pg_server_stop
   exit "$rc"
 }
 trap cleanup EXIT
@@ -139,6 +148,14 @@ else
     done
     printf '] }\n'
   } | rmq_ctl import_definitions >/dev/null || { log "could not create the virtual hosts ${vhosts[*]}"; exit 1; }
+fi
+
+if [ -n "${DECOM_TEST_POSTGRES:-}" ]; then
+  log "using existing PostgreSQL from DECOM_TEST_POSTGRES"
+else
+  pg_server_start || { log "could not start PostgreSQL"; exit 1; }
+  # The application role's connection (it may create databases): store tests make a schema or database of their own.
+  export DECOM_TEST_POSTGRES=$PG_CONNECTION
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
