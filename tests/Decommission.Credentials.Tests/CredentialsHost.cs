@@ -65,10 +65,8 @@ public sealed class CredentialsHost : IAsyncDisposable
         await Eventually.True(async () =>
         {
             await using var connection = await database.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = $id;";
-            command.Parameters.AddWithValue("$id", retirementId.ToString());
-            return (long)(await command.ExecuteScalarAsync())! > 0;
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
+                "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = @Id;", new { Id = retirementId.ToString() }) > 0;
         }, $"retirement {retirementId} to be recorded as admitted", TimeSpan.FromSeconds(10));
     }
 

@@ -5,7 +5,7 @@ using Decommission.Certificates.Issuing;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -23,8 +23,8 @@ public static class CertificatesServiceExtensions
     public static IHostApplicationBuilder AddCertificatesService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CertificatesOptions>().BindConfiguration(CertificatesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSqliteDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<CertificatesDatabase>();
+        builder.Services.AddServiceDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<CertificatesDatabase>();
         builder.Services.AddSingleton<SigningIdentity>();
         builder.Services.AddSingleton<CertificatePdf>();
         builder.Services.AddSingleton<EvidenceTrust>();
@@ -57,7 +57,7 @@ public static class CertificatesServiceExtensions
                 e.ConcurrentMessageLimit = 2 * Environment.ProcessorCount;
             });
             // The announcement of an issued certificate leaves through the outbox, after the certificate's row.
-            bus.UseSqliteOutboxOn<CertificatesDatabase>(r => r.Intervals(100, 500, 2000), QueueNames.IssueDisposalCertificate);
+            bus.UseOutboxOn<CertificatesDatabase>(r => r.Intervals(100, 500, 2000), QueueNames.IssueDisposalCertificate);
         });
         return builder;
     }

@@ -4,7 +4,7 @@ using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceGateway.Commands;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -18,8 +18,8 @@ public static class DeviceGatewayServiceExtensions
     public static IHostApplicationBuilder AddDeviceGatewayService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSqliteDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<GatewayDatabase>();
+        builder.Services.AddServiceDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<GatewayDatabase>();
         builder.Services.AddHostedService<GatewayStartup>();
         builder.Services.AddSingleton<CommandSigningKey>();
         builder.Services.AddSingleton<FleetCa>();
@@ -47,13 +47,13 @@ public static class DeviceGatewayServiceExtensions
                 .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
             bus.AddConsumer<ErasePreconditionsConsumer>().Endpoint(e => e.Name = QueueNames.DeviceGatewayEvents);
             // What they announce leaves through the outbox, after their commit.
-            bus.UseSqliteOutboxOn<GatewayDatabase>(r =>
+            bus.UseOutboxOn<GatewayDatabase>(r =>
             {
                 r.Handle<NotQuarantinedException>();
                 // Usually the quarantine is a few milliseconds behind: look again soon first.
                 r.Intervals(10, 50, 200, 500, 1000, 2000, 5000, 10000);
             }, QueueNames.EraseDevice);
-            bus.UseSqliteOutboxOn<GatewayDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.DeviceGatewayEvents);
+            bus.UseOutboxOn<GatewayDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.DeviceGatewayEvents);
         });
         return builder;
     }

@@ -105,7 +105,7 @@ public sealed class CrlTests
         Assert.Contains("Cessation Of Operation", output);
         foreach (var serial in serials)
             Assert.Contains($"Serial Number: {serial}", output, StringComparison.OrdinalIgnoreCase);
-        Assert.True(Decommission.Sqlite.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
+        Assert.True(Decommission.Storage.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

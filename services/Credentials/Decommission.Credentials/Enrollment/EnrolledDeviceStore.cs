@@ -1,3 +1,4 @@
+using Decommission.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -28,7 +29,7 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
     public async Task AddAsync(IReadOnlyList<NewEnrolledDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await ServiceDatabase.BeginWriteAsync(connection, cancellationToken);
         foreach (var device in devices)
         {
             await connection.ExecuteAsync("""
@@ -89,7 +90,7 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
         return quarantined;
     }
 
-    private static async Task<Quarantined> ReadQuarantinedAsync(SqliteConnection connection, SqliteTransaction transaction, string deviceId)
+    private static async Task<Quarantined> ReadQuarantinedAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string deviceId)
     {
         var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(
             "SELECT credential_id AS Id, kind AS Kind, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId ORDER BY kind;",

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Decommission.Credentials.Enrollment;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Decommission.Credentials.Revocation;
