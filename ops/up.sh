@@ -110,36 +110,10 @@ cp "$RMQ_PKI_DIR/fleet.crt" "$RUN/credentials/data/ca/fleet-ca.pem"
 
 if [ "$replicas" -gt 1 ]; then
   # Keys every replica of a service must share, made once here (a replica never makes one of its own): the gateway's
-  # command-signing key (PKCS#8 PEM, owner-only) and the certificates service's signing identity (a disposal-authority CA
-  # and the signing certificate it issued, in a PFX with its own password). The fleet CA's PFX is above. Their public
-  # halves go to keys/public, which no service writes.
+  # command-signing key and the certificates service's signing PFX (ops/fleet-keys.sh); the fleet CA's PFX is above.
   KEYS=$RUN/keys
-  install -d -m 700 "$KEYS"
-  install -d -m 755 "$KEYS/public"
   SIGNING_PFX_PASSWORD=$(od -An -N18 -tx1 /dev/urandom | tr -dc '0-9a-f')
-  (umask 077
-   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$KEYS/command-signing.key.pem"
-   openssl pkey -in "$KEYS/command-signing.key.pem" -pubout -out "$KEYS/public/command-signing.pub.pem"
-   chmod 644 "$KEYS/public/command-signing.pub.pem"
-   org=${Certificates__Organisation:-Decommission}
-   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$KEYS/disposal-authority-ca.key.pem"
-   openssl req -new -x509 -key "$KEYS/disposal-authority-ca.key.pem" -out "$KEYS/public/disposal-authority-ca.pem" -days 7300 \
-     -subj "/O=$org/CN=$org Disposal Authority CA" -sha256 -addext 'basicConstraints=critical,CA:TRUE,pathlen:0' \
-     -addext 'keyUsage=critical,keyCertSign,cRLSign' -addext 'subjectKeyIdentifier=hash' 2>/dev/null
-   chmod 644 "$KEYS/public/disposal-authority-ca.pem"
-   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$KEYS/certificate-signing.key.pem"
-   openssl req -new -key "$KEYS/certificate-signing.key.pem" -subj "/O=$org/CN=$org Certificate Signing" -out "$KEYS/signing.csr" 2>/dev/null
-   printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,nonRepudiation' \
-     'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid:always' >"$KEYS/signing.ext"
-   openssl x509 -req -in "$KEYS/signing.csr" -CA "$KEYS/public/disposal-authority-ca.pem" -CAkey "$KEYS/disposal-authority-ca.key.pem" \
-     -CAcreateserial -CAserial "$KEYS/disposal-authority-ca.srl" -days 3650 -sha256 -extfile "$KEYS/signing.ext" \
-     -out "$KEYS/certificate-signing.pem" 2>/dev/null
-   PFX_PASSWORD=$SIGNING_PFX_PASSWORD openssl pkcs12 -export -inkey "$KEYS/certificate-signing.key.pem" -in "$KEYS/certificate-signing.pem" \
-     -certfile "$KEYS/public/disposal-authority-ca.pem" -name "$org certificate signing" -keypbe AES-256-CBC -certpbe AES-256-CBC \
-     -macalg sha256 -passout env:PFX_PASSWORD -out "$KEYS/certificate-signing.pfx"
-   # Only the PFX signs; the authority's key stays (owner-only) to issue a next signing certificate.
-   shred -u "$KEYS/certificate-signing.key.pem" "$KEYS/signing.csr" 2>/dev/null || rm -f "$KEYS/certificate-signing.key.pem" "$KEYS/signing.csr"
-   rm -f "$KEYS/signing.ext")
+  SIGNING_PFX_PASSWORD=$SIGNING_PFX_PASSWORD ORGANISATION=${Certificates__Organisation:-Decommission} ops/fleet-keys.sh "$KEYS"
 fi
 
 port=${DECOM_HTTP_BASE:-5081}
