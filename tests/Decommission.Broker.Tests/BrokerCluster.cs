@@ -24,6 +24,9 @@ public sealed class BrokerCluster : IAsyncLifetime
     /// <summary>The broker CA the nodes' server certificate (one for every node) chains to.</summary>
     public string BrokerCaPath => Path.Combine(Directory, "pki", "ca.crt");
 
+    /// <summary>The test fleet CA (certificate and key) every node trusts for devices' client certificates.</summary>
+    public (string Certificate, string Key) FleetCa => (Path.Combine(Directory, "pki", "fleet.crt"), Path.Combine(Directory, "pki", "fleet.key"));
+
     /// <summary>How long the cluster took to form (three nodes joined, feature flags on).</summary>
     public TimeSpan FormedIn { get; private set; }
 
@@ -34,6 +37,8 @@ public sealed class BrokerCluster : IAsyncLifetime
         var started = Stopwatch.StartNew();
         // On failure rmq_cluster_start leaves what it started: stop it before failing.
         var output = await Bash($"""
+            # A test fleet CA in the cluster's PKI, trusted by every node: devices' identity certificates (MQTT over TLS).
+            RMQ_TEST_FLEET_CA=fleet
             if ! rmq_cluster_start {Size} >&2; then rmq_cluster_stop >&2; exit 1; fi
             echo "$RMQC_DIR"
             """);

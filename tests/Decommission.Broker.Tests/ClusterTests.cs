@@ -84,8 +84,10 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         }
     }
 
+    /// <summary>One kill for both (a second would leave the cluster without a majority for the other tests): an AMQP consumer
+    /// given every node, and a device's persistent MQTT session with a command waiting in it, both on the node killed.</summary>
     [Fact]
-    public async Task A_consumer_given_every_node_keeps_receiving_when_its_node_is_killed()
+    public async Task A_consumer_given_every_node_and_a_device_session_outlive_the_node_they_were_on()
     {
         const string queue = "cluster-failover-probe";
         var factory = Factory();
@@ -124,6 +126,18 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         await PublishAsync(0, 200);
         await Eventually.True(() => received.Count == 200, "the first 200 messages received before the kill", TimeSpan.FromSeconds(20));
 
+        // A device with a persistent session on the same node, gone offline, and a command that waits for it in its session
+        // queue (mirrored on every node by the devices' session policy).
+        using var device = DeviceIdentity.Issue(DeviceIdentity.NewDeviceId(), cluster.FleetCa.Certificate, cluster.FleetCa.Key);
+        await AddDeviceUserAsync(device.DeviceId);
+        var subscribed = await MosquittoAsync(victim, device, "-C", "1", "-W", "3");
+        Assert.Contains("received SUBACK", subscribed.Output + subscribed.Error, StringComparison.Ordinal);
+        var command = $"erase-{Guid.NewGuid():N}";
+        await using (var devices = await Factory("iot").CreateConnectionAsync(publisherEndpoints, "failover-commands"))
+        await using (var channel = await devices.CreateChannelAsync(new CreateChannelOptions(true, true)))
+            await channel.BasicPublishAsync("amq.topic", $"devices.{device.DeviceId}.commands", mandatory: true,
+                new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes(command));
+
         var killed = Stopwatch.StartNew();
         cluster.Kill(victim);
         output.WriteLine($"killed node {victim.Number} ({victim.Name}, beam pid {victim.BeamPid}), the consumer's");
@@ -138,15 +152,44 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         Assert.NotEqual(victim.AmqpsPort, consumerConnection.Endpoint.Port);
         var nodes = await cluster.DescribeAsync();
         Assert.Null(nodes.Single(n => n.Number == victim.Number).BeamPid);
+
+        // The device comes back on another node (the next server of its bundle), resumes its session and gets its command.
+        var resumed = await MosquittoAsync(cluster.Nodes[0], device, "-C", "1", "-W", "30");
+        output.WriteLine($"device on node 1 after the kill: exit {resumed.ExitCode}; {resumed.Output.Trim()}");
+        Assert.Contains("received CONNACK (0)", resumed.Output + resumed.Error, StringComparison.Ordinal);
+        Assert.Contains(command, resumed.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The device's broker user as enrollment makes it (docs/deployment.md §7): no password, its own session queue and topics.</summary>
+    private Task AddDeviceUserAsync(string deviceId) => cluster.OnClusterAsync($$"""
+        rmq_ctl add_user {{deviceId}} "$(od -An -N16 -tx1 /dev/urandom | tr -dc 0-9a-f)" </dev/null >/dev/null
+        rmq_ctl clear_password {{deviceId}} </dev/null >/dev/null
+        rmq_ctl set_permissions -p iot {{deviceId}} '^mqtt-subscription-{{deviceId}}qos[01]$' '^(amq\.topic|mqtt-subscription-{{deviceId}}qos[01])$' '^(amq\.topic|mqtt-subscription-{{deviceId}}qos[01])$' </dev/null >/dev/null
+        rmq_ctl set_topic_permissions -p iot {{deviceId}} amq.topic '^devices\.{username}\.(receipts|telemetry)$' '^devices\.{username}\.commands$' </dev/null >/dev/null
+        rmq_ctl set_permissions -p iot guest '.*' '.*' '.*' </dev/null >/dev/null
+        """);
+
+    /// <summary>mosquitto_sub as the device (its certificate, client id = its id, clean session off, QoS 1) on <paramref name="node"/>.</summary>
+    private async Task<ChildProcess.Result> MosquittoAsync(ClusterNode node, DeviceIdentity device, params string[] extra)
+    {
+        var start = new ProcessStartInfo("mosquitto_sub");
+        foreach (var argument in new[]
+                 {
+                     "-h", "127.0.0.1", "-p", node.MqttsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-V", "mqttv311", "-d",
+                     "--cafile", cluster.BrokerCaPath, "--cert", device.CertificatePath, "--key", device.KeyPath, "-i", device.DeviceId,
+                     "-c", "-q", "1", "-t", $"devices/{device.DeviceId}/commands",
+                 }.Concat(extra))
+            start.ArgumentList.Add(argument);
+        return await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(60));
     }
 
     private const string ProbeQueue = "cluster-quorum-probe";
 
-    private ConnectionFactory Factory()
+    private ConnectionFactory Factory(string virtualHost = "")
     {
         var factory = new ConnectionFactory
         {
-            Uri = new Uri($"amqps://guest:guest@127.0.0.1:{cluster.Nodes[0].AmqpsPort}/"),
+            Uri = new Uri($"amqps://guest:guest@127.0.0.1:{cluster.Nodes[0].AmqpsPort}/{virtualHost}"),
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromMilliseconds(500),
