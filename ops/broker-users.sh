@@ -4,7 +4,8 @@
 # (with a node started or its state loaded), then:
 #
 #   broker_setup VHOST ADMIN_URI   creates every catalogue user with a fresh random password (in PASSWORD[user]) and its
-#                                  permissions on VHOST, and declares the shared topology there through ADMIN_URI
+#                                  permissions on VHOST, and declares the shared topology there through ADMIN_URI (its
+#                                  queues quorum queues when BROKER_QUORUM=1: a cluster)
 #   broker_setup_device_identities creates the devices' virtual host and the credentials service's management user
 #                                  (DeviceIdentityAdministrator: the administrator tag, nobody else's) with a fresh random
 #                                  password (in PASSWORD[user]); its name in DEVICE_IDENTITY_ADMIN
@@ -35,7 +36,7 @@ broker_setup() {
     rmq_ctl add_user "$user" "${PASSWORD[$user]}" </dev/null >/dev/null || return 1
     rmq_ctl set_permissions -p "$vhost" "$user" "$configure" "$write" "$read" </dev/null >/dev/null || return 1
   done <<<"$lines"
-  _broker_topology declare "$admin_uri"
+  if [ "${BROKER_QUORUM:-0}" = 1 ]; then _broker_topology declare "$admin_uri" --quorum; else _broker_topology declare "$admin_uri"; fi
 }
 
 broker_setup_device_identities() {

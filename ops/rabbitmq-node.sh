@@ -30,6 +30,9 @@ RMQ_NODE='' RMQ_PORT='' RMQ_URI='' RMQ_DIR='' RMQ_PIDFILE='' RMQ_LAUNCHER_PID=''
 RMQ_DIST_PORT='' RMQ_EPMD_PORT='' RMQ_WAITER_PID=''
 RMQ_AMQPS_PORT='' RMQ_MQTTS_PORT='' RMQ_MANAGEMENT_PORT='' RMQ_PKI_DIR='' RMQ_MQTT_VHOST=iot RMQ_TEST_FLEET_CA=${RMQ_TEST_FLEET_CA:-}
 RMQ_ENV=() RMQ_ARGV=() RMQ_STOPPED=''
+# A node of a cluster (ops/rabbitmq-cluster.sh): it shares the cluster's epmd (RMQ_EPMD_SHARED=1: stopping one node leaves it
+# running for the others), cookie and PKI directory, and a node other than the first joins RMQ_CLUSTER_SEED at boot.
+RMQ_EPMD_SHARED='' RMQ_CLUSTER_SEED=${RMQ_CLUSTER_SEED:-}
 
 _rmq_log() { echo "${RMQ_LOG_PREFIX:-rabbitmq-node}: $*" >&2; }
 
@@ -111,7 +114,9 @@ _rmq_start_once() {
   RMQ_NODE="decomtest-$$-$RANDOM@localhost"
   RMQ_PORT=${DECOM_RABBITMQ_PORT:-$(_rmq_free_port $((5682 + off)))} || return 1
   RMQ_DIST_PORT=$(_rmq_free_port $((25682 + off))) || return 1
-  RMQ_EPMD_PORT=$(_rmq_free_port $((14369 + off))) || return 1
+  # The nodes of a cluster on one machine find each other through one epmd: they must all use its port.
+  if [ -n "${RMQ_CLUSTER_EPMD_PORT:-}" ]; then RMQ_EPMD_PORT=$RMQ_CLUSTER_EPMD_PORT RMQ_EPMD_SHARED=1
+  else RMQ_EPMD_PORT=$(_rmq_free_port $((14369 + off))) || return 1; fi
   RMQ_AMQPS_PORT=$(_rmq_free_port $((6682 + off))) || return 1
   RMQ_MQTTS_PORT=$(_rmq_free_port $((8883 + off))) || return 1
   RMQ_MANAGEMENT_PORT=$(_rmq_free_port $((15682 + off))) || return 1
@@ -120,7 +125,7 @@ _rmq_start_once() {
     return 1
   fi
 
-  RMQ_DIR=$(mktemp -d "${TMPDIR:-/tmp}/decom-rabbitmq.XXXXXX")
+  RMQ_DIR=$(mktemp -d "${RMQ_CLUSTER_DIR:-${TMPDIR:-/tmp}}/decom-rabbitmq.XXXXXX")
   RMQ_PIDFILE=$RMQ_DIR/node.pid
   mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   : >"$RMQ_DIR/rabbitmq-env.conf"            # ignore /etc/rabbitmq/rabbitmq-env.conf
@@ -130,10 +135,20 @@ _rmq_start_once() {
   # product's own (ops/rabbitmq/, also mounted by docker-compose.yml).
   cat "$(dirname "${BASH_SOURCE[0]}")/rabbitmq/10-decommission.conf" >"$RMQ_DIR/rabbitmq.conf"
   _rmq_write_tls_config || return 1
+  # The cluster's PKI lies outside the node's directory; the node reads its key as the rabbitmq user.
+  if [ "$(id -u)" = 0 ] && [ -n "${RMQ_CLUSTER_PKI_DIR:-}" ]; then chown -R rabbitmq:rabbitmq "$RMQ_PKI_DIR"; fi
   printf '%s\n' 'management.tcp.ip = 127.0.0.1' "management.tcp.port = $RMQ_MANAGEMENT_PORT" \
     'management.disable_stats = true' 'management_agent.disable_metrics_collector = true' >>"$RMQ_DIR/rabbitmq.conf"
-  # Erlang refuses cookies readable by others.
-  (umask 077; od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f' >"$RMQ_DIR/.erlang.cookie")
+  if [ -n "$RMQ_CLUSTER_SEED" ]; then
+    # Joins the cluster at boot (and again after a restart): classic peer discovery with the seed as its only peer, retried
+    # while the seed is busy. The seed itself has no peer list: it forms the cluster.
+    printf '%s\n' 'cluster_formation.peer_discovery_backend = classic_config' \
+      "cluster_formation.classic_config.nodes.1 = $RMQ_CLUSTER_SEED" \
+      'cluster_formation.discovery_retry_limit = 120' 'cluster_formation.discovery_retry_interval = 500' >>"$RMQ_DIR/rabbitmq.conf"
+  fi
+  # Erlang refuses cookies readable by others. A cluster's nodes (and their rabbitmqctl) share one: RMQ_CLUSTER_COOKIE.
+  (umask 077; if [ -n "${RMQ_CLUSTER_COOKIE:-}" ]; then printf '%s' "$RMQ_CLUSTER_COOKIE"; else od -An -N24 -tx1 /dev/urandom | tr -dc '0-9a-f'; fi \
+     >"$RMQ_DIR/.erlang.cookie")
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi
 
   local loopback_dist='-kernel inet_dist_use_interface {127,0,0,1}'
@@ -160,7 +175,8 @@ _rmq_start_once() {
 
   _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, management $RMQ_MANAGEMENT_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
   _rmq_launch "$timeout" || return $?
-  _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
+  # A cluster's definitions are the cluster's: the seed sets them (ops/rabbitmq-cluster.sh), a joining node has them.
+  [ -n "$RMQ_CLUSTER_SEED" ] || _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
 }
 
 # Starts the node's VM on what RMQ_ENV names (its directory, config, ports) and waits until it is up (rabbitmqctl wait);
@@ -292,19 +308,24 @@ rmq_node_restart() {
 # rmq_node_restart, rmq_node_stop).
 rmq_node_state() {
   declare -p RMQ_NODE RMQ_PORT RMQ_DIR RMQ_PIDFILE RMQ_DIST_PORT RMQ_EPMD_PORT RMQ_ENV RMQ_LAUNCHER_PID RMQ_AMQPS_PORT \
-    RMQ_MQTTS_PORT RMQ_MANAGEMENT_PORT RMQ_PKI_DIR RMQ_MQTT_VHOST
+    RMQ_MQTTS_PORT RMQ_MANAGEMENT_PORT RMQ_PKI_DIR RMQ_MQTT_VHOST RMQ_EPMD_SHARED RMQ_CLUSTER_SEED
 }
 
 # The devices' virtual host and the policy on their MQTT session queues (the same as contracts/Decommission.Topology's
 # definitions): one command waiting per device (max-length 1, drop-head: a re-sent copy replaces the older), and a
 # session unused for 30 days goes. A policy, not queue arguments: the MQTT plugin declares the queue without any, and
 # the gateway, which makes it before the device first connects, must declare it the same.
+# In a cluster ($1 = mirrored) the sessions are also mirrored on every node (classic mirroring, the only replication RabbitMQ
+# 3.10 offers the classic queues its MQTT plugin declares): a device's session and the command waiting in it outlive the node
+# that held them. One policy applies to a queue, so the keys go together.
 _rmq_device_sessions_policy() {
+  local mirrored=''
+  [ "${1:-}" != mirrored ] || mirrored=', "ha-mode": "all", "ha-sync-mode": "automatic"'
   rmq_ctl import_definitions >/dev/null <<EOF
 { "vhosts": [{ "name": "$RMQ_MQTT_VHOST" }],
   "policies": [{ "vhost": "$RMQ_MQTT_VHOST", "name": "decommission-device-sessions", "pattern": "^mqtt-subscription-.*qos1\$",
                  "apply-to": "queues", "priority": 0,
-                 "definition": { "max-length": 1, "overflow": "drop-head", "expires": 2592000000 } }] }
+                 "definition": { "max-length": 1, "overflow": "drop-head", "expires": 2592000000$mirrored } }] }
 EOF
 }
 
@@ -315,9 +336,16 @@ EOF
 # device would still log in over AMQPS.
 _rmq_write_tls_config() {
   local pki_sh; pki_sh="$(dirname "${BASH_SOURCE[0]}")/pki.sh"
-  RMQ_PKI_DIR=$RMQ_DIR/pki
-  "$pki_sh" server "$RMQ_PKI_DIR" || return 1
-  if [ -n "$RMQ_TEST_FLEET_CA" ]; then "$pki_sh" ca "$RMQ_PKI_DIR" "$RMQ_TEST_FLEET_CA" || return 1; fi
+  if [ -n "${RMQ_CLUSTER_PKI_DIR:-}" ]; then
+    # A cluster's nodes present one server certificate and trust the same clients: the cluster's PKI, made once.
+    RMQ_PKI_DIR=$RMQ_CLUSTER_PKI_DIR
+  else
+    RMQ_PKI_DIR=$RMQ_DIR/pki
+  fi
+  if [ ! -s "$RMQ_PKI_DIR/server.crt" ]; then
+    "$pki_sh" server "$RMQ_PKI_DIR" || return 1
+    if [ -n "$RMQ_TEST_FLEET_CA" ]; then "$pki_sh" ca "$RMQ_PKI_DIR" "$RMQ_TEST_FLEET_CA" || return 1; fi
+  fi
   cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
 listeners.ssl.default = 127.0.0.1:$RMQ_AMQPS_PORT
 ssl_cert_login_from = common_name
@@ -363,8 +391,8 @@ rmq_node_stop() {
   local t0=$SECONDS
   _rmq_halt
   [ -n "$RMQ_LAUNCHER_PID" ] && wait "$RMQ_LAUNCHER_PID" 2>/dev/null
-  # The node started a private epmd on its own port; no other node uses it.
-  if [ -n "$RMQ_EPMD_PORT" ] && ! _rmq_port_free "$RMQ_EPMD_PORT"; then
+  # The node started a private epmd on its own port; no other node uses it (a cluster's is stopped with the cluster).
+  if [ -z "$RMQ_EPMD_SHARED" ] && [ -n "$RMQ_EPMD_PORT" ] && ! _rmq_port_free "$RMQ_EPMD_PORT"; then
     ERL_EPMD_PORT=$RMQ_EPMD_PORT epmd -kill >/dev/null 2>&1 || true
   fi
   rm -rf "$RMQ_DIR"

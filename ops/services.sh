@@ -23,7 +23,23 @@ declare -A PROJECT=(
   [device-agent]=services/Decommission.DeviceAgent
 )
 
-svc_dll() { echo "$PWD/${PROJECT[$1]}/bin/$CONFIGURATION/net10.0/$(basename "${PROJECT[$1]}").dll"; }
+# A process of the run is a service (orchestrator) or a replica of one (orchestrator-2: ops/up.sh --replicas).
+svc_service() { echo "${1%-[0-9]*}"; }
+
+svc_dll() { local project=${PROJECT[$(svc_service "$1")]}; echo "$PWD/$project/bin/$CONFIGURATION/net10.0/$(basename "$project").dll"; }
+
+# The run's processes: what ops/up.sh recorded in $RUN/instances (replicas included), else one of each service.
+run_instances() {
+  if [ -s "$RUN/instances" ]; then cat "$RUN/instances"; else printf '%s\n' "${SERVICES[@]}"; fi
+}
+
+# The run's broker nodes as names for ops/restart.sh: rabbitmq (a single node), or rabbitmq-1 … rabbitmq-N (a cluster).
+run_broker_nodes() {
+  local state
+  [ ! -s "$RUN/rabbitmq.state" ] || echo rabbitmq
+  for state in "$RUN"/rabbitmq-[0-9]*.state; do [ -s "$state" ] && basename "$state" .state; done
+  return 0
+}
 
 svc_pid() { [ -s "$RUN/$1/pid" ] && cat "$RUN/$1/pid"; }
 

@@ -9,17 +9,22 @@ namespace Decommission.Topology;
 /// users' rights and topic permissions there, the gateway's receipt queue, the policy on the devices' sessions and the
 /// credentials service's management user (<see cref="DeviceIdentityAdministrator"/>). The users carry no password:
 /// each is set at deploy time (docs/deployment.md); a user whose password was never set cannot log in.
-/// Committed as ops/rabbitmq/definitions.json, which docker-compose.yml loads; a test keeps it equal to this.
+/// Committed as ops/rabbitmq/definitions.json, which docker-compose.yml loads; a test keeps it equal to this. A cluster's
+/// (docker-compose.yml's profile cluster, ops/rabbitmq/definitions-cluster.json) has quorum queues, the gateway's receipt queue
+/// included, and the devices' sessions mirrored on every node.
 /// </summary>
 public static class BrokerDefinitions
 {
     public const string RelativePath = "ops/rabbitmq/definitions.json";
 
+    public const string ClusterRelativePath = "ops/rabbitmq/definitions-cluster.json";
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static string Json(string virtualHost = "/")
+    public static string Json(string virtualHost = "/", bool cluster = false)
     {
         var empty = new Dictionary<string, object>();
+        var queueArguments = BrokerTopology.QueueArguments(cluster);
         var definitions = new
         {
             users = BusCatalogue.Processes.Select(p => new { name = p.Name, tags = Array.Empty<string>() })
@@ -43,15 +48,16 @@ public static class BrokerDefinitions
                 new Dictionary<string, object>
                 {
                     ["vhost"] = DeviceVirtualHost.Name, ["name"] = DeviceChannelNames.SessionPolicy, ["pattern"] = DeviceChannelNames.SessionQueuePattern,
-                    ["apply-to"] = "queues", ["definition"] = DeviceVirtualHost.SessionPolicy, ["priority"] = 0,
+                    ["apply-to"] = "queues", ["definition"] = cluster ? DeviceVirtualHost.MirroredSessionPolicy : DeviceVirtualHost.SessionPolicy,
+                    ["priority"] = 0,
                 },
             },
             exchanges = BrokerTopology.Exchanges.Select(e => new
             {
                 name = e.Name, vhost = virtualHost, type = e.Type, durable = true, auto_delete = false, @internal = false, arguments = empty,
             }),
-            queues = BrokerTopology.Queues.Select(q => new { name = q.Name, vhost = virtualHost, durable = true, auto_delete = false, arguments = empty })
-                .Append(new { name = DeviceChannelNames.ReceiptQueue, vhost = DeviceVirtualHost.Name, durable = true, auto_delete = false, arguments = empty }),
+            queues = BrokerTopology.Queues.Select(q => new { name = q.Name, vhost = virtualHost, durable = true, auto_delete = false, arguments = queueArguments })
+                .Append(new { name = DeviceChannelNames.ReceiptQueue, vhost = DeviceVirtualHost.Name, durable = true, auto_delete = false, arguments = queueArguments }),
             bindings = BrokerTopology.Bindings.Select(b => new
             {
                 source = b.Source, vhost = virtualHost, destination = b.Queue, destination_type = "queue",

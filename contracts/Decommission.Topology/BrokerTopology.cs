@@ -15,7 +15,8 @@ public sealed record BindingDeclaration(string Source, string Queue);
 /// compose definitions): each consumed queue with its exchange, as MassTransit lays it out (fanout, durable, no
 /// arguments, so the consumer's own redeclaration matches), the exchange of every published type bound to each queue
 /// that takes it (to the queue itself). A user then needs no right on what it does not own. The device channel lives in the devices'
-/// virtual host (<see cref="DeviceVirtualHost"/>).
+/// virtual host (<see cref="DeviceVirtualHost"/>). On a cluster every queue is a quorum queue (<see cref="QueueArguments"/>), as the
+/// services then declare theirs (Broker:QuorumQueues).
 /// </summary>
 public static class BrokerTopology
 {
@@ -48,8 +49,14 @@ public static class BrokerTopology
         return bindings;
     }
 
-    /// <summary>Declares all of it on the broker (and virtual host) of <paramref name="adminUri"/>; redeclaring is harmless.</summary>
-    public static async Task DeclareAsync(Uri adminUri, CancellationToken cancellationToken = default)
+    /// <summary>The arguments of every queue: none on a single node (classic), <c>x-queue-type: quorum</c> on a cluster (replicated
+    /// on a majority of its nodes: a queue, and what waits in it, survives the loss of a node).</summary>
+    public static IDictionary<string, object?> QueueArguments(bool quorum) =>
+        quorum ? new Dictionary<string, object?> { [Headers.XQueueType] = "quorum" } : new Dictionary<string, object?>();
+
+    /// <summary>Declares all of it on the broker (and virtual host) of <paramref name="adminUri"/>, with quorum queues when
+    /// <paramref name="quorum"/>; redeclaring is harmless.</summary>
+    public static async Task DeclareAsync(Uri adminUri, bool quorum = false, CancellationToken cancellationToken = default)
     {
         var factory = new ConnectionFactory { Uri = adminUri, ClientProvidedName = "decommission-topology" };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
@@ -57,7 +64,8 @@ public static class BrokerTopology
         foreach (var exchange in Exchanges)
             await channel.ExchangeDeclareAsync(exchange.Name, exchange.Type, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         foreach (var queue in Queues)
-            await channel.QueueDeclareAsync(queue.Name, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(queue.Name, durable: true, exclusive: false, autoDelete: false, QueueArguments(quorum),
+                cancellationToken: cancellationToken);
         foreach (var binding in Bindings)
             await channel.QueueBindAsync(binding.Queue, binding.Source, "", cancellationToken: cancellationToken);
     }

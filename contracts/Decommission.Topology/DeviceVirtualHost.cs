@@ -34,6 +34,18 @@ public static class DeviceVirtualHost
         ["expires"] = (long)SessionExpiry.TotalMilliseconds,
     };
 
+    /// <summary>
+    /// The session policy on a cluster: the same, and mirrored on every node (ha-mode all, synchronised at once). RabbitMQ 3.10's
+    /// MQTT plugin declares its session queues as classic queues, and classic mirroring is the only replication 3.10 gives
+    /// them: a device's session and the command waiting in it then outlive the node that held them. One policy applies to a
+    /// queue, so the keys go in one. ops/rabbitmq-node.sh sets the same on a cluster it starts.
+    /// </summary>
+    public static IReadOnlyDictionary<string, object> MirroredSessionPolicy { get; } = new Dictionary<string, object>(SessionPolicy)
+    {
+        ["ha-mode"] = "all",
+        ["ha-sync-mode"] = "automatic",
+    };
+
     // Computed: the catalogue's processes refer to Gateway below while they are built.
     public static IReadOnlyList<DeviceVhostPermissions> Users =>
         BusCatalogue.Processes.Where(p => p.DeviceVhost is not null).Select(p => new DeviceVhostPermissions(p.Name, p.DeviceVhost!)).ToList();

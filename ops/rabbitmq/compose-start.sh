@@ -7,6 +7,11 @@
 set -euo pipefail
 rm -f /tmp/decommission-broker-ready
 
+# A cluster node (profile cluster): the cluster's one Erlang cookie, before the node (or its CLI) starts.
+if [ -n "${BROKER_ERLANG_COOKIE_FILE:-}" ]; then
+  install -m 400 -o rabbitmq -g rabbitmq "$BROKER_ERLANG_COOKIE_FILE" /var/lib/rabbitmq/.erlang.cookie
+fi
+
 # The fleet CA's newest CRL, installed for the broker for as long as it runs (fleet-crl-sync.sh).
 bash "$(dirname "${BASH_SOURCE[0]}")/fleet-crl-sync.sh" &
 crl_sync=$!
@@ -21,6 +26,8 @@ until ctl await_startup >/dev/null 2>&1; do
   kill -0 "$server" 2>/dev/null || { wait "$server"; exit 1; }
   sleep 1
 done
+# Every feature flag on: a cluster's nodes need them for quorum queues (a single node has them from its first boot).
+ctl enable_feature_flag all
 ctl import_definitions /etc/rabbitmq/decommission/definitions.json
 for variable in ${!BROKER_PASSWORD_@}; do
   [ -n "${!variable}" ] || continue

@@ -33,6 +33,8 @@ public static class MessageBusExtensions
     {
         builder.Services.AddOptions<BusOptions>().BindConfiguration(BusOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(BusOptions.Section).Get<BusOptions>() ?? new BusOptions();
+        builder.Services.AddOptions<BrokerClusterOptions>().BindConfiguration(BrokerClusterOptions.Section);
+        var cluster = builder.Configuration.GetSection(BrokerClusterOptions.Section).Get<BrokerClusterOptions>() ?? new BrokerClusterOptions();
 
         // Nothing may publish before the queues exist.
         builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
@@ -46,7 +48,14 @@ public static class MessageBusExtensions
             bus.SetKebabCaseEndpointNameFormatter();
             builder.ApplyBusRegistrations(bus);
             if (options.Transport == BusTransport.RabbitMq)
-                bus.AddConfigureEndpointsCallback((_, _, endpoint) => ConfigureForLeastPrivilege(endpoint, options));
+                bus.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                {
+                    ConfigureForLeastPrivilege(endpoint, options);
+                    // Replicated on the cluster's nodes; the _error and _skipped queues MassTransit derives from the endpoint take
+                    // its queue arguments, so they are quorum queues too.
+                    if (cluster.QuorumQueues && endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                        rabbit.SetQuorumQueue();
+                });
 
             if (options.Transport == BusTransport.InMemory)
             {
@@ -56,7 +65,11 @@ public static class MessageBusExtensions
 
             bus.UsingRabbitMq((context, cfg) =>
             {
-                cfg.Host(options.RabbitMqUri, host => BrokerTls.Configure(host, options.RabbitMqUri, options.BrokerCaCertificatePath));
+                cfg.Host(options.RabbitMqUri, host =>
+                {
+                    BrokerTls.Configure(host, options.RabbitMqUri, options.BrokerCaCertificatePath);
+                    UseCluster(host, cluster.NodeList);
+                });
                 cfg.PrefetchCount = options.PrefetchCount;
                 // Who sent what is checked, not assumed: every message carries our broker user, vouched for by the broker.
                 var user = SenderVerification.UserOf(options.RabbitMqUri);
@@ -83,6 +96,19 @@ public static class MessageBusExtensions
         endpoint.ConfigureDeadLetter(pipe => pipe.UseFilter(new SkippedWithReasonFilter()));
         if (!options.DeclareConsumeTopology)
             endpoint.ConfigureConsumeTopology = false;
+    }
+
+    /// <summary>Connects to the first node of <paramref name="nodes"/> that answers and, when it is lost, to the next (MassTransit
+    /// reconnects and re-declares what it consumes); nothing when no nodes are configured.</summary>
+    public static void UseCluster(IRabbitMqHostConfigurator host, IReadOnlyList<string> nodes)
+    {
+        if (nodes.Count == 0)
+            return;
+        host.UseCluster(c =>
+        {
+            foreach (var node in nodes)
+                c.Node(node);
+        });
     }
 
     private static List<Action<IBusRegistrationConfigurator>> GetOrCreate(IHostApplicationBuilder builder)

@@ -4,7 +4,9 @@ using YamlDotNet.RepresentationModel;
 namespace Decommission.Deployment.Tests;
 
 /// <summary>docker-compose.yml as Compose reads it: services, their build, environment (interpolated), volumes,
-/// health check and dependencies, and the named volumes.</summary>
+/// health check and dependencies, and the named volumes. <see cref="Services"/> are those a <c>docker compose up</c> runs: with
+/// no profile given, the services that have none; with a profile, theirs and the profile's, less those scaled to zero
+/// (<c>deploy.replicas: 0</c>). YAML merge keys (<c>&lt;&lt;: *anchor</c>) are applied.</summary>
 public sealed partial class ComposeFile
 {
     private ComposeFile(string directory, IReadOnlyDictionary<string, ComposeService> services, IReadOnlySet<string> namedVolumes)
@@ -48,16 +50,32 @@ public sealed partial class ComposeFile
 
     public static ComposeFile Load() => Load(Repository.ComposeFilePath, UserVariables);
 
-    public static ComposeFile Load(string path, IReadOnlyDictionary<string, string> variables)
+    /// <summary>The cluster profile as docs/deployment.md runs it: its variables too, and the single node's services scaled to 0.</summary>
+    public static ComposeFile LoadCluster() => Load(Repository.ComposeFilePath, ClusterVariables, ClusterProfile);
+
+    public const string ClusterProfile = "cluster";
+
+    /// <summary>What the cluster profile needs besides <see cref="UserVariables"/> (docs/deployment.md).</summary>
+    public static IReadOnlyDictionary<string, string> ClusterVariables { get; } = new Dictionary<string, string>(UserVariables)
+    {
+        ["SINGLE_NODE_REPLICAS"] = "0",
+        ["POSTGRES_PASSWORD"] = "postgresPassw0rd",
+        ["SIGNING_PFX_PASSWORD"] = "signingPfxPassw0rd",
+        ["BROKER_HOSTNAMES"] = "rabbitmq-1 rabbitmq-2 rabbitmq-3",
+    };
+
+    public static ComposeFile Load(string path, IReadOnlyDictionary<string, string> variables, string? profile = null)
     {
         var stream = new YamlStream();
         using (var reader = new StreamReader(path))
             stream.Load(reader);
         var root = (YamlMappingNode)stream.Documents.Single().RootNode;
 
-        var services = Mapping(root, "services")?.Children.ToDictionary(
-            entry => Scalar(entry.Key),
-            entry => ComposeService.From(Scalar(entry.Key), (YamlMappingNode)entry.Value, value => Interpolate(value, variables)))
+        string Interpolated(string value) => Interpolate(value, variables);
+        var services = Mapping(root, "services")?.Children
+            .Select(entry => (Name: Scalar(entry.Key), Node: Merged((YamlMappingNode)entry.Value)))
+            .Where(service => Runs(service.Node, profile, Interpolated))
+            .ToDictionary(service => service.Name, service => ComposeService.From(service.Name, service.Node, Interpolated))
             ?? [];
         var volumes = Mapping(root, "volumes")?.Children.Keys.Select(Scalar).ToHashSet() ?? [];
         return new ComposeFile(Path.GetDirectoryName(Path.GetFullPath(path))!, services, volumes);
@@ -83,7 +101,32 @@ public sealed partial class ComposeFile
         });
 
     internal static YamlMappingNode? Mapping(YamlMappingNode node, string key) =>
-        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (YamlMappingNode)value : null;
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? Merged((YamlMappingNode)value) : null;
+
+    /// <summary>The mapping with its merge key applied: the entries of the mapping (or mappings) <c>&lt;&lt;</c> names that it
+    /// does not set itself, as YAML 1.1 and Compose read it.</summary>
+    internal static YamlMappingNode Merged(YamlMappingNode node)
+    {
+        if (!node.Children.TryGetValue(new YamlScalarNode("<<"), out var merge))
+            return node;
+        var merged = new YamlMappingNode();
+        foreach (var (key, value) in node.Children.Where(e => Scalar(e.Key) != "<<"))
+            merged.Add(key, value);
+        var sources = merge is YamlSequenceNode many ? many.Children.Cast<YamlMappingNode>() : [(YamlMappingNode)merge];
+        foreach (var source in sources.Select(Merged))
+            foreach (var (key, value) in source.Children.Where(e => !merged.Children.ContainsKey(e.Key)))
+                merged.Add(key, value);
+        return merged;
+    }
+
+    /// <summary>Whether <c>docker compose [--profile P] up</c> runs the service: its profiles, and not scaled to zero.</summary>
+    private static bool Runs(YamlMappingNode service, string? profile, Func<string, string> interpolate)
+    {
+        var profiles = (Child(service, "profiles") as YamlSequenceNode)?.Children.Select(Scalar).ToList() ?? [];
+        if (profiles.Count > 0 && (profile is null || !profiles.Contains(profile)))
+            return false;
+        return Mapping(service, "deploy") is not { } deploy || Child(deploy, "replicas") is not { } replicas || interpolate(Scalar(replicas)) != "0";
+    }
 
     internal static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
@@ -120,7 +163,8 @@ public sealed record ComposeService(
     IReadOnlyList<VolumeMount> Volumes,
     IReadOnlyList<string> HealthcheckTest,
     IReadOnlyDictionary<string, string> DependsOn,
-    IReadOnlyList<PortMapping> Ports)
+    IReadOnlyList<PortMapping> Ports,
+    string? Hostname = null)
 {
     internal static ComposeService From(string name, YamlMappingNode node, Func<string, string> interpolate)
     {
@@ -174,7 +218,9 @@ public sealed record ComposeService(
         var ports = (ComposeFile.Child(node, "ports") as YamlSequenceNode)?.Children
             .Select(port => PortMapping.Parse(interpolate(ComposeFile.Scalar(port)))).ToList() ?? [];
         var image = ComposeFile.Child(node, "image") is { } i ? interpolate(ComposeFile.Scalar(i)) : null;
-        return new ComposeService(name, image, context, dockerfile, args, KeyValues(ComposeFile.Child(node, "environment"), interpolate), volumes, test, dependsOn, ports);
+        var hostname = ComposeFile.Child(node, "hostname") is { } h ? interpolate(ComposeFile.Scalar(h)) : null;
+        return new ComposeService(name, image, context, dockerfile, args, KeyValues(ComposeFile.Child(node, "environment"), interpolate), volumes, test, dependsOn,
+            ports, hostname);
     }
 
     // Both forms Compose takes: a mapping (KEY: value) or a list (- KEY=value).

@@ -33,6 +33,7 @@ public sealed class Broker : IAsyncDisposable
                 host.RequestedConnectionTimeout(ConnectTimeout);
                 host.ConnectionName("decom");
                 BrokerTls.Configure(host, settings.Broker, settings.BrokerCa);
+                MessageBusExtensions.UseCluster(host, settings.BrokerNodes ?? []);
             });
             // The services believe a request only from a broker user allowed to send it: the broker vouches for this user-id.
             cfg.StampSender(SenderVerification.UserOf(settings.Broker));

@@ -4,9 +4,11 @@ namespace Decommission.Cli;
 
 /// <summary>Where the services are: each setting from its flag, else its environment variable, else the local default.</summary>
 /// <param name="BrokerCa">PEM file of the CA an amqps:// broker's certificate must chain to; null: the system's trust store.</param>
-public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan Timeout, string? BrokerCa = null)
+/// <param name="BrokerNodes">A cluster's nodes (host:port), tried in turn with the broker address's user and TLS; empty: its host alone.</param>
+public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan Timeout, string? BrokerCa = null, IReadOnlyList<string>? BrokerNodes = null)
 {
     public const string BrokerVariable = "DECOM_BROKER";
+    public const string BrokerNodesVariable = "DECOM_BROKER_NODES";
     public const string BrokerCaVariable = "DECOM_BROKER_CA";
     public const string ApiVariable = "DECOM_API";
     public const string ApiKeyVariable = "DECOM_API_KEY";
@@ -59,7 +61,14 @@ public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan T
                     result.AddError("--timeout must be between 1 and 3600 seconds.");
             });
 
-        public IEnumerable<Option> All => [Broker, BrokerCa, Api, ApiKey, Timeout];
+        public Option<string> BrokerNodes { get; } = new("--broker-nodes")
+        {
+            Description = $"a broker cluster's nodes, host:port,host:port,… (decom connects to the first that answers) [env {BrokerNodesVariable}]",
+            HelpName = "nodes",
+            Recursive = true,
+        };
+
+        public IEnumerable<Option> All => [Broker, BrokerCa, BrokerNodes, Api, ApiKey, Timeout];
     }
 
     public static CliSettings Resolve(ParseResult parse, Options options, Func<string, string?> environment)
@@ -69,12 +78,22 @@ public sealed record CliSettings(Uri Broker, Uri Api, string? ApiKey, TimeSpan T
         var brokerCa = Pick(parse.GetValue(options.BrokerCa), environment(BrokerCaVariable));
         if (brokerCa is not null && !File.Exists(brokerCa))
             throw new CliFailure(ExitCodes.Usage, $"--broker-ca (or {BrokerCaVariable}): {brokerCa} does not exist.");
+        IReadOnlyList<string> nodes;
+        try
+        {
+            nodes = ServiceDefaults.BrokerClusterOptions.ParseNodes(Pick(parse.GetValue(options.BrokerNodes), environment(BrokerNodesVariable)));
+        }
+        catch (FormatException)
+        {
+            throw new CliFailure(ExitCodes.Usage, $"--broker-nodes (or {BrokerNodesVariable}) must be host:port,host:port,…");
+        }
         return new CliSettings(
             broker is null ? DefaultBroker : ParseUri(broker, "--broker", BrokerVariable, "amqp", "amqps"),
             api is null ? DefaultApi : ParseUri(api, "--api", ApiVariable, "http", "https"),
             Pick(parse.GetValue(options.ApiKey), environment(ApiKeyVariable)),
             TimeSpan.FromSeconds(parse.GetValue(options.Timeout)),
-            brokerCa);
+            brokerCa,
+            nodes);
     }
 
     /// <summary>An address fit to print: no user name, no password.</summary>

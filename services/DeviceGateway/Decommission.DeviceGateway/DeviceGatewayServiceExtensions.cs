@@ -32,6 +32,8 @@ public static class DeviceGatewayServiceExtensions
         // A host that brings its own device channel (the all-in-one host's in-process fleet) registers it first.
         if (builder.Services.All(d => d.ServiceType != typeof(IDeviceChannel)))
         {
+            // The device broker's nodes (a cluster) and whether its queues are quorum queues: the bus's own settings.
+            builder.Services.AddOptions<BrokerClusterOptions>().BindConfiguration(BrokerClusterOptions.Section);
             builder.Services.AddSingleton<AmqpDeviceChannel>();
             builder.Services.AddSingleton<IDeviceChannel>(sp => sp.GetRequiredService<AmqpDeviceChannel>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpDeviceChannel>());

@@ -1,6 +1,7 @@
 using System.Text;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.DeviceProtocol;
+using Decommission.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,8 +17,8 @@ namespace Decommission.DeviceGateway.Channel;
 /// virtual host. Commands and verdicts go to amq.topic on the device's command topic, into its MQTT session queue, where one
 /// copy waits while it is offline; receipts come from every device's receipt topic into the gateway's receipt queue.
 /// </summary>
-public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, ReceiptProcessor processor, TimeProvider clock,
-    ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IHealthCheck, IAsyncDisposable
+public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, IOptions<BrokerClusterOptions> cluster, ReceiptProcessor processor,
+    TimeProvider clock, ILogger<AmqpDeviceChannel> logger) : IDeviceChannel, IHostedService, IHealthCheck, IAsyncDisposable
 {
     private const ushort ReceiptsInParallel = 16;
     private static readonly TimeSpan RepairInterval = TimeSpan.FromSeconds(2);
@@ -74,7 +75,7 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
                 if (_connection is not null)
                     await _connection.DisposeAsync();
                 _publishChannel = _receiptChannel = null;
-                _connection = await DeviceBrokerConnection.Factory(options.Value).CreateConnectionAsync(cancellationToken);
+                _connection = await DeviceBrokerConnection.ConnectAsync(options.Value, cluster.Value, cancellationToken);
             }
 
             if (_publishChannel is not { IsOpen: true })
@@ -95,7 +96,10 @@ public sealed class AmqpDeviceChannel(IOptions<DeviceGatewayOptions> options, Re
                 _receiptChannel = await _connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: false, publisherConfirmationTrackingEnabled: false,
                         consumerDispatchConcurrency: ReceiptsInParallel), cancellationToken);
-                await _receiptChannel.QueueDeclareAsync(ReceiptQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
+                // A quorum queue on a cluster (the broker's set-up declares it so: ops/up.sh --cluster, definitions-cluster.json):
+                // receipts waiting there outlive a node.
+                await _receiptChannel.QueueDeclareAsync(ReceiptQueue, durable: true, exclusive: false, autoDelete: false,
+                    Topology.BrokerTopology.QueueArguments(cluster.Value.QuorumQueues), cancellationToken: cancellationToken);
                 await _receiptChannel.QueueBindAsync(ReceiptQueue, DeviceChannelNames.TopicExchange, DeviceChannelNames.ReceiptBindingKey,
                     cancellationToken: cancellationToken);
                 await _receiptChannel.BasicQosAsync(0, ReceiptsInParallel, false, cancellationToken);
