@@ -39,7 +39,7 @@ public sealed class CommandSigningKey : IDisposable
         if (!string.IsNullOrEmpty(options.Value.PublicKeyExportPath))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Value.PublicKeyExportPath))!);
-            File.WriteAllText(options.Value.PublicKeyExportPath, _key.ExportSubjectPublicKeyInfoPem());
+            WriteIfChanged(options.Value.PublicKeyExportPath, _key.ExportSubjectPublicKeyInfoPem());
         }
     }
 
@@ -113,11 +113,15 @@ public sealed class CommandSigningKey : IDisposable
             throw new InvalidOperationException($"The {what} {path} is not an ECDSA P-256 key.");
         }
         var publicKeyPath = PublicKeyPathOf(path);
-        var publicPem = key.ExportSubjectPublicKeyInfoPem();
-        // Replicas start with one shared file: the public half is the same for all, written only when it is not there yet.
-        if (!File.Exists(publicKeyPath) || File.ReadAllText(publicKeyPath) != publicPem)
-            File.WriteAllText(publicKeyPath, publicPem);
+        WriteIfChanged(publicKeyPath, key.ExportSubjectPublicKeyInfoPem());
         return (key, publicKeyPath);
+    }
+
+    // Replicas share one key: its public half, already there, is left alone (a replica starting never rewrites what others read).
+    private static void WriteIfChanged(string path, string contents)
+    {
+        if (!File.Exists(path) || File.ReadAllText(path) != contents)
+            File.WriteAllText(path, contents);
     }
 
     private static bool IsPkcs12(string path) =>
