@@ -9,6 +9,8 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Decommission.DeviceGateway;
 
@@ -21,7 +23,9 @@ public static class DeviceGatewayServiceExtensions
         builder.Services.AddServiceDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
         builder.Services.AddOutbox<GatewayDatabase>();
         builder.Services.AddHostedService<GatewayStartup>();
-        builder.Services.AddSingleton<CommandSigningKey>();
+        // A replica never makes a signing key of its own: with a shared database (replicas possible) the key must be given.
+        builder.Services.AddSingleton(sp => new CommandSigningKey(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>(),
+            sp.GetRequiredService<ILogger<CommandSigningKey>>(), createWhenAbsent: sp.GetRequiredService<GatewayDatabase>().Dialect == SqlDialect.Sqlite));
         builder.Services.AddSingleton<FleetCa>();
         builder.Services.AddSingleton<EraseCommandStore>();
         builder.Services.AddSingleton<AttestationKeyStore>();
@@ -52,6 +56,8 @@ public static class DeviceGatewayServiceExtensions
             bus.UseOutboxOn<GatewayDatabase>(r =>
             {
                 r.Handle<NotQuarantinedException>();
+                // Replicas taking redeliveries of the same orders at once may deadlock on PostgreSQL: one batch yields, and retries.
+                r.Handle<Npgsql.PostgresException>(e => e.IsTransient);
                 // Usually the quarantine is a few milliseconds behind: look again soon first.
                 r.Intervals(10, 50, 200, 500, 1000, 2000, 5000, 10000);
             }, QueueNames.EraseDevice);
@@ -61,7 +67,7 @@ public static class DeviceGatewayServiceExtensions
     }
 }
 
-/// <summary>Loads (or creates) the signing key at start-up, so a bad key stops the start.</summary>
+/// <summary>Loads (or, on SQLite, creates) the signing key at start-up, so a bad or missing key stops the start.</summary>
 internal sealed class GatewayStartup(CommandSigningKey signingKey) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
