@@ -1,3 +1,4 @@
+using Decommission.Storage;
 using Decommission.Testing;
 using System.Text;
 using Dapper;
@@ -10,10 +11,11 @@ namespace Decommission.Credentials.Tests.Revocation;
 /// <summary>At end of life none of a device's secrets works anywhere any more, and only for a retirement the inventory admitted.</summary>
 public sealed class QuarantineTests
 {
-    [Fact]
-    public async Task Enrolled_secrets_validate_until_quarantine_revokes_them_all()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Enrolled_secrets_validate_until_quarantine_revokes_them_all(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var enrolled = await host.Enroll("dev-q1");
         var secrets = new[] { enrolled.Secrets.CloudToken, enrolled.Secrets.ApiKey, enrolled.Secrets.AdminPassword };
         foreach (var secret in secrets)
@@ -67,10 +69,11 @@ public sealed class QuarantineTests
         return text.ToString();
     }
 
-    [Fact]
-    public async Task Quarantining_twice_changes_nothing_and_answers_the_same()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Quarantining_twice_changes_nothing_and_answers_the_same(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         await host.Enroll("dev-q2");
         var retirement = Guid.NewGuid();
 
@@ -85,10 +88,11 @@ public sealed class QuarantineTests
         Assert.Equal(first.NetworkSegment, second.NetworkSegment);
     }
 
-    [Fact]
-    public async Task Orders_for_a_retirement_the_inventory_never_admitted_revoke_nothing()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Orders_for_a_retirement_the_inventory_never_admitted_revoke_nothing(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var enrolled = await host.Enroll("dev-not-admitted");
         var retirement = Guid.NewGuid();
 
@@ -102,10 +106,11 @@ public sealed class QuarantineTests
         Assert.DoesNotContain(BusTraffic.Of<IdentityRevoked>(host.Harness), m => m.RetirementId == retirement);
     }
 
-    [Fact]
-    public async Task An_unknown_device_is_refused_with_a_reason()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task An_unknown_device_is_refused_with_a_reason(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var retirement = Guid.NewGuid();
 
         await host.Admit(retirement, "nobody");
