@@ -30,7 +30,7 @@ public sealed class CredentialsDatabase : ServiceDatabase
     /// remove a version an older snapshot (any open transaction of the cluster) may still see. Out of any role's reach: the
     /// server's WAL (each change is logged with the old and new data, kept until recycled — and recycled segments are not
     /// zeroed), WAL archives, standbys and backups. A deployment that keeps hashes there relies on the server's disk
-    /// encryption and on destroying backups on its own schedule (docs/deployment.md). The hashes are salted PBKDF2 of
+    /// encryption and destroys its backups on its own schedule. The hashes are salted PBKDF2 of
     /// 256-bit random secrets: a copy left behind does not give a secret back.
     /// </para>
     /// </summary>
