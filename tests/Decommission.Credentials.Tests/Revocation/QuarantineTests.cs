@@ -55,6 +55,28 @@ public sealed class QuarantineTests
             Assert.DoesNotContain(hash, disk, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task On_postgresql_revoking_a_secret_vacuums_the_table_so_no_dead_row_version_keeps_its_hash()
+    {
+        // What the service's role can see and do: VACUUM (it owns the table) removes the dead row versions an UPDATE leaves.
+        // The server's WAL and the pages' free space are beyond any role (CredentialsDatabase.ScrubDestroyedHashesAsync).
+        await using var host = await CredentialsHost.StartAsync(engine: SqlDialect.Postgres);
+        await host.Enroll("dev-scrub");
+        const string Vacuumed = """
+            SELECT last_vacuum IS NOT NULL AS Vacuumed, n_dead_tup AS Dead FROM pg_stat_user_tables
+            WHERE schemaname = current_schema() AND relname = 'credentials';
+            """;
+        await using var connection = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        Assert.False((await connection.QuerySingleAsync<(bool Vacuumed, long Dead)>(Vacuumed)).Vacuumed);
+
+        await Quarantine(host, "dev-scrub", Guid.NewGuid());
+
+        await using var after = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        var (vacuumed, dead) = await after.QuerySingleAsync<(bool Vacuumed, long Dead)>(Vacuumed);
+        Assert.True(vacuumed, "credentials was not vacuumed after the hashes were destroyed");
+        Assert.Equal(0, dead);
+    }
+
     /// <summary>Every byte of the database file and its WAL, as Latin-1 text (hashes are stored as text).</summary>
     private static string OnDisk(string databasePath)
     {
