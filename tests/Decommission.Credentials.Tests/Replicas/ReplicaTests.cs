@@ -83,6 +83,20 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task Replicas_starting_together_on_an_empty_database_issue_one_first_crl_and_both_serve_it()
+    {
+        await using var replicas = await Replicas.StartAsync(together: true);
+
+        var crls = await replicas.CrlsAsync();
+        Assert.Equal([1L], crls.Select(c => c.Number));
+        foreach (var host in new[] { replicas.A, replicas.B })
+        {
+            CertificateRevocationListBuilder.Load(File.ReadAllBytes(Path.Combine(host.DataDirectory, "crl", "fleet.crl")), out var number);
+            Assert.Equal(1, (long)number);
+        }
+    }
+
+    [Fact]
     public async Task Two_replicas_quarantining_one_device_at_once_revoke_its_secrets_once_and_answer_alike()
     {
         await using var replicas = await Replicas.StartAsync();
@@ -194,7 +208,8 @@ public sealed class ReplicaTests
         public CredentialsHost A { get; }
         public CredentialsHost B { get; }
 
-        public static async Task<Replicas> StartAsync(Dictionary<string, string?>? settings = null)
+        /// <param name="together">Start both at the same moment (by default one after the other).</param>
+        public static async Task<Replicas> StartAsync(Dictionary<string, string?>? settings = null, bool together = false)
         {
             var shared = ServiceUnderTest.NewDataDirectory();
             var common = new Dictionary<string, string?>(settings ?? [])
@@ -203,6 +218,12 @@ public sealed class ReplicaTests
                 ["Credentials:CaPfxPath"] = FleetCaPfx.WriteTo(Path.Combine(shared, "fleet-ca.pfx")),
                 ["Credentials:CaPfxPassword"] = FleetCaPfx.Password,
             };
+            if (together)
+            {
+                var both = await Task.WhenAll(Task.Run(() => CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres)),
+                    Task.Run(() => CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres)));
+                return new Replicas(shared, both[0], both[1]);
+            }
             var a = await CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres);
             var b = await CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres);
             return new Replicas(shared, a, b);
