@@ -68,6 +68,32 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task An_auditor_paging_while_replicas_issue_skips_no_certificate()
+    {
+        await using var first = await CertificatesHost.StartAsync(engine: SqlDialect.Postgres);
+        await using var second = await CertificatesHost.StartReplicaAsync(first);
+        var database = first.Services.GetRequiredService<CertificatesDatabase>();
+        var store = second.Services.GetRequiredService<CertificateStore>();
+
+        // One replica is storing a certificate (its row inserted, so its seq drawn, not yet committed) ...
+        await using var connection = await database.OpenAsync();
+        await using var storing = await ServiceDatabase.BeginWriteAsync(connection);
+        var early = new IssuedCertificate("DC-EARLY", Guid.NewGuid(), "dev-early", "Purge", DateTimeOffset.UtcNow, new string('0', 64), null, null, null);
+        Assert.True(await DatabaseCertificateArchive.WriteAsync(connection, storing, database.Location.Schema!, early, [1], [2]));
+        // ... while the other issues one, and an auditor pages meanwhile and keeps the cursor of the last certificate it saw.
+        var later = Task.Run(() => second.Services.GetRequiredService<CertificateIssuer>().IssueAsync(second.PurgeOrder("dev-later"), CancellationToken.None));
+        await Task.WhenAny(later, Task.Delay(TimeSpan.FromSeconds(5)));
+        var seen = await store.PageAsync(null, null, null, null, 0, 100, CancellationToken.None);
+        await storing.CommitAsync();
+        await later;
+
+        var cursor = seen.Count == 0 ? 0 : seen[^1].Seq;
+        var rest = await store.PageAsync(null, null, null, null, cursor, 100, CancellationToken.None);
+        Assert.Equal(["DC-EARLY", CertificateIssuer.CertificateIdFor((await later).Certificate!.RetirementId)],
+            seen.Concat(rest).Select(c => c.CertificateId));
+    }
+
+    [Fact]
     public async Task On_PostgreSQL_a_replica_without_the_signing_pfx_refuses_to_start_instead_of_making_a_key_of_its_own()
     {
         await using var first = await CertificatesHost.StartAsync(engine: SqlDialect.Postgres);

@@ -9,7 +9,8 @@ namespace Decommission.Certificates.Issuing;
 /// certificate row's transaction, so a certificate appears whole and at once, and every replica serves it; there are no files
 /// and nothing to clean up. An issue holds a transaction-scoped advisory lock on its retirement (pg_advisory_xact_lock) from
 /// before it looks for the certificate until it commits: two replicas never both render and sign one retirement's
-/// certificate, and the one that waited finds the certificate the other committed.
+/// certificate, and the one that waited finds the certificate the other committed. Rows are also committed in the order of
+/// their paging cursor (seq), so an auditor paging while replicas issue never skips one (<see cref="WriteAsync"/>).
 /// </summary>
 public sealed class DatabaseCertificateArchive(CertificatesDatabase database, CertificateStore certificates) : CertificateArchive
 {
@@ -29,7 +30,7 @@ public sealed class DatabaseCertificateArchive(CertificatesDatabase database, Ce
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext(@Locks), hashtext(@RetirementId));",
                 new { Locks = $"decommission.{database.Location.Schema}.issue", RetirementId = retirementId.ToString() }, transaction,
                 cancellationToken: cancellationToken));
-            return new Lease(connection, transaction);
+            return new Lease(connection, transaction, database.Location.Schema!);
         }
         catch
         {
@@ -53,16 +54,34 @@ public sealed class DatabaseCertificateArchive(CertificatesDatabase database, Ce
             ?? throw new InvalidOperationException($"Certificate {certificateId} has no documents in the database.");
     }
 
-    private sealed class Lease(DbConnection connection, DbTransaction transaction) : IssueLease
+    /// <summary>
+    /// Writes a certificate's row and bytes in <paramref name="transaction"/> (false, nothing written, when the retirement or the erase
+    /// command has a certificate already). From its insert until the transaction ends it holds the schema's listing lock: a
+    /// row's seq is drawn when it is inserted, so without it a row could commit after one with a higher seq that an auditor
+    /// had already paged past. Costs one short critical section (insert, commit) per certificate across the replicas.
+    /// </summary>
+    public static async Task<bool> WriteAsync(DbConnection connection, DbTransaction transaction, string schema, IssuedCertificate certificate, byte[] pdf,
+        byte[] json)
+    {
+        await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext(@Listing));", new { Listing = $"decommission.{schema}.listing" }, transaction);
+        if (!await CertificateStore.InsertAsync(connection, transaction, certificate))
+            return false;
+        await connection.ExecuteAsync("""
+            INSERT INTO certificate_documents (certificate_id, pdf_bytes, json_bytes) VALUES (@CertificateId, @Pdf, @Json);
+            """, new { certificate.CertificateId, Pdf = pdf, Json = json }, transaction);
+        return true;
+    }
+
+    private sealed class Lease(DbConnection connection, DbTransaction transaction, string schema) : IssueLease
     {
         public override async Task<bool> StoreAsync(IssuedCertificate certificate, byte[] pdf, byte[] json, Func<IssueStep, Task> reached,
             CancellationToken cancellationToken)
         {
-            if (!await CertificateStore.InsertAsync(connection, transaction, certificate))
+            if (!await WriteAsync(connection, transaction, schema, certificate, pdf, json))
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
                 return false;
-            await connection.ExecuteAsync("""
-                INSERT INTO certificate_documents (certificate_id, pdf_bytes, json_bytes) VALUES (@CertificateId, @Pdf, @Json);
-                """, new { certificate.CertificateId, Pdf = pdf, Json = json }, transaction);
+            }
             // Commits the row with its bytes and releases the retirement's lock.
             await transaction.CommitAsync(CancellationToken.None);
             return true;
