@@ -182,7 +182,11 @@ public sealed class CertificatesHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _service.DisposeAsync();
-        if (_ownsEvidence)
-            Evidence.Dispose();
+        if (!_ownsEvidence)
+            return;
+        Evidence.Dispose();
+        // The signing PFX this host's replicas were given.
+        if (_shared.GetValueOrDefault("Certificates:SigningPfxPath") is { } pfx)
+            Directory.Delete(Path.GetDirectoryName(pfx)!, recursive: true);
     }
 }
