@@ -31,6 +31,10 @@ public static class CertificatesServiceExtensions
         builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateStore>();
         builder.Services.AddSingleton<CertificateFiles>();
+        // The one place the engine decides where certificates' bytes live: files beside SQLite, the database itself on PostgreSQL.
+        builder.Services.AddSingleton<CertificateArchive>(sp => sp.GetRequiredService<CertificatesDatabase>().Dialect == SqlDialect.Postgres
+            ? ActivatorUtilities.CreateInstance<DatabaseCertificateArchive>(sp)
+            : ActivatorUtilities.CreateInstance<FileCertificateArchive>(sp));
         builder.Services.AddSingleton<CertificateIssuer>();
         builder.Services.AddSingleton<CertificateMetrics>();
         builder.Services.AddSingleton<CertificateVerification>();
@@ -64,10 +68,10 @@ public static class CertificatesServiceExtensions
 }
 
 /// <summary>
-/// Before any order is consumed: the signing identity (created or loaded, so a bad key stops the start), and the files an
-/// interrupted issue left removed (every issue awaits that too, whichever host starts first).
+/// Before any order is consumed: the signing identity (created or loaded, so a bad or missing key stops the start), and what an
+/// interrupted issue left removed (SQLite's files; every issue awaits that too, whichever host starts first).
 /// </summary>
-internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFiles files, IOptions<CertificatesOptions> options,
+internal sealed class CertificatesStartup(SigningIdentity signing, CertificateArchive archive, IOptions<CertificatesOptions> options,
     ILogger<CertificatesStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -76,7 +80,7 @@ internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFi
         if (options.Value.CrashTestPauseAt is { Count: > 0 } steps)
             logger.LogWarning("Certificates:CrashTestPauseAt is set (crash tests only): the first {Count} issues stop at {Steps} until the process is killed",
                 steps.Count, string.Join(", ", steps));
-        await files.RecoverAsync();
+        await archive.RecoverAsync();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
