@@ -10,6 +10,8 @@ using Decommission.Contracts;
 using Decommission.DeviceAgent;
 using RabbitMQ.Client;
 
+using static Decommission.EndToEnd.Tests.RunChecks;
+
 namespace Decommission.EndToEnd.Tests;
 
 /// <summary>
@@ -201,61 +203,6 @@ public sealed partial class CrashRecoveryTests
             $"the restarted orchestrator waits {wait} for {deviceId}'s erase attempt: it lost the run's settings (Retirement__EraseAttemptTimeout 5 s)\n{status}");
     }
 
-    private sealed record Row(string State, string Failure);
-
-    private sealed record CertificateItem(string CertificateId, string DeviceId);
-
-    private sealed record CertificatePage(List<CertificateItem> Items, string? NextCursor);
-
-    private static Task<DecomRun> Decom(DistributedRun run, params string[] args) =>
-        Testing.Decom.Run(run.Operator, args);
-
-    private static void Ok(DecomRun run, string expected) =>
-        Assert.True(run.ExitCode == 0 && run.Out.Contains(expected), $"expected \"{expected}\":\n{run}");
-
-    /// <summary>Polls decom list until <paramref name="done"/> holds; the latest retirement per device.</summary>
-    private static Task<Dictionary<string, Row>> WaitFor(DistributedRun run, Func<Dictionary<string, Row>, bool> done, TimeSpan timeout)
-    {
-        var states = new Dictionary<string, Row>();
-        return Eventually.Get(async () =>
-        {
-            var list = await Decom(run, "list", "--limit", "1000");
-            // Most recently changed first: the first row of a device is its latest retirement.
-            if (list.ExitCode == 0)
-                states = Tables.Rows(list.Out).Where(r => r.Length == 6 && r[0] != "Retirement")
-                    .GroupBy(r => r[1]).ToDictionary(g => g.Key, g => new Row(g.First()[2], g.First()[4]));
-            return states;
-        }, done, "the run to get there", timeout, TimeSpan.FromSeconds(1),
-            last => "states: " + string.Join(", ", last.Values.GroupBy(s => s.State).Select(g => $"{g.Count()} {g.Key}")));
-    }
-
-    private static async Task<List<CertificateItem>> ListCertificatesAsync(HttpClient api)
-    {
-        var all = new List<CertificateItem>();
-        string? cursor = null;
-        do
-        {
-            var page = await api.GetFromJsonAsync<CertificatePage>($"/api/certificates?limit=200{(cursor is null ? "" : $"&cursor={cursor}")}",
-                new JsonSerializerOptions(JsonSerializerDefaults.Web));
-            all.AddRange(page!.Items);
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-        return all;
-    }
-
-    /// <summary>The CRL as any relying party reads it: downloaded from the public endpoint, checked and listed with openssl.</summary>
-    private static async Task<HashSet<string>> RevokedSerialsAsync(DistributedRun run, string work)
-    {
-        using var http = new HttpClient();
-        var crl = Path.Combine(work, "fleet.crl");
-        await File.WriteAllBytesAsync(crl, await http.GetByteArrayAsync(run.Operator["DECOM_CRL"]));
-        var ca = Directory.GetFiles(Path.Combine(run.RunDirectory, "credentials", "data"), "*.pem", SearchOption.AllDirectories)
-            .Single(path => Path.GetFileName(path) == "fleet-ca.pem");
-        var text = await run.ScriptAsync(TimeSpan.FromSeconds(30), "openssl", "crl", "-inform", "DER", "-in", crl, "-CAfile", ca, "-text", "-noout");
-        return SerialPattern().Matches(text).Select(m => Normalise(m.Groups[1].Value)).ToHashSet();
-    }
-
     /// <summary>The serials on the fleet CRL the run's broker checks device certificates against (its own PKI directory).</summary>
     private static async Task<HashSet<string>> BrokerCrlSerialsAsync(DistributedRun run)
     {
@@ -263,17 +210,6 @@ public sealed partial class CrashRecoveryTests
         var node = Regex.Match(state, "RMQ_DIR=\"([^\"]+)\"").Groups[1].Value;
         var text = await run.ScriptAsync(TimeSpan.FromSeconds(30), "openssl", "crl", "-in", Path.Combine(node, "pki", "crl", "fleet.crl.pem"), "-text", "-noout");
         return SerialPattern().Matches(text).Select(m => Normalise(m.Groups[1].Value)).ToHashSet();
-    }
-
-    private static string Normalise(string serial) => serial.Replace(":", "").TrimStart('0').ToUpperInvariant();
-
-    private static string? Find(JsonElement element, string name)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-            foreach (var property in element.EnumerateObject())
-                if ((property.NameEquals(name) ? property.Value.GetString() : Find(property.Value, name)) is { } found)
-                    return found;
-        return null;
     }
 
     private const string RetireDeviceExchange = "Decommission.Contracts:RetireDevice";
@@ -333,7 +269,4 @@ public sealed partial class CrashRecoveryTests
         await channel.BasicPublishAsync(RetireDeviceExchange, "", mandatory: true,
             new BasicProperties { ContentType = "application/vnd.masstransit+json", UserId = claimedUser }, Encoding.UTF8.GetBytes("{}"));
     }
-
-    [GeneratedRegex(@"Serial Number:\s*([0-9A-Fa-f:]+)")]
-    private static partial Regex SerialPattern();
 }

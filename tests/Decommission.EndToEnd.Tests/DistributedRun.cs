@@ -30,7 +30,8 @@ public sealed class DistributedRun : IAsyncDisposable
     /// <summary>What ops/up.sh wrote to operator.env: DECOM_BROKER, DECOM_API, DECOM_API_KEY, DECOM_CRL, …</summary>
     public IReadOnlyDictionary<string, string> Operator { get; private set; } = new Dictionary<string, string>();
 
-    public static async Task<DistributedRun> UpAsync(int fleet, IReadOnlyDictionary<string, string> settings)
+    /// <param name="upArguments">More arguments for ops/up.sh, e.g. --cluster (three broker nodes, PostgreSQL, two replicas).</param>
+    public static async Task<DistributedRun> UpAsync(int fleet, IReadOnlyDictionary<string, string> settings, params string[] upArguments)
     {
         var directory = Path.Combine(Path.GetTempPath(), "decommission-e2e", Guid.NewGuid().ToString("N")[..12]);
         var run = new DistributedRun(directory, new Dictionary<string, string>
@@ -45,7 +46,7 @@ public sealed class DistributedRun : IAsyncDisposable
         };
         try
         {
-            await run.RunAsync(TimeSpan.FromMinutes(3), up, "ops/up.sh", "--fleet", fleet.ToString());
+            await run.RunAsync(TimeSpan.FromMinutes(3), up, "ops/up.sh", ["--fleet", fleet.ToString(), .. upArguments]);
             run.Operator = File.ReadAllLines(Path.Combine(directory, "operator.env"))
                 .Select(line => line.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
             return run;
@@ -66,6 +67,27 @@ public sealed class DistributedRun : IAsyncDisposable
         process.Kill();
         process.WaitForExit(10_000);
     }
+
+    /// <summary>Every process of the run (service replicas, the device agent, broker nodes' Erlang VMs) and its pid, null
+    /// when it is not running (ops/status.sh --pids).</summary>
+    public async Task<IReadOnlyDictionary<string, int?>> PidsAsync() =>
+        (await ScriptAsync(TimeSpan.FromMinutes(1), "ops/status.sh", "--pids"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => parts[1] == "-" ? (int?)null : int.Parse(parts[1]));
+
+    /// <summary>kill -9 of any process of the run by its name in ops/status.sh --pids (a replica, rabbitmq-K's VM).</summary>
+    public async Task KillAsync(string name)
+    {
+        var pid = (await PidsAsync())[name] ?? throw new InvalidOperationException($"{name} is not running");
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        process.WaitForExit(10_000);
+    }
+
+    /// <summary>The HTTP address a process of the run listens on (its ASPNETCORE_URLS in .run/NAME/service.env).</summary>
+    public string Url(string service) => File.ReadLines(Path.Combine(RunDirectory, service, "service.env"))
+        .Single(line => line.StartsWith("ASPNETCORE_URLS=", StringComparison.Ordinal))["ASPNETCORE_URLS=".Length..];
 
     /// <summary>ops/restart.sh NAME (a service, or rabbitmq: the run's broker node on its own data), as an operator runs it
     /// from another shell: with <see cref="Location"/> alone.</summary>

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Numerics;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Decommission.Contracts;
+using Decommission.DeviceAgent;
+using Decommission.Testing;
+using static Decommission.EndToEnd.Tests.RunChecks;
+
+namespace Decommission.EndToEnd.Tests;
+
+/// <summary>
+/// Issue 18's proof by failure: ops/up.sh --cluster (three RabbitMQ nodes with quorum queues, one PostgreSQL, two replicas
+/// of every service) and a fleet of 500 simulated devices over MQTT+TLS, all retired with decom; mid-run one broker node's
+/// Erlang VM and one replica each of the orchestrator, the device gateway, the credentials and the certificates services are
+/// killed with SIGKILL and not restarted. Every device must end as its behaviour dictates, with exactly one verifying
+/// certificate per disposed device, every disposed identity on the CRL, CRL numbers strictly increasing as relying parties
+/// see them (sampled from both credentials replicas all along), and nothing in any _error queue.
+/// </summary>
+public sealed class ClusterFailureTests
+{
+    private const int FleetSize = 500;
+
+    private static readonly Dictionary<DeviceBehaviour, int> Mix = new()
+    {
+        [DeviceBehaviour.Slow] = 20, [DeviceBehaviour.OfflineUntil] = 10, [DeviceBehaviour.NeverAnswers] = 3,
+        [DeviceBehaviour.EraseFails] = 4, [DeviceBehaviour.SignsWithWrongKey] = 2, [DeviceBehaviour.ReplaysOldReceipt] = 2,
+    };
+
+    private static readonly Dictionary<DeviceBehaviour, string?> ExpectedFailure = new()
+    {
+        [DeviceBehaviour.Healthy] = null, [DeviceBehaviour.Slow] = null, [DeviceBehaviour.OfflineUntil] = null,
+        [DeviceBehaviour.NeverAnswers] = FailureReasons.DeviceUnreachable,
+        [DeviceBehaviour.EraseFails] = ReceiptRejectionReasons.DeviceReportedFailure,
+        [DeviceBehaviour.SignsWithWrongKey] = ReceiptRejectionReasons.UnregisteredKey,
+        [DeviceBehaviour.ReplaysOldReceipt] = ReceiptRejectionReasons.Replay,
+    };
+
+    private static readonly Dictionary<string, string> Settings = new()
+    {
+        ["Retirement__EraseAttempts"] = "12",
+        ["Retirement__EraseAttemptTimeout"] = "00:00:05",
+        ["Retirement__EraseBackoffMultiplier"] = "1",
+        ["Retirement__EraseDeadline"] = "00:01:00",
+        ["Retirement__RedriveInterval"] = "00:00:05",
+        ["Orchestrator__SweepInterval"] = "00:00:00.500",
+        ["DeviceAgent__OfflineFor"] = "00:00:20",
+        ["DeviceAgent__SlowDelay"] = "00:00:02",
+        ["DeviceAgent__IdPrefix"] = "sim-",
+        ["Logging__LogLevel__MassTransit"] = "Warning",
+    };
+
+    // What this test kills mid-run, by their names in ops/status.sh --pids: one broker node, one replica of four services.
+    private static readonly string[] Killed = ["rabbitmq-1", "orchestrator-2", "device-gateway-2", "credentials-2", "certificates-2"];
+
+    [Fact]
+    public async Task Five_hundred_devices_retire_on_a_cluster_through_the_loss_of_a_broker_node_and_a_replica_of_four_services()
+    {
+        var fleet = new DeviceFleetOptions { DeviceCount = FleetSize, Mix = Mix, IdPrefix = "sim-" }.ResolveDevices(DateTimeOffset.UtcNow)
+            .ToDictionary(d => d.Id, d => d.Behaviour);
+        var settings = new Dictionary<string, string>(Settings) { ["DeviceAgent__DeviceCount"] = FleetSize.ToString() };
+        foreach (var (behaviour, count) in Mix)
+            settings[$"DeviceAgent__Mix__{behaviour}"] = count.ToString();
+
+        await using var run = await DistributedRun.UpAsync(FleetSize, settings, "--cluster");
+        var work = Directory.CreateDirectory(Path.Combine(run.RunDirectory, "e2e")).FullName;
+        var pids = await run.PidsAsync();
+        Assert.All(["orchestrator", "inventory", "credentials", "device-gateway", "certificates"], service =>
+            Assert.True(pids[$"{service}-1"] is not null && pids[$"{service}-2"] is not null, $"two replicas of {service}: {string.Join(", ", pids)}"));
+        Assert.All(["rabbitmq-1", "rabbitmq-2", "rabbitmq-3"], node => Assert.NotNull(pids[node]));
+
+        // Relying parties fetch the CRL from either credentials replica all along.
+        using var sampling = new CancellationTokenSource();
+        var samples = new ConcurrentQueue<(DateTimeOffset At, string From, BigInteger Number, byte[] Der)>();
+        var sampler = SampleCrlsAsync(run, ["credentials-1", "credentials-2"], samples, sampling.Token);
+
+        var inventory = Path.Combine(work, "inventory.csv");
+        await File.WriteAllLinesAsync(inventory, fleet.Keys.Order().Select((id, i) => $"{id},Acme,TH-200,SN-{i},A-{i},eMMC 8 GB,Plant ops,Lyon,simulated,")
+            .Prepend("deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife"));
+        Ok(await Decom(run, "devices", "import", inventory, "--by", "e2e"), $"Imported {FleetSize} devices");
+        var keys = Path.Combine(run.RunDirectory, "device-agent", "data", "attestation-keys.csv");
+        Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e", "--bundles", run.Operator["DECOM_DEVICE_BUNDLES"]), $"Enrolled {FleetSize} devices");
+
+        var retireCsv = Path.Combine(work, "retire.csv");
+        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Order().Prepend("deviceId"));
+        var retire = await Decom(run, "retire", "--csv", retireCsv, "--reason", "end of life", "--by", "e2e");
+        Assert.True(retire.ExitCode == 0, retire.ToString());
+        Assert.Equal(FleetSize, Tables.Count(retire.Out, "accepted (new retirements)"));
+
+        // Mid-run: kill -9 a broker node and one replica of four services at once; none comes back.
+        var atKill = await WaitFor(run, states => states.Count(s => s.Value.State == "Completed") >= FleetSize / 5, TimeSpan.FromMinutes(4));
+        Assert.True(atKill.Count(s => s.Value.State is "Completed" or "Failed") < FleetSize * 3 / 4, "the kills must happen mid-run");
+        foreach (var name in Killed)
+            await run.KillAsync(name);
+        pids = await run.PidsAsync();
+        Assert.All(Killed, name => Assert.Null(pids[name]));
+
+        var final = await WaitFor(run, states => states.Count(s => s.Value.State is "Completed" or "Failed") == FleetSize, TimeSpan.FromMinutes(6));
+
+        foreach (var (deviceId, behaviour) in fleet)
+        {
+            var row = final[deviceId];
+            if (ExpectedFailure[behaviour] is not { } reason)
+            {
+                Assert.True(row.State == "Completed", $"{deviceId} ({behaviour}) is {row.State} {row.Failure}");
+                continue;
+            }
+            Assert.True(row.State == "Failed", $"{deviceId} ({behaviour}) is {row.State}, expected Failed with {reason}");
+            var status = await Decom(run, "status", deviceId);
+            Assert.Contains(reason, Tables.Fact(status.Out, "Failure") ?? "");
+        }
+        var disposed = fleet.Keys.Where(id => final[id].State == "Completed").ToHashSet();
+
+        // Exactly one certificate per disposed device, each verifying, served by the surviving certificates replica.
+        using var api = new HttpClient { BaseAddress = new Uri(run.Url("certificates-1")) };
+        api.DefaultRequestHeaders.Add("X-Api-Key", run.Operator["DECOM_API_KEY"]);
+        var certificates = await ListCertificatesAsync(api);
+        Assert.Equal(disposed.Order(), certificates.Select(c => c.DeviceId).Order());
+        var serials = new Dictionary<string, string>();
+        foreach (var certificate in certificates)
+        {
+            var pdf = await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}/pdf");
+            using var body = new ByteArrayContent(pdf);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+            var verdict = await (await api.PostAsync("/api/certificates/verify", body)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(verdict.GetProperty("verdict").GetString() == "valid", $"{certificate.CertificateId}: {verdict}");
+            using var json = JsonDocument.Parse(await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}"));
+            serials[certificate.DeviceId] = Find(json.RootElement, "identityCertificateSerial")
+                ?? throw new InvalidOperationException($"{certificate.CertificateId} names no identity certificate");
+        }
+
+        // The CRL (from the surviving credentials replica, checked with openssl) lists every disposed identity.
+        var revoked = await RevokedSerialsAsync(run, work, run.Url("credentials-1") + "/crl");
+        Assert.All(serials, s => Assert.True(revoked.Contains(Normalise(s.Value)), $"{s.Key}'s identity {s.Value} is not on the CRL"));
+
+        // As relying parties saw it from both replicas: a CRL number never went back, and one number was always one CRL.
+        await sampling.CancelAsync();
+        await sampler;
+        var seen = samples.OrderBy(s => s.At).ToList();
+        Assert.True(seen.Select(s => s.Number).Distinct().Count() > 10, $"too few CRLs sampled: {seen.Count} samples");
+        for (var i = 1; i < seen.Count; i++)
+            Assert.True(seen[i].Number >= seen[i - 1].Number,
+                $"CRL {seen[i].Number} from {seen[i].From} at {seen[i].At:O} after CRL {seen[i - 1].Number} from {seen[i - 1].From} at {seen[i - 1].At:O}");
+        Assert.All(seen.GroupBy(s => s.Number), crl => Assert.Single(crl.Select(s => Convert.ToHexString(s.Der)).Distinct()));
+
+        // Nothing in any _error queue: no message was refused or lost its way through the node loss.
+        var queues = await run.QueuesAsync();
+        var errors = queues.Where(q => q.Key.EndsWith("_error", StringComparison.Ordinal) && q.Value > 0).ToDictionary();
+        Assert.True(errors.Count == 0, "messages in _error queues: " + string.Join(", ", errors));
+
+        run.Passed();
+    }
+
+    /// <summary>Fetches GET /crl from each replica in turn until cancelled; a replica that is gone is skipped.</summary>
+    private static async Task SampleCrlsAsync(DistributedRun run, string[] replicas, ConcurrentQueue<(DateTimeOffset, string, BigInteger, byte[])> samples,
+        CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var urls = replicas.ToDictionary(r => r, r => run.Url(r) + "/crl");
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            foreach (var (replica, url) in urls)
+            {
+                try
+                {
+                    var der = await http.GetByteArrayAsync(url, cancellationToken);
+                    CertificateRevocationListBuilder.Load(der, out var number);
+                    samples.Enqueue((DateTimeOffset.UtcNow, replica, number, der));
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Not up yet, or killed: relying parties try the other.
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            await Task.Delay(500, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+}
