@@ -28,29 +28,27 @@ public sealed class DeviceStoreTests
     public async Task Two_replicas_claiming_end_of_life_at_once_never_take_one_device(SqlDialect engine)
     {
         var (_, replicas) = await TwoReplicas(engine);
-        var due = Enumerable.Range(0, 400).Select(i => Device($"due-{i:D3}", Today.AddDays(-(i % 7)))).ToList();
-        await replicas[0].UpsertAsync([.. due, Device("future", Today.AddDays(3))], DateTimeOffset.UtcNow, CancellationToken.None);
-
-        // Each replica claims small batches in a loop until nothing is left; both run at once.
-        async Task<List<string>> ClaimAll(DeviceStore store, string instance)
+        var claimed = new List<(int Replica, string DeviceId)>();
+        var due = new List<string>();
+        // Rounds of newly due devices; in each, both replicas claim everything due at the same moment.
+        for (var round = 0; round < 6; round++)
         {
-            var mine = new List<string>();
-            while (true)
+            var devices = Enumerable.Range(0, 100).Select(i => Device($"due-{round}-{i:D3}", Today.AddDays(-(i % 7)))).ToList();
+            await replicas[0].UpsertAsync([.. devices, Device($"future-{round}", Today.AddDays(3))], DateTimeOffset.UtcNow, CancellationToken.None);
+            due.AddRange(devices.Select(d => d.DeviceId));
+            var start = new Barrier(2);
+            var claims = await Task.WhenAll(Enumerable.Range(0, 2).Select(r => Task.Run(async () =>
             {
+                start.SignalAndWait(TimeSpan.FromSeconds(10));
                 var now = DateTimeOffset.UtcNow;
-                var claimed = await store.ClaimDueAsync(instance, Today, batch: 25, staleBefore: now.AddHours(-1), now);
-                if (claimed.Count == 0)
-                    return mine;
-                mine.AddRange(claimed.Select(c => c.DeviceId));
-            }
+                return (await replicas[r].ClaimDueAsync($"replica-{r}", Today, batch: 1000, staleBefore: now.AddHours(-1), now)).Select(c => (r, c.DeviceId));
+            })));
+            claimed.AddRange(claims.SelectMany(c => c));
         }
-        var claims = await Task.WhenAll(
-            Task.Run(() => ClaimAll(replicas[0], "replica-a")), Task.Run(() => ClaimAll(replicas[1], "replica-b")),
-            Task.Run(() => ClaimAll(replicas[0], "replica-a")), Task.Run(() => ClaimAll(replicas[1], "replica-b")));
 
-        var all = claims.SelectMany(c => c).ToList();
-        Assert.Equal(due.Select(d => d.DeviceId).Order(), all.Order());
+        var all = claimed.Select(c => c.DeviceId).ToList();
         Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.Equal(due.Order(), all.Order());
     }
 
     [Theory]
@@ -61,10 +59,13 @@ public sealed class DeviceStoreTests
         await replicas[0].UpsertAsync([Device("contested", null)], DateTimeOffset.UtcNow, CancellationToken.None);
         var retirements = new[] { Guid.NewGuid(), Guid.NewGuid() };
 
-        // The rule takes its time between reading the device and marking it: the other replica's admission runs meanwhile.
+        // Between reading the device and marking it, each admission waits (up to 2 s) until the other has read it too: both
+        // read it before either marks it, unless the first read locks the row and the second waits for the first's commit.
+        using var reads = new CountdownEvent(2);
         var outcomes = await Task.WhenAll(retirements.Select((retirement, i) => Task.Run(() => replicas[i].AdmitAsync(retirement, "contested", found =>
         {
-            Thread.Sleep(300);
+            reads.Signal();
+            reads.Wait(TimeSpan.FromSeconds(2));
             return RetirementAdmission.Decide("contested", retirement, found);
         }, DateTimeOffset.UtcNow, _ => Task.CompletedTask))));
 
