@@ -69,16 +69,45 @@ public sealed class DeadlineSweeper(
             RETURNING correlation_id AS Id, deadline_ms AS DeadlineMs;
             """, window, transaction)).ToList());
 
-        // Claimed and then not raised (the broker gone): raised again after ReraiseAfter, like a lost event.
-        foreach (var row in claimed)
+        var published = 0;
+        try
         {
-            await bus.Publish(new RetirementDeadlineReached
+            foreach (var row in claimed)
             {
-                RetirementId = Guid.Parse(row.Id),
-                Deadline = DateTimeOffset.FromUnixTimeMilliseconds(row.DeadlineMs),
-            }, cancellationToken);
+                await bus.Publish(new RetirementDeadlineReached
+                {
+                    RetirementId = Guid.Parse(row.Id),
+                    Deadline = DateTimeOffset.FromUnixTimeMilliseconds(row.DeadlineMs),
+                }, cancellationToken);
+                published++;
+            }
+        }
+        catch
+        {
+            await ReleaseAsync(claimed.Skip(published), window.Now);
+            throw;
         }
         return claimed.Count;
+    }
+
+    // Claimed but not raised (the broker gone, a stop): given back, so the next sweep of any replica raises them instead of
+    // waiting ReraiseAfter. Only this sweep's claims are given back. If this fails too, ReraiseAfter still brings them back.
+    private async Task ReleaseAsync(IEnumerable<DueRow> unraised, long claimedAt)
+    {
+        var rows = unraised.Select(r => new { r.Id, r.DeadlineMs, ClaimedAt = claimedAt }).ToList();
+        if (rows.Count == 0)
+            return;
+        try
+        {
+            await database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync("""
+                UPDATE retirements SET raised_deadline_ms = NULL, raised_at_ms = NULL
+                WHERE correlation_id = @Id AND raised_deadline_ms = @DeadlineMs AND raised_at_ms = @ClaimedAt;
+                """, rows, transaction));
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Deadline sweep: {Count} claimed deadline(s) could not be given back; raised again after ReraiseAfter", rows.Count);
+        }
     }
 
     private sealed record DueRow(string Id, long DeadlineMs);
