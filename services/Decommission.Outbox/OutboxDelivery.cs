@@ -44,21 +44,21 @@ public sealed class OutboxDelivery<TDatabase>(
         }
     }
 
-    /// <summary>Delivers what consumed messages sent that has waited longer than DeliverAfter; returns how many messages were sent.</summary>
+    /// <summary>
+    /// Delivers what consumed messages sent that has waited longer than DeliverAfter; returns how many messages were sent. Every
+    /// replica runs this: on PostgreSQL each consumed message is claimed while its sends go out (<see cref="OutboxStore{TDatabase}.DeliverUndeliveredAsync"/>).
+    /// </summary>
     public async Task<int> DeliverOverdueAsync(CancellationToken cancellationToken = default)
     {
-        var sent = 0;
-        foreach (var (messageId, consumerId) in await store.UndeliveredAsync(clock.GetUtcNow() - options.Value.DeliverAfter, BatchSize, cancellationToken))
+        var sent = await store.DeliverUndeliveredAsync(clock.GetUtcNow() - options.Value.DeliverAfter, BatchSize, async messages =>
         {
-            foreach (var message in await store.LoadAsync(messageId, consumerId, cancellationToken))
+            foreach (var message in messages)
             {
                 message.Deserialize(SystemTextJsonMessageSerializer.Instance);
                 var endpoint = await bus.GetSendEndpoint(message.DestinationAddress!);
                 await endpoint.Send(new SerializedMessageBody(), new OutboxMessageSendPipe(message, message.DestinationAddress), cancellationToken);
-                sent++;
             }
-            await store.MarkDeliveredAsync(messageId, consumerId);
-        }
+        }, cancellationToken);
         if (sent > 0)
             logger.LogInformation("Outbox of {Database}: delivered {Count} overdue messages", typeof(TDatabase).Name, sent);
         return sent;

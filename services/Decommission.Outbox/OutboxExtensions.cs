@@ -59,19 +59,10 @@ public static class OutboxExtensions
 }
 
 /// <summary>Creates the outbox's tables in the service's database (its engine's script) when the host starts.</summary>
-internal sealed class OutboxSchema<TDatabase>(TDatabase database) : Microsoft.Extensions.Hosting.IHostedService
+internal sealed class OutboxSchema<TDatabase>(OutboxStore<TDatabase> store) : Microsoft.Extensions.Hosting.IHostedService
     where TDatabase : ServiceDatabase
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        using var stream = typeof(OutboxSchema<>).Assembly.GetManifestResourceStream($"Decommission.Outbox.outbox.{database.Dialect}.sql")!;
-        using var reader = new StreamReader(stream);
-        var sql = await reader.ReadToEndAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => store.CreateTablesAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

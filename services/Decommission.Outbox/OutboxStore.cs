@@ -11,6 +11,18 @@ public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider cloc
 {
     public TDatabase Database => database;
 
+    /// <summary>Creates the outbox's tables in the database (its engine's script), unless they exist; the host does this at start-up.</summary>
+    public async Task CreateTablesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var stream = typeof(OutboxStore<>).Assembly.GetManifestResourceStream($"Decommission.Outbox.outbox.{database.Dialect}.sql")!;
+        using var reader = new StreamReader(stream);
+        var sql = await reader.ReadToEndAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>The inbox record of a message for a consumer: null when it has not been consumed here.</summary>
     public async Task<InboxRecord?> FindAsync(Guid messageId, Guid consumerId, CancellationToken cancellationToken)
     {
@@ -77,27 +89,34 @@ public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider cloc
     public async Task<List<InMemoryOutboxMessage>> LoadAsync(Guid messageId, Guid consumerId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        return await LoadAsync(connection, null, messageId, consumerId);
+    }
+
+    private static async Task<List<InMemoryOutboxMessage>> LoadAsync(DbConnection connection, DbTransaction? transaction, Guid messageId, Guid consumerId)
+    {
         var rows = await connection.QueryAsync<Row>("""
             SELECT sequence_number AS SequenceNumber, message_id AS MessageId, conversation_id AS ConversationId, correlation_id AS CorrelationId,
                    initiator_id AS InitiatorId, request_id AS RequestId, source_address AS SourceAddress, destination_address AS DestinationAddress,
                    response_address AS ResponseAddress, fault_address AS FaultAddress, sent_ms AS SentMs, expiration_ms AS ExpirationMs,
                    content_type AS ContentType, message_type AS MessageType, headers AS Headers, properties AS Properties, body AS Body
             FROM outbox_message WHERE inbox_message_id = @MessageId AND inbox_consumer_id = @ConsumerId ORDER BY sequence_number;
-            """, new { MessageId = messageId.ToString(), ConsumerId = consumerId.ToString() });
+            """, new { MessageId = messageId.ToString(), ConsumerId = consumerId.ToString() }, transaction);
         return rows.Select(r => r.ToMessage()).ToList();
     }
 
     /// <summary>The messages have reached the broker: their rows go, the inbox remembers the message as delivered.</summary>
     public Task MarkDeliveredAsync(Guid messageId, Guid consumerId) =>
-        database.Writes.WriteAsync(async (connection, transaction) =>
-        {
-            var key = new { MessageId = messageId.ToString(), ConsumerId = consumerId.ToString(), Now = clock.GetUtcNow().ToUnixTimeMilliseconds() };
-            await connection.ExecuteAsync(
-                "DELETE FROM outbox_message WHERE inbox_message_id = @MessageId AND inbox_consumer_id = @ConsumerId;", key, transaction);
-            return await connection.ExecuteAsync(
-                "UPDATE inbox_state SET delivered_ms = @Now WHERE message_id = @MessageId AND consumer_id = @ConsumerId AND delivered_ms IS NULL;",
-                key, transaction);
-        });
+        database.Writes.WriteAsync((connection, transaction) => MarkDeliveredAsync(connection, transaction, messageId, consumerId));
+
+    private async Task<int> MarkDeliveredAsync(DbConnection connection, DbTransaction transaction, Guid messageId, Guid consumerId)
+    {
+        var key = new { MessageId = messageId.ToString(), ConsumerId = consumerId.ToString(), Now = clock.GetUtcNow().ToUnixTimeMilliseconds() };
+        await connection.ExecuteAsync(
+            "DELETE FROM outbox_message WHERE inbox_message_id = @MessageId AND inbox_consumer_id = @ConsumerId;", key, transaction);
+        return await connection.ExecuteAsync(
+            "UPDATE inbox_state SET delivered_ms = @Now WHERE message_id = @MessageId AND consumer_id = @ConsumerId AND delivered_ms IS NULL;",
+            key, transaction);
+    }
 
     /// <summary>Consumed messages whose sends have not been delivered since <paramref name="consumedBefore"/>: the backstop's work.</summary>
     public async Task<IReadOnlyList<(Guid MessageId, Guid ConsumerId)>> UndeliveredAsync(DateTimeOffset consumedBefore, int limit, CancellationToken cancellationToken)
@@ -108,6 +127,51 @@ public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider cloc
             WHERE delivered_ms IS NULL AND consumed_ms <= @Before ORDER BY consumed_ms LIMIT @Limit;
             """, new { Before = consumedBefore.ToUnixTimeMilliseconds(), Limit = limit });
         return rows.Select(r => (Guid.Parse(r.MessageId), Guid.Parse(r.ConsumerId))).ToList();
+    }
+
+    /// <summary>
+    /// The backstop's pass: what up to <paramref name="limit"/> messages consumed before <paramref name="consumedBefore"/> sent and
+    /// never delivered is handed to <paramref name="deliver"/> (one consumed message's sends, in order), then marked delivered; returns
+    /// how many sends were delivered. On PostgreSQL every replica runs the backstop: each consumed message is claimed first, its inbox
+    /// row locked (<c>FOR UPDATE SKIP LOCKED</c>) in a transaction held while its sends are delivered and marked, so two replicas never
+    /// deliver the same message at the same time, and one that was delivered meanwhile is not taken again. On SQLite (one process) the
+    /// list is read, then each message delivered and marked.
+    /// </summary>
+    public async Task<int> DeliverUndeliveredAsync(DateTimeOffset consumedBefore, int limit,
+        Func<IReadOnlyList<InMemoryOutboxMessage>, Task> deliver, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        if (database.Dialect == SqlDialect.Sqlite)
+        {
+            foreach (var (messageId, consumerId) in await UndeliveredAsync(consumedBefore, limit, cancellationToken))
+            {
+                var messages = await LoadAsync(messageId, consumerId, cancellationToken);
+                await deliver(messages);
+                await MarkDeliveredAsync(messageId, consumerId);
+                sent += messages.Count;
+            }
+            return sent;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        for (var i = 0; i < limit; i++)
+        {
+            await using var transaction = await ServiceDatabase.BeginWriteAsync(connection, cancellationToken);
+            var claimed = await connection.QuerySingleOrDefaultAsync<(string MessageId, string ConsumerId)?>("""
+                SELECT message_id AS MessageId, consumer_id AS ConsumerId FROM inbox_state
+                WHERE delivered_ms IS NULL AND consumed_ms <= @Before ORDER BY consumed_ms LIMIT 1
+                FOR UPDATE SKIP LOCKED;
+                """, new { Before = consumedBefore.ToUnixTimeMilliseconds() }, transaction);
+            if (claimed is not { } key)
+                break;
+            var (messageId, consumerId) = (Guid.Parse(key.MessageId), Guid.Parse(key.ConsumerId));
+            var messages = await LoadAsync(connection, transaction, messageId, consumerId);
+            await deliver(messages);
+            await MarkDeliveredAsync(connection, transaction, messageId, consumerId);
+            await transaction.CommitAsync(cancellationToken);
+            sent += messages.Count;
+        }
+        return sent;
     }
 
     /// <summary>Forgets delivered messages older than <paramref name="deliveredBefore"/>; a redelivery after that is consumed again.</summary>

@@ -1,11 +1,12 @@
 using Decommission.Contracts;
 using Decommission.Inventory.EndOfLife;
+using Decommission.Storage;
 using Decommission.Testing;
 using MassTransit.Testing;
 
 namespace Decommission.Inventory.Tests;
 
-/// <summary>The real inventory service as a <see cref="ServiceUnderTest"/> over MassTransit's test harness; several hosts may share one database file.</summary>
+/// <summary>The real inventory service as a <see cref="ServiceUnderTest"/> over MassTransit's test harness; several hosts may share one database (a SQLite file, or a PostgreSQL database).</summary>
 public sealed class InventoryHost : IAsyncDisposable
 {
     private readonly ServiceUnderTest _service;
@@ -24,7 +25,18 @@ public sealed class InventoryHost : IAsyncDisposable
 
     public static string NewDatabasePath() => Path.Combine(ServiceUnderTest.NewDataDirectory(), "inventory.db");
 
-    public static async Task<InventoryHost> StartAsync(string? databasePath = null)
+    /// <summary>
+    /// A database inventories share: a SQLite file (its path), or (<paramref name="engine"/> PostgreSQL) a fresh PostgreSQL
+    /// database given as <c>Storage:Postgres</c>, where each host makes the inventory schema.
+    /// </summary>
+    public static async Task<(string? Path, string? Postgres)> NewDatabase(SqlDialect engine) =>
+        engine == SqlDialect.Sqlite ? (NewDatabasePath(), null) : (null, await PostgresServer.NewDatabaseAsync());
+
+    public static Task<InventoryHost> StartAsync((string? Path, string? Postgres) database) => StartAsync(database.Path, database.Postgres);
+
+    public static async Task<InventoryHost> StartAsync(SqlDialect engine) => await StartAsync(await NewDatabase(engine));
+
+    public static async Task<InventoryHost> StartAsync(string? databasePath = null, string? postgres = null)
     {
         var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
         {
@@ -34,6 +46,7 @@ public sealed class InventoryHost : IAsyncDisposable
                 ["Inventory:DatabasePath"] = databasePath ?? Path.Combine(directory, "inventory.db"),
                 ["Inventory:EndOfLifeScanInterval"] = "00:00:00",   // tests drive the scans
                 ["Inventory:ResendUnsentAfter"] = "00:00:01",
+                ["Storage:Postgres"] = postgres,
             },
             AddService = builder => builder.AddInventoryService(),
         });

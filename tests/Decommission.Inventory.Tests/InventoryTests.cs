@@ -1,6 +1,7 @@
 using Dapper;
 using Decommission.Contracts;
 using Decommission.Inventory.EndOfLife;
+using Decommission.Storage;
 using Decommission.Testing;
 using MassTransit;
 
@@ -10,10 +11,11 @@ public sealed class InventoryTests
 {
     private static readonly DateOnly Today = DateOnly.FromDateTime(DateTime.UtcNow);
 
-    [Fact]
-    public async Task A_csv_import_reports_bad_rows_by_line_and_imports_only_the_good_ones()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_csv_import_reports_bad_rows_by_line_and_imports_only_the_good_ones(SqlDialect engine)
     {
-        await using var host = await InventoryHost.StartAsync();
+        await using var host = await InventoryHost.StartAsync(engine);
         var csv = """
             deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife
             good-1,Acme,TH-200,SN1,A1,eMMC,Ops,Lyon,floor,2027-01-31
@@ -36,10 +38,11 @@ public sealed class InventoryTests
         Assert.Equal(["good-1", "good-2"], await connection.QueryAsync<string>("SELECT device_id FROM devices ORDER BY device_id;"));
     }
 
-    [Fact]
-    public async Task A_device_under_legal_hold_is_refused_with_the_reason_and_accepted_once_released()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_device_under_legal_hold_is_refused_with_the_reason_and_accepted_once_released(SqlDialect engine)
     {
-        await using var host = await InventoryHost.StartAsync();
+        await using var host = await InventoryHost.StartAsync(engine);
         await host.Import(InventoryHost.Csv([("held-1", null)]));
         var hold = await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(
             new SetLegalHold { DeviceId = "held-1", Hold = true, Reason = "litigation 2026-114", RequestedBy = "legal" });
@@ -58,10 +61,11 @@ public sealed class InventoryTests
         Assert.Equal(("SN-held-1", "Lyon", "Plant ops"), (accepted.Device.SerialNumber, accepted.Device.Site, accepted.Device.Owner));
     }
 
-    [Fact]
-    public async Task Unknown_disposed_and_already_retiring_devices_are_refused_with_their_reasons()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Unknown_disposed_and_already_retiring_devices_are_refused_with_their_reasons(SqlDialect engine)
     {
-        await using var host = await InventoryHost.StartAsync();
+        await using var host = await InventoryHost.StartAsync(engine);
         await host.Import(InventoryHost.Csv([("dev-a", null), ("dev-b", null)]));
         var retiring = NewId.NextGuid();
         await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = retiring, DeviceId = "dev-a", Reason = "eol", RequestedBy = "alice" });
@@ -85,10 +89,11 @@ public sealed class InventoryTests
         Assert.Equal([RefusalReasons.UnknownDevice, RefusalReasons.AlreadyDisposed, RefusalReasons.AlreadyRetiring], reasons);
     }
 
-    [Fact]
-    public async Task The_preview_lists_what_would_retire_without_retiring_anything()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_preview_lists_what_would_retire_without_retiring_anything(SqlDialect engine)
     {
-        await using var host = await InventoryHost.StartAsync();
+        await using var host = await InventoryHost.StartAsync(engine);
         await host.Import(InventoryHost.Csv([("past", Today.AddDays(-3)), ("soon", Today.AddDays(10)), ("later", Today.AddDays(60)), ("held", Today.AddDays(-1)), ("none", null)]));
         await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = "held", Hold = true, Reason = "audit", RequestedBy = "legal" });
 
@@ -103,10 +108,11 @@ public sealed class InventoryTests
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE eol_claimed_at IS NOT NULL;"));
     }
 
-    [Fact]
-    public async Task The_scheduler_retires_each_due_device_exactly_once_with_two_instances_and_a_restart()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_scheduler_retires_each_due_device_exactly_once_with_two_instances_and_a_restart(SqlDialect engine)
     {
-        var path = InventoryHost.NewDatabasePath();
+        var path = await InventoryHost.NewDatabase(engine);
         var first = await InventoryHost.StartAsync(path);
         await using var second = await InventoryHost.StartAsync(path);
         var due = Enumerable.Range(0, 300).Select(i => ($"due-{i}", (DateOnly?)Today.AddDays(-(i % 5)))).ToList();
@@ -133,10 +139,11 @@ public sealed class InventoryTests
         Assert.StartsWith("EndOfLife", retire.Reason);
     }
 
-    [Fact]
-    public async Task A_claim_left_unsent_by_a_crash_is_sent_again_with_the_same_request_id()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_claim_left_unsent_by_a_crash_is_sent_again_with_the_same_request_id(SqlDialect engine)
     {
-        await using var host = await InventoryHost.StartAsync();
+        await using var host = await InventoryHost.StartAsync(engine);
         await host.Import(InventoryHost.Csv([("crashy", Today.AddDays(-1))]));
         await using (var connection = await host.Database.OpenAsync())
             await connection.ExecuteAsync("UPDATE devices SET eol_claimed_at = @At, eol_claimed_by = 'dead instance' WHERE device_id = 'crashy';",
@@ -149,6 +156,7 @@ public sealed class InventoryTests
         Assert.Empty(await host.Scheduler.ScanOnceAsync());
     }
 
+    // SQLite's plan (PostgreSQL's planner picks by table statistics: a small test table is read whole).
     [Fact]
     public async Task The_end_of_life_scan_is_answered_from_its_index()
     {

@@ -2,6 +2,7 @@ using Decommission.Testing;
 using System.Text;
 using System.Text.Json;
 using Decommission.Contracts;
+using Decommission.Orchestrator.Persistence;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
@@ -129,6 +130,42 @@ public sealed class RabbitMqRetirementTests
             $"message {id} to reach {skipped}", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), m => m?.BasicProperties.MessageId ?? "(queue empty)");
         var reason = message!.BasicProperties.Headers?["MT-Reason"] is byte[] bytes ? Encoding.UTF8.GetString(bytes) : "";
         Assert.Equal($"skipped: no consumer on queue {QueueNames.RetireDevice} takes Decommission.Contracts:ImportDevices", reason);
+    }
+
+    [Fact]
+    public async Task Two_orchestrators_on_one_PostgreSQL_database_share_the_saga_queue_and_move_each_retirement_once_per_step()
+    {
+        var settings = new Dictionary<string, string?> { ["Storage:Postgres"] = await PostgresServer.NewDatabaseAsync() };
+        await using var first = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register, settings);
+        await using var second = await OrchestratorHost.StartOnRabbitMqAsync(PlayedServices.Register, settings);
+        var consumed = new[] { new ConsumeCounter(), new ConsumeCounter() };
+        using var _ = first.Bus.ConnectConsumeObserver(consumed[0]);
+        using var __ = second.Bus.ConnectConsumeObserver(consumed[1]);
+
+        var ids = new List<Guid>();
+        for (var i = 0; i < 30; i++)
+            ids.Add(await new Scenario(i % 2 == 0 ? first : second).Retire($"replica-{i}-{Guid.NewGuid():N}"));
+        foreach (var id in ids)
+            await first.WaitForState(id, "Completed", seconds: 60);
+
+        var database = first.Services.GetRequiredService<OrchestratorDatabase>();
+        foreach (var id in ids)
+            Assert.Equal(["Requested", "Quarantining", "Erasing", "RevokingIdentity", "Certifying", "Completed"],
+                (await RetirementQueries.AuditTrailOf(database, id)).Select(e => e.ToState));
+        Assert.All(consumed, c => Assert.True(c.Count > 0, "both replicas consumed from the shared queues"));
+    }
+
+    private sealed class ConsumeCounter : IConsumeObserver
+    {
+        private int _count;
+        public int Count => _count;
+        public Task PreConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+        public Task PostConsume<T>(ConsumeContext<T> context) where T : class
+        {
+            Interlocked.Increment(ref _count);
+            return Task.CompletedTask;
+        }
+        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
 
     private static async Task PublishRaw(IChannel channel, string messageId, byte[] body, string? userId = null)

@@ -102,11 +102,15 @@ public sealed class RetirementStateMachineCorrelationTests
     }
 
     [Fact]
-    public void The_open_retirement_query_repeats_the_indexs_predicate_word_for_word()
+    public void The_open_retirement_query_repeats_the_indexs_predicate_word_for_word_on_both_engines()
     {
-        using var stream = typeof(OrchestratorDatabase).Assembly.GetManifestResourceStream(
-            typeof(OrchestratorDatabase).Assembly.GetManifestResourceNames().Single(n => n.EndsWith("0001_retirements.sql")))!;
+        var scripts = typeof(OrchestratorDatabase).Assembly.GetManifestResourceNames().Where(n => n.EndsWith("0001_retirements.sql")).ToList();
 
-        Assert.Contains(RetirementQueries.IsOpen, new StreamReader(stream).ReadToEnd());
+        Assert.Equal(2, scripts.Count);
+        Assert.All(scripts, script =>
+        {
+            using var stream = typeof(OrchestratorDatabase).Assembly.GetManifestResourceStream(script)!;
+            Assert.Contains(RetirementQueries.IsOpen, new StreamReader(stream).ReadToEnd());
+        });
     }
 }

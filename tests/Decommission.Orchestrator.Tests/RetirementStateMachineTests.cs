@@ -1,6 +1,7 @@
 using Decommission.Testing;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Persistence;
+using Decommission.Storage;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,13 +11,19 @@ namespace Decommission.Orchestrator.Tests;
 /// <summary>Every path of the retirement workflow, each on a fresh harness and a fresh SQLite file.</summary>
 public sealed partial class RetirementStateMachineTests
 {
-    private static async Task<Scenario> Start(Dictionary<string, string?>? settings = null) =>
-        new(await OrchestratorHost.StartAsync(settings: settings));
-
-    [Fact]
-    public async Task A_verified_erase_runs_every_step_and_completes_with_a_purge_certificate()
+    /// <summary>A fresh orchestrator: on its own SQLite file, or (<c>Storage:Postgres</c>) in a fresh PostgreSQL database.</summary>
+    private static async Task<Scenario> Start(Dictionary<string, string?>? settings = null, SqlDialect engine = SqlDialect.Sqlite)
     {
-        var s = await Start();
+        if (engine == SqlDialect.Postgres)
+            settings = new Dictionary<string, string?>(settings ?? []) { ["Storage:Postgres"] = await PostgresServer.NewDatabaseAsync() };
+        return new(await OrchestratorHost.StartAsync(settings: settings));
+    }
+
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_verified_erase_runs_every_step_and_completes_with_a_purge_certificate(SqlDialect engine)
+    {
+        var s = await Start(engine: engine);
         await using var _ = s.Host;
         var (id, commandId) = await s.RetireToErasing("dev-1");
 
@@ -53,10 +60,11 @@ public sealed partial class RetirementStateMachineTests
             trail.Select(e => (e.FromState, e.ToState, e.Actor)));
     }
 
-    [Fact]
-    public async Task Status_is_answered_by_retirement_id_or_device_id_with_history()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Status_is_answered_by_retirement_id_or_device_id_with_history(SqlDialect engine)
     {
-        var s = await Start();
+        var s = await Start(engine: engine);
         await using var _ = s.Host;
         var (id, _) = await s.RetireToErasing("dev-status");
         var client = s.Host.Harness.GetRequestClient<GetRetirementStatus>();

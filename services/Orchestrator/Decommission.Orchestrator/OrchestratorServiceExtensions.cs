@@ -31,7 +31,7 @@ public static class OrchestratorServiceExtensions
 
         builder.AddBusRegistration(bus =>
         {
-            bus.AddSagaStateMachine<RetirementStateMachine, Retirement, RetirementSagaDefinition>().SqliteRepository();
+            bus.AddSagaStateMachine<RetirementStateMachine, Retirement, RetirementSagaDefinition>().StoreRepository();
             bus.AddConsumer<RetirementStatusConsumer, RetirementStatusConsumerDefinition>();
         });
         return builder;

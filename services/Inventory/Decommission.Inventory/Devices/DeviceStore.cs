@@ -14,7 +14,14 @@ public sealed class DeviceStore(InventoryDatabase database)
     // The end-of-life scan's predicate; the partial index ix_devices_end_of_life_due covers exactly it.
     private const string DueForEndOfLife = "status = 'Active' AND legal_hold = 0 AND eol_claimed_at IS NULL AND end_of_life IS NOT NULL";
 
-    /// <summary>Adds or updates the devices in one transaction; a device's status, hold and retirement are never changed by an import.</summary>
+    // Row locks for what a write reads and then changes: PostgreSQL's replicas share the table; SQLite's write lock is the file's.
+    private string ForUpdate => database.Dialect == SqlDialect.Postgres ? "FOR UPDATE" : "";
+    private string SkipLocked => database.Dialect == SqlDialect.Postgres ? "FOR UPDATE SKIP LOCKED" : "";
+
+    /// <summary>
+    /// Adds or updates the devices in one transaction; a device's status, hold and retirement are never changed by an import.
+    /// Rows are written in device order, so imports by two replicas that share devices lock them in the same order (no deadlock).
+    /// </summary>
     public async Task UpsertAsync(IReadOnlyList<ImportedDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var at = now.ToString("O");
@@ -27,7 +34,7 @@ public sealed class DeviceStore(InventoryDatabase database)
                 manufacturer = excluded.manufacturer, model = excluded.model, serial_number = excluded.serial_number,
                 asset_number = excluded.asset_number, media_type = excluded.media_type, owner = excluded.owner, site = excluded.site,
                 network_segment = excluded.network_segment, end_of_life = excluded.end_of_life, updated_at = excluded.updated_at;
-            """, devices.Select(d => new
+            """, devices.OrderBy(d => d.DeviceId, StringComparer.Ordinal).Select(d => new
         {
             d.DeviceId, d.Manufacturer, d.Model, d.SerialNumber, d.AssetNumber, d.MediaType, d.Owner, d.Site, d.NetworkSegment,
             EndOfLife = d.EndOfLife?.DayNumber, Now = at,
@@ -53,11 +60,12 @@ public sealed class DeviceStore(InventoryDatabase database)
         Func<InventoryDevice?, AdmissionRefusal?> rule, DateTimeOffset now, Func<(InventoryDevice? Device, AdmissionRefusal? Refusal), Task> announce) =>
         database.Writes.WriteAsync<(InventoryDevice?, AdmissionRefusal?)>(database, async (connection, transaction) =>
         {
-            var row = await connection.QuerySingleOrDefaultAsync<DeviceRow>("""
+            // Locked until the admission commits (PostgreSQL): a replica admitting another retirement of the device waits, then sees it.
+            var row = await connection.QuerySingleOrDefaultAsync<DeviceRow>($"""
                 SELECT device_id AS DeviceId, manufacturer AS Manufacturer, model AS Model, serial_number AS SerialNumber, asset_number AS AssetNumber,
                        media_type AS MediaType, owner AS Owner, site AS Site, legal_hold AS LegalHold, hold_reason AS HoldReason, status AS Status,
                        retirement_id AS RetirementId
-                FROM devices WHERE device_id = @DeviceId;
+                FROM devices WHERE device_id = @DeviceId {ForUpdate};
                 """, new { DeviceId = deviceId }, transaction);
             var device = row?.ToDevice();
             var refusal = rule(device);
@@ -79,17 +87,21 @@ public sealed class DeviceStore(InventoryDatabase database)
 
     /// <summary>
     /// Claims for <paramref name="instance"/>, in one write transaction, up to <paramref name="batch"/> devices due on or before
-    /// <paramref name="today"/>, and every claim left unsent since before <paramref name="staleBefore"/>.
+    /// <paramref name="today"/>, and every claim left unsent since before <paramref name="staleBefore"/>. Two replicas never
+    /// claim one device: on PostgreSQL with <c>FOR UPDATE SKIP LOCKED</c> and the claim's conditions checked again on the locked row.
     /// </summary>
     public Task<List<EndOfLifeClaim>> ClaimDueAsync(string instance, DateOnly today, int batch, DateTimeOffset staleBefore, DateTimeOffset now) =>
         database.Writes.WriteAsync(async (connection, transaction) =>
         {
+            // PostgreSQL: devices another replica is claiming are skipped, not waited for; the outer condition is checked again
+            // on the row as it is once locked, so a device claimed meanwhile is never claimed twice.
             var due = (await connection.QueryAsync<ClaimRow>($"""
                 UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
                 WHERE device_id IN (
                     SELECT device_id FROM devices
                     WHERE {DueForEndOfLife} AND end_of_life <= @Today
-                    ORDER BY end_of_life LIMIT @Batch)
+                    ORDER BY end_of_life LIMIT @Batch {SkipLocked})
+                  AND {DueForEndOfLife} AND end_of_life <= @Today
                 RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
                 """, new { Now = now.ToString("O"), Instance = instance, Today = today.DayNumber, Batch = batch }, transaction)).ToList();
             var unsent = await connection.QueryAsync<ClaimRow>("""

@@ -6,8 +6,8 @@ namespace Decommission.Orchestrator.Persistence;
 /// <summary>Reads of stored retirements that do not go through the saga (status, duplicates, audit trail).</summary>
 public static class RetirementQueries
 {
-    /// <summary>The predicate of the one-open-retirement-per-device index (0001_retirements.sql), word for word, so SQLite
-    /// uses the index; built from the contract's constants, not from input.</summary>
+    /// <summary>The predicate of the one-open-retirement-per-device index (0001_retirements.sql, both engines), word for word,
+    /// so the query uses the index; built from the contract's constants, not from input.</summary>
     public static readonly string IsOpen = $"current_state NOT IN ({string.Join(", ", RetirementStates.Closed.Select(s => $"'{s}'"))})";
 
     /// <summary>The device's retirement that is not yet Completed, Refused or Cancelled, if any.</summary>
@@ -54,9 +54,10 @@ public static class RetirementQueries
     public static async Task<IReadOnlyDictionary<string, int>> CountByStateAsync(OrchestratorDatabase database)
     {
         await using var connection = await database.OpenAsync();
-        var rows = await connection.QueryAsync<(string State, int Count)>(
+        // COUNT is a BIGINT on PostgreSQL.
+        var rows = await connection.QueryAsync<(string State, long Count)>(
             "SELECT current_state AS State, COUNT(*) AS Count FROM retirements GROUP BY current_state;");
-        return rows.ToDictionary(r => r.State, r => r.Count, StringComparer.Ordinal);
+        return rows.ToDictionary(r => r.State, r => (int)r.Count, StringComparer.Ordinal);
     }
 
     public static async Task<IReadOnlyList<AuditEntry>> AuditTrailOf(OrchestratorDatabase database, Guid retirementId)

@@ -9,7 +9,7 @@ namespace Decommission.Orchestrator.Persistence;
 /// <summary>Plugs <see cref="RetirementSagaStore"/> into MassTransit through its repository hook, as its Dapper and Redis stores do.</summary>
 public static class RetirementSagaRepository
 {
-    public static ISagaRegistrationConfigurator<Retirement> SqliteRepository(this ISagaRegistrationConfigurator<Retirement> configurator)
+    public static ISagaRegistrationConfigurator<Retirement> StoreRepository(this ISagaRegistrationConfigurator<Retirement> configurator)
     {
         configurator.Repository(r => r.RegisterSagaRepository<Retirement, RetirementSagaStore,
             SagaConsumeContextFactory<RetirementSagaStore, Retirement>, RetirementSagaRepositoryContextFactory>());
@@ -17,12 +17,12 @@ public static class RetirementSagaRepository
     }
 }
 
-/// <summary>Gives each consumed message a repository context over the SQLite store.</summary>
+/// <summary>Gives each consumed message a repository context over the store (SQLite or PostgreSQL).</summary>
 public sealed class RetirementSagaRepositoryContextFactory(
     RetirementSagaStore store,
     ISagaConsumeContextFactory<RetirementSagaStore, Retirement> factory) : ISagaRepositoryContextFactory<Retirement>
 {
-    public void Probe(ProbeContext context) => context.Add("persistence", "sqlite");
+    public void Probe(ProbeContext context) => context.Add("persistence", store.Dialect.ToString().ToLowerInvariant());
 
     public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<Retirement, T>> next)
         where T : class =>
@@ -30,7 +30,7 @@ public sealed class RetirementSagaRepositoryContextFactory(
 
     public Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<Retirement> query, IPipe<SagaRepositoryQueryContext<Retirement, T>> next)
         where T : class =>
-        throw new NotSupportedException("Retirement events correlate by id; the SQLite store answers no saga queries.");
+        throw new NotSupportedException("Retirement events correlate by id; the store answers no saga queries.");
 }
 
 internal sealed class RetirementSagaRepositoryContext<TMessage> : ConsumeContextScope<TMessage>, SagaRepositoryContext<Retirement, TMessage>

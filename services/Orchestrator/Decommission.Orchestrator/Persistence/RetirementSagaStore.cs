@@ -9,11 +9,14 @@ namespace Decommission.Orchestrator.Persistence;
 
 /// <summary>
 /// Reads and writes retirement rows. Writes are optimistic: an update only lands on the version it was loaded at,
-/// otherwise <see cref="ConcurrencyException"/> tells MassTransit to retry the message on fresh state.
+/// otherwise <see cref="ConcurrencyException"/> tells MassTransit to retry the message on fresh state. That holds across
+/// replicas on one PostgreSQL schema too: the conditional UPDATE is checked again on the row as it is once locked.
 /// The audit entries a transition produced, and what it sent (the outbox), are written in the same transaction as the row.
 /// </summary>
 public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvider clock)
 {
+    public SqlDialect Dialect => database.Dialect;
+
     public async Task<Retirement?> LoadAsync(Guid correlationId, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
