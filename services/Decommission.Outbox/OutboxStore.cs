@@ -16,11 +16,7 @@ public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider cloc
     {
         await using var stream = typeof(OutboxStore<>).Assembly.GetManifestResourceStream($"Decommission.Outbox.outbox.{database.Dialect}.sql")!;
         using var reader = new StreamReader(stream);
-        var sql = await reader.ReadToEndAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.ApplyIdempotentScriptAsync(await reader.ReadToEndAsync(cancellationToken), cancellationToken);
     }
 
     /// <summary>The inbox record of a message for a consumer: null when it has not been consumed here.</summary>

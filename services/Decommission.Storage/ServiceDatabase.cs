@@ -144,14 +144,7 @@ public abstract class ServiceDatabase
         await using var connection = await OpenAsync(cancellationToken);
         if (Dialect == SqlDialect.Sqlite)
             await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
-        // SQLite: the write lock up front, so processes that start together apply the scripts once.
-        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        if (Dialect == SqlDialect.Postgres)
-        {
-            // Replicas starting together: one applies the scripts, the others then find them applied. Released at commit.
-            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext(@Lock));", new { Lock = "decommission.schema." + Location.Schema }, transaction);
-            await connection.ExecuteAsync($"CREATE SCHEMA IF NOT EXISTS {Location.Schema};", transaction: transaction);
-        }
+        await using var transaction = await BeginSchemaChangeAsync(connection, cancellationToken);
         await connection.ExecuteAsync(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
             transaction: transaction);
@@ -169,6 +162,32 @@ public abstract class ServiceDatabase
         }
         await transaction.CommitAsync(cancellationToken);
         return done;
+    }
+
+    /// <summary>
+    /// Runs an idempotent schema script (<c>CREATE … IF NOT EXISTS</c>: a shared component's tables, like the outbox's) the
+    /// way the numbered scripts are applied: in one transaction, one replica at a time.
+    /// </summary>
+    public async Task ApplyIdempotentScriptAsync(string sql, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = await BeginSchemaChangeAsync(connection, cancellationToken);
+        await connection.ExecuteAsync(sql, transaction: transaction);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    // A transaction in which one process at a time changes the schema: on SQLite the write lock up front; on PostgreSQL an
+    // advisory lock on the service's schema (released at commit), which it creates if needed. Replicas starting together:
+    // one applies, the others then find it applied (without it, two CREATE TABLE IF NOT EXISTS collide in pg_type).
+    private async Task<DbTransaction> BeginSchemaChangeAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await BeginWriteAsync(connection, cancellationToken);
+        if (Dialect == SqlDialect.Postgres)
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext(@Lock));", new { Lock = "decommission.schema." + Location.Schema }, transaction);
+            await connection.ExecuteAsync($"CREATE SCHEMA IF NOT EXISTS {Location.Schema};", transaction: transaction);
+        }
+        return transaction;
     }
 
     private IEnumerable<(int Version, string Name, string Sql)> SchemaScripts()

@@ -37,6 +37,25 @@ public sealed class OutboxStoreTests
 
     [Theory]
     [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Replicas_starting_together_on_an_empty_database_all_start_with_the_outbox_tables_made_once(SqlDialect engine)
+    {
+        var location = PostgresServer.NewLocation(engine, "outbox");
+        var replicas = Enumerable.Range(0, 4).Select(_ => new OrchestratorDatabase(location)).ToList();
+
+        // Each replica's start-up: its schema scripts, then the outbox's tables, all at the same moment.
+        await Task.WhenAll(replicas.Select(r => Task.Run(async () =>
+        {
+            await r.MigrateAsync();
+            await new OutboxStore<OrchestratorDatabase>(r, TimeProvider.System).CreateTablesAsync();
+        })));
+
+        var store = new OutboxStore<OrchestratorDatabase>(replicas[0], TimeProvider.System);
+        await store.RecordAsync(Guid.NewGuid(), Consumer, [Message("{}")]);
+        Assert.Single(await store.UndeliveredAsync(DateTimeOffset.UtcNow.AddMinutes(1), 10, CancellationToken.None));
+    }
+
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
     public async Task A_consumed_message_is_recorded_loaded_in_order_delivered_once_and_forgotten(SqlDialect engine)
     {
         var store = await NewStore(PostgresServer.NewLocation(engine, "outbox"));
