@@ -29,29 +29,6 @@ public sealed class ClusterFailureTests
         [DeviceBehaviour.EraseFails] = 4, [DeviceBehaviour.SignsWithWrongKey] = 2, [DeviceBehaviour.ReplaysOldReceipt] = 2,
     };
 
-    private static readonly Dictionary<DeviceBehaviour, string?> ExpectedFailure = new()
-    {
-        [DeviceBehaviour.Healthy] = null, [DeviceBehaviour.Slow] = null, [DeviceBehaviour.OfflineUntil] = null,
-        [DeviceBehaviour.NeverAnswers] = FailureReasons.DeviceUnreachable,
-        [DeviceBehaviour.EraseFails] = ReceiptRejectionReasons.DeviceReportedFailure,
-        [DeviceBehaviour.SignsWithWrongKey] = ReceiptRejectionReasons.UnregisteredKey,
-        [DeviceBehaviour.ReplaysOldReceipt] = ReceiptRejectionReasons.Replay,
-    };
-
-    private static readonly Dictionary<string, string> Settings = new()
-    {
-        ["Retirement__EraseAttempts"] = "12",
-        ["Retirement__EraseAttemptTimeout"] = "00:00:05",
-        ["Retirement__EraseBackoffMultiplier"] = "1",
-        ["Retirement__EraseDeadline"] = "00:01:00",
-        ["Retirement__RedriveInterval"] = "00:00:05",
-        ["Orchestrator__SweepInterval"] = "00:00:00.500",
-        ["DeviceAgent__OfflineFor"] = "00:00:20",
-        ["DeviceAgent__SlowDelay"] = "00:00:02",
-        ["DeviceAgent__IdPrefix"] = "sim-",
-        ["Logging__LogLevel__MassTransit"] = "Warning",
-    };
-
     // What this test kills mid-run, by their names in ops/status.sh --pids: one broker node, one replica of four services.
     private static readonly string[] Killed = ["rabbitmq-1", "orchestrator-2", "device-gateway-2", "credentials-2", "certificates-2"];
 

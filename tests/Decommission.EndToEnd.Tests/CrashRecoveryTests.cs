@@ -33,31 +33,6 @@ public sealed partial class CrashRecoveryTests
         [DeviceBehaviour.EraseFails] = 2, [DeviceBehaviour.SignsWithWrongKey] = 1, [DeviceBehaviour.ReplaysOldReceipt] = 1,
     };
 
-    // How each behaviour ends: Completed, or Failed with this in its failure.
-    private static readonly Dictionary<DeviceBehaviour, string?> ExpectedFailure = new()
-    {
-        [DeviceBehaviour.Healthy] = null, [DeviceBehaviour.Slow] = null, [DeviceBehaviour.OfflineUntil] = null,
-        [DeviceBehaviour.NeverAnswers] = FailureReasons.DeviceUnreachable,
-        [DeviceBehaviour.EraseFails] = ReceiptRejectionReasons.DeviceReportedFailure,
-        [DeviceBehaviour.SignsWithWrongKey] = ReceiptRejectionReasons.UnregisteredKey,
-        [DeviceBehaviour.ReplaysOldReceipt] = ReceiptRejectionReasons.Replay,
-    };
-
-    private static readonly Dictionary<string, string> Settings = new()
-    {
-        // Short timings so that unreachable devices fail within the test: 5 s per attempt, a minute in all.
-        ["Retirement__EraseAttempts"] = "12",
-        ["Retirement__EraseAttemptTimeout"] = "00:00:05",
-        ["Retirement__EraseBackoffMultiplier"] = "1",
-        ["Retirement__EraseDeadline"] = "00:01:00",
-        ["Retirement__RedriveInterval"] = "00:00:05",
-        ["Orchestrator__SweepInterval"] = "00:00:00.500",
-        ["DeviceAgent__OfflineFor"] = "00:00:20",
-        ["DeviceAgent__SlowDelay"] = "00:00:02",
-        ["DeviceAgent__IdPrefix"] = "sim-",
-        ["Logging__LogLevel__MassTransit"] = "Warning",
-    };
-
     [Fact]
     public async Task Two_hundred_devices_retire_through_crashes_of_the_orchestrator_and_the_gateway()
     {

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Decommission.Contracts;
+using Decommission.DeviceAgent;
 using Decommission.Testing;
 
 namespace Decommission.EndToEnd.Tests;
@@ -8,6 +10,31 @@ namespace Decommission.EndToEnd.Tests;
 /// <summary>What the end-to-end runs check the same way: states from decom list, certificates from the auditor API, the CRL.</summary>
 internal static partial class RunChecks
 {
+    // How each behaviour ends: Completed, or Failed with this in its failure.
+    internal static readonly Dictionary<DeviceBehaviour, string?> ExpectedFailure = new()
+    {
+        [DeviceBehaviour.Healthy] = null, [DeviceBehaviour.Slow] = null, [DeviceBehaviour.OfflineUntil] = null,
+        [DeviceBehaviour.NeverAnswers] = FailureReasons.DeviceUnreachable,
+        [DeviceBehaviour.EraseFails] = ReceiptRejectionReasons.DeviceReportedFailure,
+        [DeviceBehaviour.SignsWithWrongKey] = ReceiptRejectionReasons.UnregisteredKey,
+        [DeviceBehaviour.ReplaysOldReceipt] = ReceiptRejectionReasons.Replay,
+    };
+
+    // The runs' settings: short timings so that unreachable devices fail within the test (5 s per attempt, a minute in all).
+    internal static readonly Dictionary<string, string> Settings = new()
+    {
+        ["Retirement__EraseAttempts"] = "12",
+        ["Retirement__EraseAttemptTimeout"] = "00:00:05",
+        ["Retirement__EraseBackoffMultiplier"] = "1",
+        ["Retirement__EraseDeadline"] = "00:01:00",
+        ["Retirement__RedriveInterval"] = "00:00:05",
+        ["Orchestrator__SweepInterval"] = "00:00:00.500",
+        ["DeviceAgent__OfflineFor"] = "00:00:20",
+        ["DeviceAgent__SlowDelay"] = "00:00:02",
+        ["DeviceAgent__IdPrefix"] = "sim-",
+        ["Logging__LogLevel__MassTransit"] = "Warning",
+    };
+
     internal sealed record Row(string State, string Failure);
 
     internal sealed record CertificateItem(string CertificateId, string DeviceId);
