@@ -108,7 +108,7 @@ shred -u "$RMQ_PKI_DIR/fleet.key" 2>/dev/null || rm -f "$RMQ_PKI_DIR/fleet.key"
 mkdir -p "$RUN/credentials/data/ca"
 cp "$RMQ_PKI_DIR/fleet.crt" "$RUN/credentials/data/ca/fleet-ca.pem"
 
-if [ "$replicas" -gt 1 ]; then
+if [ "$shared_store" = 1 ]; then
   # Keys every replica of a service must share, made once here (a replica never makes one of its own): the gateway's
   # command-signing key and the certificates service's signing PFX (ops/fleet-keys.sh); the fleet CA's PFX is above.
   KEYS=$RUN/keys
@@ -140,7 +140,8 @@ D=$RUN
 common=()
 if [ "$cluster" = 1 ]; then common+=("Broker__Nodes=$AMQPS_NODES" Broker__QuorumQueues=true); fi
 if [ "$shared_store" = 1 ]; then common+=("Storage__Postgres=$PG_CONNECTION"); fi
-if [ "$replicas" -gt 1 ]; then
+# With a shared store the services refuse to make keys of their own (a replica must never): they get these.
+if [ "$shared_store" = 1 ]; then
   SIGNING_KEY=$KEYS/command-signing.key.pem GATEWAY_PUBLIC_KEY=$KEYS/public/command-signing.pub.pem
   SIGNING_CA=$KEYS/public/disposal-authority-ca.pem
   signing=(Certificates__SigningPfxPath="$KEYS/certificate-signing.pfx" Certificates__SigningPfxPassword="$SIGNING_PFX_PASSWORD")

@@ -1,4 +1,4 @@
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using MassTransit.Middleware;
 using MassTransit.Serialization;
@@ -20,7 +20,7 @@ public sealed class OutboxDelivery<TDatabase>(
     IOptions<OutboxOptions> options,
     TimeProvider clock,
     ILogger<OutboxDelivery<TDatabase>> logger) : BackgroundService
-    where TDatabase : SqliteDatabase
+    where TDatabase : ServiceDatabase
 {
     private const int BatchSize = 200;
 

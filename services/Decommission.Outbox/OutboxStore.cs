@@ -1,13 +1,13 @@
 using System.Data.Common;
 using Dapper;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit.Middleware.Outbox;
 
 namespace Decommission.Outbox;
 
 /// <summary>The outbox's two tables in one service's file: which messages were consumed, and what consuming them sends.</summary>
 public sealed class OutboxStore<TDatabase>(TDatabase database, TimeProvider clock)
-    where TDatabase : SqliteDatabase
+    where TDatabase : ServiceDatabase
 {
     public TDatabase Database => database;
 

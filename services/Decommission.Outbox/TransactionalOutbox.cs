@@ -1,14 +1,13 @@
 using System.Data.Common;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit.Middleware.Outbox;
-using Microsoft.Data.Sqlite;
 
 namespace Decommission.Outbox;
 
 /// <summary>What a consumer has sent so far and not yet written: the outbox of the message being consumed.</summary>
 internal interface IPendingOutbox
 {
-    SqliteDatabase Database { get; }
+    ServiceDatabase Database { get; }
     IReadOnlyList<InMemoryOutboxMessage> Unsaved { get; }
     Task RecordAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InMemoryOutboxMessage> messages);
     void Saved(int count);
@@ -16,8 +15,8 @@ internal interface IPendingOutbox
 
 /// <summary>
 /// The state change and the messages it causes, in one transaction: a store calls <see cref="WriteAsync{T}"/> instead of
-/// <see cref="SqliteGroupCommit.WriteAsync{T}"/> for a write whose messages must not be lost. Inside a consumer that runs
-/// through the outbox (<see cref="OutboxExtensions.UseSqliteOutbox{TDatabase}"/>), what it has sent so far is written with
+/// <see cref="GroupCommit.WriteAsync{T}"/> for a write whose messages must not be lost. Inside a consumer that runs
+/// through the outbox (<see cref="OutboxExtensions.UseOutbox{TDatabase}"/>), what it has sent so far is written with
 /// the change when the change happened; outside one, it is a plain write.
 /// </summary>
 public static class TransactionalOutbox
@@ -30,8 +29,8 @@ public static class TransactionalOutbox
     /// says the result is a change, the consumed message's inbox row and everything sent so far are written in the same
     /// transaction. Outside a consume through the outbox, the announcement follows the commit.
     /// </summary>
-    public static async Task<T> WriteAsync<T>(this SqliteGroupCommit writes, SqliteDatabase database,
-        Func<SqliteConnection, SqliteTransaction, Task<T>> write, Func<T, bool> changed, Func<T, Task>? announce = null)
+    public static async Task<T> WriteAsync<T>(this GroupCommit writes, ServiceDatabase database,
+        Func<DbConnection, DbTransaction, Task<T>> write, Func<T, bool> changed, Func<T, Task>? announce = null)
     {
         var outbox = Current.Value is { Open: true } scope && ReferenceEquals(scope.Outbox.Database, database) ? scope.Outbox : null;
         if (outbox is null)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Decommission.Certificates.Issuing;
+using Decommission.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -78,21 +79,25 @@ public sealed class CertificateFilesTests : IAsyncLifetime
         Assert.Empty(await Files().RecoverAsync());
     }
 
-    [Fact]
-    public async Task Concurrent_deliveries_of_one_order_leave_one_certificate_whose_files_are_the_ones_its_row_describes()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Concurrent_deliveries_of_one_order_leave_one_certificate_whose_files_are_the_ones_its_row_describes(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var issuer = host.Services.GetRequiredService<CertificateIssuer>();
         var order = host.PurgeOrder("dev-concurrent");
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => issuer.IssueAsync(order, CancellationToken.None))));
 
         var certificate = Assert.Single(outcomes.Select(o => o.Certificate!).DistinctBy(c => (c.Seq, c.PdfSha256)));
-        Assert.Equal(certificate.PdfSha256, Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(certificate.PdfPath))));
-        var twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(certificate.JsonPath), CertificateIssuer.Json)!;
+        Assert.Equal(certificate.PdfSha256, Convert.ToHexStringLower(SHA256.HashData(await host.StoredPdf(certificate.CertificateId))));
+        var twin = JsonSerializer.Deserialize<CertificateJson>(await host.StoredJson(certificate.CertificateId), CertificateIssuer.Json)!;
         Assert.Equal(certificate.PdfSha256, twin.PdfSha256);
-        Assert.Equal([certificate.CertificateId + ".json", certificate.CertificateId + ".pdf"],
-            Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        if (engine == SqlDialect.Sqlite)
+            Assert.Equal([certificate.CertificateId + ".json", certificate.CertificateId + ".pdf"],
+                Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        else
+            Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "certificates")), "no files on PostgreSQL");
     }
 
     private CertificateFiles Files() =>

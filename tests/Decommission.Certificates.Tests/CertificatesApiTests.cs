@@ -6,6 +6,7 @@ using System.Text.Json;
 using Dapper;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Issuing;
+using Decommission.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using UglyToad.PdfPig;
 
@@ -16,16 +17,18 @@ public sealed class CertificatesApiTests
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
-    [Fact]
-    public async Task An_issued_certificate_is_a_signed_pdf_with_the_fields_and_a_json_twin_with_its_hash()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task An_issued_certificate_is_a_signed_pdf_with_the_fields_and_a_json_twin_with_its_hash(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var order = host.PurgeOrder("dev-pdf");
 
         var issued = await host.Issue(order);
 
-        var pdfPath = Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".pdf");
-        var pdf = await File.ReadAllBytesAsync(pdfPath);
+        var pdf = await host.StoredPdf(issued.CertificateId);
+        var pdfPath = Path.Combine(host.DataDirectory, issued.CertificateId + ".pdf");
+        await File.WriteAllBytesAsync(pdfPath, pdf);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(pdf)), issued.PdfSha256);
         using (var document = PdfDocument.Open(pdf))
         {
@@ -33,7 +36,7 @@ public sealed class CertificatesApiTests
             foreach (var expected in new[] { "Acme Sensors", "TH-200", "SN-dev-pdf", "ASSET-0042", "Purge", issued.CertificateId, "boot-rom", "Lyon plant" })
                 Assert.Contains(expected, text);
         }
-        using var twin = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.ChangeExtension(pdfPath, ".json")));
+        using var twin = JsonDocument.Parse(await host.StoredJson(issued.CertificateId));
         Assert.Equal(issued.PdfSha256, twin.RootElement.GetProperty("pdfSha256").GetString());
         Assert.Equal("SN-dev-pdf", twin.RootElement.GetProperty("certificate").GetProperty("serialNumber").GetString());
         Assert.Equal("Purge", twin.RootElement.GetProperty("certificate").GetProperty("sanitizationType").GetString());
@@ -43,10 +46,11 @@ public sealed class CertificatesApiTests
         Assert.Contains("Signature is Valid", output);
     }
 
-    [Fact]
-    public async Task A_redelivered_order_still_yields_one_certificate()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_redelivered_order_still_yields_one_certificate(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var order = host.PurgeOrder("dev-twice");
 
         var first = await host.Issue(order);
@@ -55,13 +59,17 @@ public sealed class CertificatesApiTests
         Assert.Equal((first.CertificateId, first.PdfSha256), (second.CertificateId, second.PdfSha256));
         await using var connection = await host.Services.GetRequiredService<CertificatesDatabase>().OpenAsync();
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM certificates;"));
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(host.DataDirectory, "certificates")).Length);
+        if (engine == SqlDialect.Sqlite)
+            Assert.Equal(2, Directory.GetFiles(Path.Combine(host.DataDirectory, "certificates")).Length);
+        else
+            Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM certificate_documents;"));
     }
 
-    [Fact]
-    public async Task Every_endpoint_but_health_and_the_page_shell_needs_a_key_and_roles_limit_what_it_may_do()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Every_endpoint_but_health_and_the_page_shell_needs_a_key_and_roles_limit_what_it_may_do(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var issued = await host.Issue(host.PurgeOrder("dev-auth"));
         var operatorKey = await host.NewKey(ApiRoles.Operator);
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
@@ -93,10 +101,11 @@ public sealed class CertificatesApiTests
         Assert.DoesNotContain(stored, hash => auditorKey.Contains(hash) || hash.Contains(auditorKey[(auditorKey.IndexOf('.') + 1)..]));
     }
 
-    [Fact]
-    public async Task The_list_pages_with_a_cursor_and_filters_by_device_method_and_date()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_list_pages_with_a_cursor_and_filters_by_device_method_and_date(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var start = DateTimeOffset.UtcNow.AddSeconds(-1);
         var ids = new List<string>();
         for (var i = 0; i < 7; i++)
@@ -128,10 +137,11 @@ public sealed class CertificatesApiTests
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/certificates?cursor=abc")).StatusCode);
     }
 
-    [Fact]
-    public async Task Verify_says_valid_for_ours_invalid_after_one_flipped_byte_and_not_ours_otherwise_and_logs_each_access()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Verify_says_valid_for_ours_invalid_after_one_flipped_byte_and_not_ours_otherwise_and_logs_each_access(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var issued = await host.Issue(host.PurgeOrder("dev-verify"));
         var auditorKey = await host.NewKey(ApiRoles.Auditor);
         using var client = host.Client(auditorKey);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Issuing;
 using Decommission.Contracts;
+using Decommission.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Decommission.Certificates.Tests;
@@ -13,10 +14,11 @@ public sealed class DestructionTests
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
-    [Fact]
-    public async Task A_witnessed_destruction_tells_the_saga_and_its_people_and_facts_are_on_the_certificate()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_witnessed_destruction_tells_the_saga_and_its_people_and_facts_are_on_the_certificate(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var order = host.PurgeOrder("dev-shred") with { SanitizationType = "Destroy", Evidence = null };
         using var erin = host.Client(await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("erin", ApiRoles.Operator));
         using var frank = host.Client(await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("frank", ApiRoles.Auditor));
@@ -46,7 +48,7 @@ public sealed class DestructionTests
                 sent.Message.Destruction.DestroyedAt));
 
         var issued = await host.Issue(order with { Destruction = new PhysicalDestruction { PerformedBy = "mallory", Witness = "mallory", Location = "nowhere" } });
-        using var twin = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json")));
+        using var twin = JsonDocument.Parse(await host.StoredJson(issued.CertificateId));
         var certificate = twin.RootElement.GetProperty("certificate");
         Assert.Equal(("Destroy", "erin", "frank", "Recycler GmbH, Hall 3", record.RecordId),
             (certificate.GetProperty("sanitizationType").GetString(), certificate.GetProperty("performedBy").GetString(), certificate.GetProperty("witness").GetString(),
@@ -54,10 +56,11 @@ public sealed class DestructionTests
         Assert.DoesNotContain("mallory", twin.RootElement.GetRawText());
     }
 
-    [Fact]
-    public async Task Nobody_witnesses_their_own_destruction()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Nobody_witnesses_their_own_destruction(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var keys = host.Services.GetRequiredService<ApiKeyStore>();
         var erinKey = await keys.CreateAsync("erin", ApiRoles.Operator);
         using var erin = host.Client(erinKey);

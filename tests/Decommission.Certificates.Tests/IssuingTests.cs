@@ -1,3 +1,5 @@
+using Dapper;
+using Decommission.Storage;
 using Decommission.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -14,10 +16,11 @@ public sealed class IssuingTests
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
-    [Fact]
-    public async Task Forged_evidence_is_refused_with_the_failed_check_and_nothing_is_issued()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Forged_evidence_is_refused_with_the_failed_check_and_nothing_is_issued(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         using var attacker = new EvidenceFactory("Attacker CA");
         // What a forger can make: a receipt and command signed by keys of their own, and a certificate from their own CA.
         var order = host.PurgeOrder("dev-forged") with { Evidence = attacker.Evidence("dev-forged") };
@@ -28,6 +31,7 @@ public sealed class IssuingTests
         Assert.Contains("fleet CA", refused.Detail);
         Assert.False(Directory.Exists(Path.Combine(host.DataDirectory, "certificates"))
                      && Directory.EnumerateFiles(Path.Combine(host.DataDirectory, "certificates")).Any());
+        Assert.Empty(await host.Services.GetRequiredService<CertificateStore>().PageAsync(null, null, null, null, 0, 10, CancellationToken.None));
         Assert.Empty(BusTraffic.Of<DisposalCertificateIssued>(host.Harness));
     }
 
@@ -46,10 +50,11 @@ public sealed class IssuingTests
         Assert.Equal(WipeEvidenceChecks.Malformed, (await host.Refuse(order)).Reason);
     }
 
-    [Fact]
-    public async Task One_erase_command_yields_one_certificate_whatever_retirement_presents_it()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task One_erase_command_yields_one_certificate_whatever_retirement_presents_it(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var first = host.PurgeOrder("dev-once");
         await host.Issue(first);
 
@@ -60,27 +65,29 @@ public sealed class IssuingTests
         Assert.Equal(first.RetirementId, (await host.Issue(first)).RetirementId); // the original order is still answered
     }
 
-    [Fact]
-    public async Task The_certificates_facts_come_from_the_verified_receipt_not_from_the_order()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_certificates_facts_come_from_the_verified_receipt_not_from_the_order(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var order = host.PurgeOrder("dev-facts");
         // The order's summary lies; the signed receipt says boot-rom is not covered.
         order = order with { Evidence = order.Evidence! with { AreasNotCovered = [], DestroyedKeyIds = ["every-key"] } };
 
         var issued = await host.Issue(order);
 
-        using var twin = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json")));
+        using var twin = JsonDocument.Parse(await host.StoredJson(issued.CertificateId));
         var certificate = twin.RootElement.GetProperty("certificate");
         Assert.Equal(["boot-rom"], certificate.GetProperty("areasNotCovered").EnumerateArray().Select(e => e.GetString()));
         Assert.DoesNotContain("every-key", certificate.GetProperty("destroyedKeyIds").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(ProtocolSigning.KeyId(host.Evidence.DeviceKey("dev-facts")), certificate.GetProperty("deviceKeyId").GetString());
     }
 
-    [Fact]
-    public async Task The_certificate_states_the_gateways_times_beside_the_devices_claim_and_still_verifies()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_certificate_states_the_gateways_times_beside_the_devices_claim_and_still_verifies(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var order = host.PurgeOrder("dev-times");
         var receivedAt = order.Evidence!.CompletedAt.AddSeconds(3);
         var issued = await host.Issue(order with { Evidence = order.Evidence with { ReceiptReceivedAt = receivedAt } });
@@ -120,20 +127,28 @@ public sealed class IssuingTests
         await host.Issue(host.PurgeOrder("dev-late"));
     }
 
-    [Fact]
-    public async Task Verify_says_evidence_invalid_when_the_stored_evidence_no_longer_checks()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Verify_says_evidence_invalid_when_the_stored_evidence_no_longer_checks(SqlDialect engine)
     {
-        await using var host = await CertificatesHost.StartAsync();
+        await using var host = await CertificatesHost.StartAsync(engine: engine);
         var issued = await host.Issue(host.PurgeOrder("dev-evidence"));
         using var auditor = host.Client(await host.NewKey(ApiRoles.Auditor));
         var pdf = await auditor.GetByteArrayAsync($"/api/certificates/{issued.CertificateId}/pdf");
         Assert.Equal(VerificationResult.Valid, (await Verify(auditor, pdf)).Verdict);
 
-        // Someone with write access to the store swaps the receipt in the twin for an edited one.
-        var jsonPath = Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json");
-        var twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(jsonPath), CertificateIssuer.Json)!;
+        // Someone with write access to the store (the files, or the database) swaps the receipt in the twin for an edited one.
+        var twin = JsonSerializer.Deserialize<CertificateJson>(await host.StoredJson(issued.CertificateId), CertificateIssuer.Json)!;
         var edited = EvidenceFactory.TamperReceipt(new ErasureEvidence { Receipt = twin.Evidence!.Receipt }, "boot-rom", "nothing!");
-        await File.WriteAllBytesAsync(jsonPath, JsonSerializer.SerializeToUtf8Bytes(twin with { Evidence = twin.Evidence with { Receipt = edited.Receipt } }, CertificateIssuer.Json));
+        var tampered = JsonSerializer.SerializeToUtf8Bytes(twin with { Evidence = twin.Evidence with { Receipt = edited.Receipt } }, CertificateIssuer.Json);
+        if (engine == SqlDialect.Sqlite)
+            await File.WriteAllBytesAsync(Path.Combine(host.DataDirectory, "certificates", issued.CertificateId + ".json"), tampered);
+        else
+        {
+            await using var connection = await host.Services.GetRequiredService<CertificatesDatabase>().OpenAsync();
+            Assert.Equal(1, await connection.ExecuteAsync("UPDATE certificate_documents SET json_bytes = @Json WHERE certificate_id = @Id;",
+                new { Json = tampered, Id = issued.CertificateId }));
+        }
 
         var result = await Verify(auditor, pdf);
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Decommission.Contracts;
 using Decommission.Credentials.Apis;
+using Decommission.Storage;
 using Decommission.Testing;
 using MassTransit;
 using MassTransit.Testing;
@@ -29,18 +30,36 @@ public sealed class CredentialsHost : IAsyncDisposable
     public string DatabasePath => Path.Combine(DataDirectory, "credentials.db");
     public GatewayIdentities Gateway => _service.Get<GatewayIdentities>();
 
-    public static async Task<CredentialsHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
+    /// <param name="engine">
+    /// PostgreSQL: the service's schema in a fresh database (<c>Storage:Postgres</c>) unless <paramref name="settings"/> names
+    /// one (a replica of another host), and the fleet CA from a PFX in the data directory (unless the settings name one),
+    /// its certificate exported to ca/fleet-ca.pem where the SQLite default keeps it.
+    /// </param>
+    public static async Task<CredentialsHost> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null,
+        SqlDialect engine = SqlDialect.Sqlite)
     {
         var logs = new LogCollector();
         var gateway = new GatewayIdentities();
+        var postgres = engine == SqlDialect.Postgres && settings?.ContainsKey("Storage:Postgres") != true ? await PostgresServer.NewDatabaseAsync() : null;
         var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
         {
             DataDirectory = dataDirectory,
-            Settings = directory => new Dictionary<string, string?>
+            Settings = directory =>
             {
-                ["Credentials:DatabasePath"] = Path.Combine(directory, "credentials.db"),
-                ["Credentials:DataDirectory"] = directory,
-                ["Credentials:KdfIterations"] = "1000",
+                var defaults = new Dictionary<string, string?>
+                {
+                    ["Credentials:DatabasePath"] = Path.Combine(directory, "credentials.db"),
+                    ["Credentials:DataDirectory"] = directory,
+                    ["Credentials:KdfIterations"] = "1000",
+                };
+                if (engine == SqlDialect.Postgres)
+                {
+                    defaults["Storage:Postgres"] = postgres;
+                    defaults["Credentials:CaPfxPath"] = FleetCaPfx.WriteTo(Path.Combine(directory, "fleet-ca.pfx"));
+                    defaults["Credentials:CaPfxPassword"] = FleetCaPfx.Password;
+                    defaults["Credentials:CaCertificateExportPath"] = Path.Combine(directory, "ca", "fleet-ca.pem");
+                }
+                return defaults;
             },
             Overrides = settings,
             Logging = logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Trace).AddProvider(logs),
@@ -65,10 +84,8 @@ public sealed class CredentialsHost : IAsyncDisposable
         await Eventually.True(async () =>
         {
             await using var connection = await database.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = $id;";
-            command.Parameters.AddWithValue("$id", retirementId.ToString());
-            return (long)(await command.ExecuteScalarAsync())! > 0;
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
+                "SELECT COUNT(*) FROM admitted_retirements WHERE retirement_id = @Id;", new { Id = retirementId.ToString() }) > 0;
         }, $"retirement {retirementId} to be recorded as admitted", TimeSpan.FromSeconds(10));
     }
 
@@ -96,6 +113,29 @@ public sealed class CredentialsHost : IAsyncDisposable
     public Task StopAsync() => _service.StopAsync();
 
     public ValueTask DisposeAsync() => _service.DisposeAsync();
+}
+
+/// <summary>A fleet CA in a password-protected PFX, as an operator gives every replica the same one.</summary>
+public static class FleetCaPfx
+{
+    public const string Password = "test-fleet-ca-pfx";
+
+    /// <summary>Writes a new CA to <paramref name="path"/> unless a file is there; returns the path.</summary>
+    public static string WriteTo(string path)
+    {
+        if (File.Exists(path))
+            return path;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Decommission Fleet CA, O=Decommission", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign | System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, ca.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, Password));
+        return path;
+    }
 }
 
 /// <summary>Keeps every log line any component writes, with its arguments, so a test can search them for secrets.</summary>

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Decommission.Contracts;
 using Decommission.Testing;
@@ -18,6 +20,19 @@ public static class CredentialsSteps
         await host.Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
         await Eventually.True(() => BusTraffic.Of<DeviceQuarantined>(host.Harness).Count > before, $"{deviceId} to be quarantined");
         return BusTraffic.Of<DeviceQuarantined>(host.Harness).Last(m => m.DeviceId == deviceId);
+    }
+
+    /// <summary>Enrolls devices prefix-0 … prefix-(count-1), each with an attestation key of its own.</summary>
+    public static async Task<IReadOnlyList<DeviceEnrolled>> EnrollMany(CredentialsHost host, string prefix, int count)
+    {
+        var keys = Enumerable.Range(0, count).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
+        var (enrolled, problems) = await host.Services.GetRequiredService<Decommission.Credentials.Enrollment.DeviceEnrollment>().EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
+        {
+            DeviceId = $"{prefix}-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
+        })).ToList(), CancellationToken.None);
+        keys.ForEach(k => k.Dispose());
+        Assert.Empty(problems);
+        return enrolled;
     }
 
     public static async Task<(int Exit, string Output)> OpenSsl(params string[] arguments)

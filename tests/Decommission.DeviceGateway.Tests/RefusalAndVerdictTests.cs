@@ -4,7 +4,7 @@ using System.Text.Json;
 using Decommission.DeviceGateway.Commands;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.DeviceProtocol;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using R = Decommission.Contracts.ReceiptRejectionReasons;

@@ -3,6 +3,7 @@ using Decommission.Certificates;
 using Decommission.Certificates.Apis;
 using Decommission.Certificates.Issuing;
 using Decommission.Contracts;
+using Decommission.Storage;
 using MassTransit.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,15 +11,23 @@ using Microsoft.Extensions.Logging;
 
 namespace Decommission.Testing;
 
-/// <summary>The real certificates service with its HTTP API on 127.0.0.1, over MassTransit's test harness, trusting <see cref="Evidence"/>.</summary>
+/// <summary>
+/// The real certificates service with its HTTP API on 127.0.0.1, over MassTransit's test harness, trusting <see cref="Evidence"/>;
+/// on SQLite (the default) or on a fresh PostgreSQL database with the signing PFX replicas are given, where
+/// <see cref="StartReplicaAsync"/> starts another replica on the same database.
+/// </summary>
 public sealed class CertificatesHost : IAsyncDisposable
 {
     private readonly ServiceUnderTest _service;
+    private readonly IReadOnlyDictionary<string, string?> _shared;
+    private readonly bool _ownsEvidence;
 
-    private CertificatesHost(ServiceUnderTest service, EvidenceFactory evidence)
+    private CertificatesHost(ServiceUnderTest service, EvidenceFactory evidence, IReadOnlyDictionary<string, string?> shared, bool ownsEvidence)
     {
         _service = service;
         Evidence = evidence;
+        _shared = shared;
+        _ownsEvidence = ownsEvidence;
     }
 
     public string DataDirectory => _service.DataDirectory;
@@ -32,11 +41,37 @@ public sealed class CertificatesHost : IAsyncDisposable
     /// <summary>The API's address as an operator types it (no trailing slash).</summary>
     public string Address => _service.Address;
 
+    /// <summary>Which engine the service stores in.</summary>
+    public SqlDialect Engine => Services.GetRequiredService<CertificatesDatabase>().Dialect;
+
     /// <param name="bus">The harness (default: what the service sends can be inspected), or the real RabbitMQ node, beside a real orchestrator.</param>
+    /// <param name="engine">SQLite in the data directory (the default), or a fresh PostgreSQL database (Storage:Postgres) with a signing PFX.</param>
     public static async Task<CertificatesHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool writeTrustFiles = true,
-        TestBus bus = TestBus.Harness)
+        TestBus bus = TestBus.Harness, SqlDialect engine = SqlDialect.Sqlite)
     {
-        var evidence = new EvidenceFactory();
+        var shared = new Dictionary<string, string?>();
+        if (engine == SqlDialect.Postgres)
+        {
+            // What every replica is given: the database, and the disposal authority's PFX and its password.
+            var keys = Directory.CreateTempSubdirectory("decom-signing-").FullName;
+            var password = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18));
+            SigningIdentity.CreatePfx(Path.Combine(keys, "signing.pfx"), Path.Combine(keys, "signing.pfx.ca-key.pem"), password, "Decommission");
+            shared["Storage:Postgres"] = await PostgresServer.NewDatabaseAsync();
+            shared["Certificates:SigningPfxPath"] = Path.Combine(keys, "signing.pfx");
+            shared["Certificates:SigningPfxPassword"] = password;
+        }
+        return await StartAsync(new EvidenceFactory(), ownsEvidence: true, shared, settings, writeTrustFiles, bus);
+    }
+
+    /// <summary>Another replica of <paramref name="of"/> (PostgreSQL): the same database, signing PFX and trust, a data directory of its own.</summary>
+    public static Task<CertificatesHost> StartReplicaAsync(CertificatesHost of, IReadOnlyDictionary<string, string?>? settings = null) =>
+        of.Engine == SqlDialect.Postgres
+            ? StartAsync(of.Evidence, ownsEvidence: false, of._shared, settings, writeTrustFiles: true, TestBus.Harness)
+            : throw new InvalidOperationException("replicas share a PostgreSQL database: start the first host with engine: SqlDialect.Postgres");
+
+    private static async Task<CertificatesHost> StartAsync(EvidenceFactory evidence, bool ownsEvidence, IReadOnlyDictionary<string, string?> shared,
+        IReadOnlyDictionary<string, string?>? settings, bool writeTrustFiles, TestBus bus)
+    {
         var service = await ServiceUnderTest.StartAsync(new ServiceUnderTestOptions
         {
             Settings = directory =>
@@ -44,7 +79,7 @@ public sealed class CertificatesHost : IAsyncDisposable
                 var trust = Path.Combine(directory, "trust");
                 if (writeTrustFiles)
                     evidence.WriteTrustFiles(trust);
-                return new Dictionary<string, string?>
+                return new Dictionary<string, string?>(shared)
                 {
                     ["Certificates:DatabasePath"] = Path.Combine(directory, "certificates.db"),
                     ["Certificates:DataDirectory"] = directory,
@@ -63,8 +98,20 @@ public sealed class CertificatesHost : IAsyncDisposable
                 app.MapCertificatesApi();
             },
         });
-        return new CertificatesHost(service, evidence);
+        return new CertificatesHost(service, evidence, shared, ownsEvidence);
     }
+
+    /// <summary>A certificate's signed PDF as the service keeps it (files or database), bypassing the API.</summary>
+    public async Task<byte[]> StoredPdf(string certificateId) =>
+        await Archive.ReadPdfAsync((await Find(certificateId))!, CancellationToken.None);
+
+    /// <summary>A certificate's JSON twin as the service keeps it (files or database), bypassing the API.</summary>
+    public async Task<byte[]> StoredJson(string certificateId) =>
+        await Archive.ReadJsonAsync((await Find(certificateId))!, CancellationToken.None);
+
+    private CertificateArchive Archive => Services.GetRequiredService<CertificateArchive>();
+
+    private Task<CertificateRecord?> Find(string certificateId) => Services.GetRequiredService<CertificateStore>().FindAsync(certificateId, CancellationToken.None);
 
     public HttpClient Client(string? apiKey)
     {
@@ -135,6 +182,11 @@ public sealed class CertificatesHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _service.DisposeAsync();
+        if (!_ownsEvidence)
+            return;
         Evidence.Dispose();
+        // The signing PFX this host's replicas were given.
+        if (_shared.GetValueOrDefault("Certificates:SigningPfxPath") is { } pfx)
+            Directory.Delete(Path.GetDirectoryName(pfx)!, recursive: true);
     }
 }

@@ -14,6 +14,8 @@ builder.AddMessageBus();
 var app = builder.Build();
 if (args is ["create-api-key", ..])
     return await ApiKeyCommand.RunAsync(app, args);
+if (args is ["create-signing-pfx", ..])
+    return await SigningPfxCommand.RunAsync(app, args);
 
 app.MapDefaultEndpoints();
 app.MapCertificatesApi();

@@ -5,7 +5,7 @@ using Decommission.Certificates.Issuing;
 using Decommission.Certificates.Pdf;
 using Decommission.Contracts;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -23,14 +23,18 @@ public static class CertificatesServiceExtensions
     public static IHostApplicationBuilder AddCertificatesService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CertificatesOptions>().BindConfiguration(CertificatesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSqliteDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<CertificatesDatabase>();
+        builder.Services.AddServiceDatabase<CertificatesDatabase, CertificatesOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<CertificatesDatabase>();
         builder.Services.AddSingleton<SigningIdentity>();
         builder.Services.AddSingleton<CertificatePdf>();
         builder.Services.AddSingleton<EvidenceTrust>();
         builder.Services.AddSingleton<DestructionStore>();
         builder.Services.AddSingleton<CertificateStore>();
         builder.Services.AddSingleton<CertificateFiles>();
+        // The one place the engine decides where certificates' bytes live: files beside SQLite, the database itself on PostgreSQL.
+        builder.Services.AddSingleton<CertificateArchive>(sp => sp.GetRequiredService<CertificatesDatabase>().Dialect == SqlDialect.Postgres
+            ? ActivatorUtilities.CreateInstance<DatabaseCertificateArchive>(sp)
+            : ActivatorUtilities.CreateInstance<FileCertificateArchive>(sp));
         builder.Services.AddSingleton<CertificateIssuer>();
         builder.Services.AddSingleton<CertificateMetrics>();
         builder.Services.AddSingleton<CertificateVerification>();
@@ -57,17 +61,17 @@ public static class CertificatesServiceExtensions
                 e.ConcurrentMessageLimit = 2 * Environment.ProcessorCount;
             });
             // The announcement of an issued certificate leaves through the outbox, after the certificate's row.
-            bus.UseSqliteOutboxOn<CertificatesDatabase>(r => r.Intervals(100, 500, 2000), QueueNames.IssueDisposalCertificate);
+            bus.UseOutboxOn<CertificatesDatabase>(r => r.Intervals(100, 500, 2000), QueueNames.IssueDisposalCertificate);
         });
         return builder;
     }
 }
 
 /// <summary>
-/// Before any order is consumed: the signing identity (created or loaded, so a bad key stops the start), and the files an
-/// interrupted issue left removed (every issue awaits that too, whichever host starts first).
+/// Before any order is consumed: the signing identity (created or loaded, so a bad or missing key stops the start), and what an
+/// interrupted issue left removed (SQLite's files; every issue awaits that too, whichever host starts first).
 /// </summary>
-internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFiles files, IOptions<CertificatesOptions> options,
+internal sealed class CertificatesStartup(SigningIdentity signing, CertificateArchive archive, IOptions<CertificatesOptions> options,
     ILogger<CertificatesStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -76,7 +80,7 @@ internal sealed class CertificatesStartup(SigningIdentity signing, CertificateFi
         if (options.Value.CrashTestPauseAt is { Count: > 0 } steps)
             logger.LogWarning("Certificates:CrashTestPauseAt is set (crash tests only): the first {Count} issues stop at {Steps} until the process is killed",
                 steps.Count, string.Join(", ", steps));
-        await files.RecoverAsync();
+        await archive.RecoverAsync();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

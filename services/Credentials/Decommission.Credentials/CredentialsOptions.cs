@@ -14,7 +14,11 @@ public sealed class CredentialsOptions
     [Required]
     public string DataDirectory { get; set; } = "data/credentials";
 
-    /// <summary>A password-protected PFX holding the fleet CA; when empty, a CA is created on first start in DataDirectory/ca.</summary>
+    /// <summary>
+    /// A password-protected PFX holding the fleet CA, the same file for every replica. When empty, a CA is created on first
+    /// start in DataDirectory/ca — only on SQLite (one machine): with Storage:Postgres (replicas possible) the service
+    /// refuses to start without it, since replicas each making a CA would issue identities and CRLs no one else trusts.
+    /// </summary>
     public string? CaPfxPath { get; set; }
 
     public string? CaPfxPassword { get; set; }
@@ -42,6 +46,13 @@ public sealed class CredentialsOptions
     /// </summary>
     [Range(0, 1000)]
     public int CrlSpacing { get; set; } = 4;
+
+    /// <summary>
+    /// How often the CRL file in DataDirectory/crl is brought up to the newest CRL in the database, which another replica
+    /// may have issued (GET /crl always serves the newest: it reads the database).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CrlFileSync { get; set; } = TimeSpan.FromSeconds(5);
 
     [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00")]
     public TimeSpan IdentityValidity { get; set; } = TimeSpan.FromDays(3650);

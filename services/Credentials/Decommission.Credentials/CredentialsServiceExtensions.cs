@@ -5,7 +5,7 @@ using Decommission.Credentials.Enrollment;
 using Decommission.Credentials.Provisioning;
 using Decommission.Credentials.Revocation;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,8 +22,8 @@ public static class CredentialsServiceExtensions
     public static IHostApplicationBuilder AddCredentialsService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CredentialsOptions>().BindConfiguration(CredentialsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSqliteDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<CredentialsDatabase>();
+        builder.Services.AddServiceDatabase<CredentialsDatabase, CredentialsOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<CredentialsDatabase>();
         builder.Services.AddOptions<DeviceBrokerOptions>().BindConfiguration(DeviceBrokerOptions.Section);
         builder.Services.AddSingleton<DeviceBrokerIdentities>();
         builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -69,8 +69,8 @@ public static class CredentialsServiceExtensions
             });
 
             // What these consumers announce leaves through the outbox: a delivery the broker lost is made again from the file.
-            bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000), QueueNames.QuarantineDevice);
-            bus.UseSqliteOutboxOn<CredentialsDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.CredentialsEvents);
+            bus.UseOutboxOn<CredentialsDatabase>(r => r.Intervals(10, 50, 200, 1000, 2000, 5000, 10000), QueueNames.QuarantineDevice);
+            bus.UseOutboxOn<CredentialsDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.CredentialsEvents);
         });
         return builder;
     }

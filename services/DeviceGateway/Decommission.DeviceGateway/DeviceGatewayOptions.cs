@@ -11,15 +11,23 @@ public sealed class DeviceGatewayOptions : IValidatableObject
     [Required]
     public string DatabasePath { get; set; } = "data/device-gateway/device-gateway.db";
 
-    /// <summary>The command-signing private key (PKCS#8 PEM, owner-only); created on first start when absent.
-    /// Its public key is written beside it as <c>.pub.pem</c> for devices.</summary>
+    /// <summary>The command-signing private key: PKCS#8 PEM (owner-only), or PKCS#12 (<c>.pfx</c>, <c>.p12</c>) opened with
+    /// <see cref="SigningKeyPassword"/>. Every replica is given the same file. A PEM is created on first start when absent, but
+    /// only on SQLite: with <c>Storage:Postgres</c> (replicas possible) a missing key stops the start. Its public key is
+    /// written beside it as <c>.pub.pem</c> for devices.</summary>
     [Required]
     public string SigningKeyPath { get; set; } = "data/device-gateway/command-signing.key.pem";
+
+    /// <summary>The password of a PKCS#12 <see cref="SigningKeyPath"/> (from configuration: an environment variable or a secret store).</summary>
+    public string? SigningKeyPassword { get; set; }
 
     /// <summary>Optional: a next command-signing key (PKCS#8 PEM, owner-only; created when absent), held beside the current
     /// one for rotation. It signs nothing; its public half is written beside it as <c>.pub.pem</c> so devices can be
     /// provisioned with it before it is promoted (docs/device-protocol.md, "Key rotation").</summary>
     public string? NextSigningKeyPath { get; set; }
+
+    /// <summary>The password of a PKCS#12 <see cref="NextSigningKeyPath"/>.</summary>
+    public string? NextSigningKeyPassword { get; set; }
 
     /// <summary>Optional: where else to write the command-signing public key (for the certificates service, which checks
     /// commands against it without access to the gateway's key directory).</summary>

@@ -4,11 +4,13 @@ using Decommission.DeviceGateway.Channel;
 using Decommission.DeviceGateway.Commands;
 using Decommission.DeviceGateway.Receipts;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Decommission.DeviceGateway;
 
@@ -18,10 +20,12 @@ public static class DeviceGatewayServiceExtensions
     public static IHostApplicationBuilder AddDeviceGatewayService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DeviceGatewayOptions>().BindConfiguration(DeviceGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSqliteDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<GatewayDatabase>();
+        builder.Services.AddServiceDatabase<GatewayDatabase, DeviceGatewayOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<GatewayDatabase>();
         builder.Services.AddHostedService<GatewayStartup>();
-        builder.Services.AddSingleton<CommandSigningKey>();
+        // A replica never makes a signing key of its own: with a shared database (replicas possible) the key must be given.
+        builder.Services.AddSingleton(sp => new CommandSigningKey(sp.GetRequiredService<IOptions<DeviceGatewayOptions>>(),
+            sp.GetRequiredService<ILogger<CommandSigningKey>>(), createWhenAbsent: sp.GetRequiredService<GatewayDatabase>().Dialect == SqlDialect.Sqlite));
         builder.Services.AddSingleton<FleetCa>();
         builder.Services.AddSingleton<EraseCommandStore>();
         builder.Services.AddSingleton<AttestationKeyStore>();
@@ -49,19 +53,21 @@ public static class DeviceGatewayServiceExtensions
                 .Endpoint(e => e.Name = QueueNames.RegisterDeviceIdentities);
             bus.AddConsumer<ErasePreconditionsConsumer>().Endpoint(e => e.Name = QueueNames.DeviceGatewayEvents);
             // What they announce leaves through the outbox, after their commit.
-            bus.UseSqliteOutboxOn<GatewayDatabase>(r =>
+            bus.UseOutboxOn<GatewayDatabase>(r =>
             {
                 r.Handle<NotQuarantinedException>();
+                // Replicas taking redeliveries of the same orders at once may deadlock on PostgreSQL: one batch yields, and retries.
+                r.Handle<Npgsql.PostgresException>(e => e.IsTransient);
                 // Usually the quarantine is a few milliseconds behind: look again soon first.
                 r.Intervals(10, 50, 200, 500, 1000, 2000, 5000, 10000);
             }, QueueNames.EraseDevice);
-            bus.UseSqliteOutboxOn<GatewayDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.DeviceGatewayEvents);
+            bus.UseOutboxOn<GatewayDatabase>(r => r.Intervals(100, 500, 1000), QueueNames.DeviceGatewayEvents);
         });
         return builder;
     }
 }
 
-/// <summary>Loads (or creates) the signing key at start-up, so a bad key stops the start.</summary>
+/// <summary>Loads (or, on SQLite, creates) the signing key at start-up, so a bad or missing key stops the start.</summary>
 internal sealed class GatewayStartup(CommandSigningKey signingKey) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)

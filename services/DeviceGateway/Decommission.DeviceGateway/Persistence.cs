@@ -1,6 +1,6 @@
-using Decommission.Sqlite;
+using Decommission.Storage;
 
 namespace Decommission.DeviceGateway;
 
 /// <summary>The gateway's own SQLite file: attestation keys, issued commands, received receipts.</summary>
-public sealed class GatewayDatabase(string path) : SqliteDatabase(path, typeof(GatewayDatabase).Assembly);
+public sealed class GatewayDatabase(DatabaseLocation location) : ServiceDatabase(location, typeof(GatewayDatabase).Assembly);

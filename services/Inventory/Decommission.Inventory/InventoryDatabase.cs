@@ -1,6 +1,6 @@
-using Decommission.Sqlite;
+using Decommission.Storage;
 
 namespace Decommission.Inventory;
 
 /// <summary>The inventory's own SQLite file.</summary>
-public sealed class InventoryDatabase(string path) : SqliteDatabase(path, typeof(InventoryDatabase).Assembly);
+public sealed class InventoryDatabase(DatabaseLocation location) : ServiceDatabase(location, typeof(InventoryDatabase).Assembly);

@@ -3,7 +3,7 @@ using Decommission.Inventory.Devices;
 using Decommission.Inventory.EndOfLife;
 using Decommission.Outbox;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,8 +17,8 @@ public static class InventoryServiceExtensions
     {
         builder.Services.AddOptions<InventoryOptions>().BindConfiguration(InventoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // Registered before the bus and the scheduler, so the schema exists before either starts.
-        builder.Services.AddSqliteDatabase<InventoryDatabase, InventoryOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<InventoryDatabase>();
+        builder.Services.AddServiceDatabase<InventoryDatabase, InventoryOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<InventoryDatabase>();
         builder.Services.AddSingleton<DeviceStore>();
         builder.Services.AddSingleton<DeviceImport>();
         builder.Services.AddSingleton<EndOfLifeScheduler>();
@@ -31,7 +31,7 @@ public static class InventoryServiceExtensions
             bus.AddConsumer<DeviceAdmissionConsumer>().Endpoint(e => e.Name = QueueNames.InventoryRetirements);
             bus.AddConsumer<DeviceStatusConsumer>().Endpoint(e => e.Name = QueueNames.InventoryRetirements);
             // What they send leaves after the device's row is committed, and with it.
-            bus.UseSqliteOutboxOn<InventoryDatabase>(r => r.Intervals(50, 200, 1000), QueueNames.InventoryRetirements);
+            bus.UseOutboxOn<InventoryDatabase>(r => r.Intervals(50, 200, 1000), QueueNames.InventoryRetirements);
         });
         return builder;
     }

@@ -4,7 +4,7 @@ using Decommission.Orchestrator.Deadlines;
 using Decommission.Orchestrator.Persistence;
 using Decommission.Orchestrator.StateMachines;
 using Decommission.ServiceDefaults;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,8 +20,8 @@ public static class OrchestratorServiceExtensions
         builder.Services.AddOptions<RetirementSettings>().BindConfiguration(RetirementSettings.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Registered before the bus and the sweeper, so the schema exists before the first message is consumed.
-        builder.Services.AddSqliteDatabase<OrchestratorDatabase, OrchestratorOptions>(o => o.DatabasePath);
-        builder.Services.AddSqliteOutbox<OrchestratorDatabase>();
+        builder.Services.AddServiceDatabase<OrchestratorDatabase, OrchestratorOptions>(o => o.DatabasePath);
+        builder.Services.AddOutbox<OrchestratorDatabase>();
         builder.Services.AddSingleton<RetirementSagaStore>();
         builder.Services.AddSingleton<RetirementSteps>();
         builder.Services.AddSingleton<FindActiveRetirementActivity>();

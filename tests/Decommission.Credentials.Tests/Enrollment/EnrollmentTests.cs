@@ -1,3 +1,5 @@
+using Decommission.Testing;
+using Decommission.Storage;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -12,10 +14,11 @@ namespace Decommission.Credentials.Tests.Enrollment;
 /// <summary>Unique credentials per device, each identity registered with the gateway, and no secret kept in clear.</summary>
 public sealed class EnrollmentTests
 {
-    [Fact]
-    public async Task A_csv_with_bad_rows_is_refused_by_line_and_nothing_is_enrolled()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_csv_with_bad_rows_is_refused_by_line_and_nothing_is_enrolled(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         using var k1 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var k2 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string Key(ECDsa k) => Convert.ToBase64String(k.ExportSubjectPublicKeyInfo());
@@ -38,10 +41,11 @@ public sealed class EnrollmentTests
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices;"));
     }
 
-    [Fact]
-    public async Task A_valid_csv_enrolls_every_device_and_registers_each_attestation_key_with_the_gateway()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_valid_csv_enrolls_every_device_and_registers_each_attestation_key_with_the_gateway(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var keys = Enumerable.Range(1, 5).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
         var csv = "deviceId,attestationPublicKey,networkSegment\n" +
                   string.Join("\n", keys.Select((k, i) => $"bulk-{i},{Convert.ToBase64String(k.ExportSubjectPublicKeyInfo())},floor-a"));
@@ -60,10 +64,11 @@ public sealed class EnrollmentTests
         keys.ForEach(k => k.Dispose());
     }
 
-    [Fact]
-    public async Task Enrollment_fails_and_says_why_when_the_gateway_holds_another_key_for_the_device()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Enrollment_fails_and_says_why_when_the_gateway_holds_another_key_for_the_device(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         host.Gateway.Refuse["held-1"] = "the gateway already holds attestation key abc for held-1; a different key is refused";
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csv = "deviceId,attestationPublicKey,networkSegment\n" +
@@ -78,17 +83,15 @@ public sealed class EnrollmentTests
         Assert.Equal(3, problem.Line);
         Assert.Contains("already holds attestation key", problem.Problem);
         // All or nothing: neither device is enrolled, so neither can be enrolled "successfully" with a key the gateway will not use.
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={host.DatabasePath}");
-        await connection.OpenAsync();
-        await using var count = connection.CreateCommand();
-        count.CommandText = "SELECT COUNT(*) FROM devices;";
-        Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
+        await using var connection = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices;"));
     }
 
-    [Fact]
-    public async Task A_retired_device_id_cannot_enroll_again_alone_or_in_a_csv()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_retired_device_id_cannot_enroll_again_alone_or_in_a_csv(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var first = await host.Enroll("retired-1");
         var retirement = Guid.NewGuid();
         await Quarantine(host, "retired-1", retirement);

@@ -1,3 +1,5 @@
+using Decommission.Testing;
+using Decommission.Storage;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Decommission.Contracts;
@@ -80,10 +82,11 @@ public sealed class CrlTests
         return (int)number;
     }
 
-    [Fact]
-    public async Task Revoked_identities_are_on_a_crl_that_openssl_verifies_against_the_fleet_ca()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Revoked_identities_are_on_a_crl_that_openssl_verifies_against_the_fleet_ca(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var serials = new List<string>();
         for (var i = 0; i < 3; i++)
         {
@@ -105,13 +108,16 @@ public sealed class CrlTests
         Assert.Contains("Cessation Of Operation", output);
         foreach (var serial in serials)
             Assert.Contains($"Serial Number: {serial}", output, StringComparison.OrdinalIgnoreCase);
-        Assert.True(Decommission.Sqlite.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
+        // The CA the SQLite default made for itself keeps its key owner-only (on PostgreSQL it comes from the configured PFX).
+        if (engine == SqlDialect.Sqlite)
+            Assert.True(Decommission.Storage.OwnerOnlyFile.IsOwnerOnly(Path.Combine(host.DataDirectory, "ca", "fleet-ca.key.pem")));
     }
 
-    [Fact]
-    public async Task Two_hundred_concurrent_revocations_share_crls_and_end_in_one_crl_with_all_two_hundred()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Two_hundred_concurrent_revocations_share_crls_and_end_in_one_crl_with_all_two_hundred(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var enrolled = await EnrollMany(host, "many", 200);
 
         var publisher = host.Services.GetRequiredService<CrlPublisher>();
@@ -156,10 +162,11 @@ public sealed class CrlTests
         Assert.Equal(numbers.Max() + 1, lone!.Value.CrlNumber);
     }
 
-    [Fact]
-    public async Task The_crl_is_served_publicly_over_http_and_a_repeat_revocation_keeps_its_number()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task The_crl_is_served_publicly_over_http_and_a_repeat_revocation_keeps_its_number(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         await host.Enroll("dev-http");
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         var empty = await CrlFacts.ReadAsync(await http.GetByteArrayAsync("/crl"));
@@ -176,19 +183,6 @@ public sealed class CrlTests
         var served = await CrlFacts.ReadAsync(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(1, served.EntryCount);
         Assert.Equal(first.Value.CrlNumber, served.Number);
-    }
-
-    /// <summary>Enrolls devices prefix-0 … prefix-(count-1), each with an attestation key of its own.</summary>
-    private static async Task<IReadOnlyList<DeviceEnrolled>> EnrollMany(CredentialsHost host, string prefix, int count)
-    {
-        var keys = Enumerable.Range(0, count).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
-        var (enrolled, problems) = await host.Services.GetRequiredService<Credentials.Enrollment.DeviceEnrollment>().EnrollAsync(keys.Select((k, i) => (i + 2, new EnrollDevice
-        {
-            DeviceId = $"{prefix}-{i}", AttestationPublicKey = Convert.ToBase64String(k.ExportSubjectPublicKeyInfo()), NetworkSegment = "floor", RequestedBy = "test",
-        })).ToList(), CancellationToken.None);
-        keys.ForEach(k => k.Dispose());
-        Assert.Empty(problems);
-        return enrolled;
     }
 
     /// <summary>A CRL's number (read by .NET) and how many certificates it lists (read by openssl).</summary>

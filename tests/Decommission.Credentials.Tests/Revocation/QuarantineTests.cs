@@ -1,3 +1,4 @@
+using Decommission.Storage;
 using Decommission.Testing;
 using System.Text;
 using Dapper;
@@ -10,10 +11,11 @@ namespace Decommission.Credentials.Tests.Revocation;
 /// <summary>At end of life none of a device's secrets works anywhere any more, and only for a retirement the inventory admitted.</summary>
 public sealed class QuarantineTests
 {
-    [Fact]
-    public async Task Enrolled_secrets_validate_until_quarantine_revokes_them_all()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Enrolled_secrets_validate_until_quarantine_revokes_them_all(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var enrolled = await host.Enroll("dev-q1");
         var secrets = new[] { enrolled.Secrets.CloudToken, enrolled.Secrets.ApiKey, enrolled.Secrets.AdminPassword };
         foreach (var secret in secrets)
@@ -53,6 +55,28 @@ public sealed class QuarantineTests
             Assert.DoesNotContain(hash, disk, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task On_postgresql_revoking_a_secret_vacuums_the_table_so_no_dead_row_version_keeps_its_hash()
+    {
+        // What the service's role can see and do: VACUUM (it owns the table) removes the dead row versions an UPDATE leaves.
+        // The server's WAL and the pages' free space are beyond any role (CredentialsDatabase.ScrubDestroyedHashesAsync).
+        await using var host = await CredentialsHost.StartAsync(engine: SqlDialect.Postgres);
+        await host.Enroll("dev-scrub");
+        const string Vacuumed = """
+            SELECT last_vacuum IS NOT NULL AS Vacuumed, n_dead_tup AS Dead FROM pg_stat_user_tables
+            WHERE schemaname = current_schema() AND relname = 'credentials';
+            """;
+        await using var connection = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        Assert.False((await connection.QuerySingleAsync<(bool Vacuumed, long Dead)>(Vacuumed)).Vacuumed);
+
+        await Quarantine(host, "dev-scrub", Guid.NewGuid());
+
+        await using var after = await host.Services.GetRequiredService<CredentialsDatabase>().OpenAsync();
+        var (vacuumed, dead) = await after.QuerySingleAsync<(bool Vacuumed, long Dead)>(Vacuumed);
+        Assert.True(vacuumed, "credentials was not vacuumed after the hashes were destroyed");
+        Assert.Equal(0, dead);
+    }
+
     /// <summary>Every byte of the database file and its WAL, as Latin-1 text (hashes are stored as text).</summary>
     private static string OnDisk(string databasePath)
     {
@@ -67,10 +91,11 @@ public sealed class QuarantineTests
         return text.ToString();
     }
 
-    [Fact]
-    public async Task Quarantining_twice_changes_nothing_and_answers_the_same()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Quarantining_twice_changes_nothing_and_answers_the_same(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         await host.Enroll("dev-q2");
         var retirement = Guid.NewGuid();
 
@@ -85,10 +110,11 @@ public sealed class QuarantineTests
         Assert.Equal(first.NetworkSegment, second.NetworkSegment);
     }
 
-    [Fact]
-    public async Task Orders_for_a_retirement_the_inventory_never_admitted_revoke_nothing()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Orders_for_a_retirement_the_inventory_never_admitted_revoke_nothing(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var enrolled = await host.Enroll("dev-not-admitted");
         var retirement = Guid.NewGuid();
 
@@ -102,10 +128,11 @@ public sealed class QuarantineTests
         Assert.DoesNotContain(BusTraffic.Of<IdentityRevoked>(host.Harness), m => m.RetirementId == retirement);
     }
 
-    [Fact]
-    public async Task An_unknown_device_is_refused_with_a_reason()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task An_unknown_device_is_refused_with_a_reason(SqlDialect engine)
     {
-        await using var host = await CredentialsHost.StartAsync();
+        await using var host = await CredentialsHost.StartAsync(engine: engine);
         var retirement = Guid.NewGuid();
 
         await host.Admit(retirement, "nobody");

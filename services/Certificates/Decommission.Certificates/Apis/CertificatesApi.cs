@@ -59,20 +59,22 @@ public static class CertificatesApi
         return Results.Ok(new CertificatePage(items, next));
     }
 
-    private static async Task<IResult> GetJson(string id, CertificateStore certificates, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<IResult> GetJson(string id, CertificateStore certificates, CertificateArchive archive, AccessLog log, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var record = await certificates.FindAsync(id, cancellationToken);
         await log.WriteAsync(user, "read-json", id, record is null ? "not found" : "ok", cancellationToken);
-        return record is null ? Results.NotFound() : Results.File(await File.ReadAllBytesAsync(record.JsonPath, cancellationToken), "application/json");
+        return record is null ? Results.NotFound() : Results.File(await archive.ReadJsonAsync(record, cancellationToken), "application/json");
     }
 
-    private static async Task<IResult> GetPdf(string id, CertificateStore certificates, AccessLog log, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<IResult> GetPdf(string id, CertificateStore certificates, CertificateArchive archive, AccessLog log, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var record = await certificates.FindAsync(id, cancellationToken);
         await log.WriteAsync(user, "download-pdf", id, record is null ? "not found" : "ok", cancellationToken);
         return record is null
             ? Results.NotFound()
-            : Results.File(await File.ReadAllBytesAsync(record.PdfPath, cancellationToken), "application/pdf", $"{record.CertificateId}.pdf");
+            : Results.File(await archive.ReadPdfAsync(record, cancellationToken), "application/pdf", $"{record.CertificateId}.pdf");
     }
 
     /// <summary>

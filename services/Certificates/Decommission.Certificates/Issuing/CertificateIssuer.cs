@@ -13,14 +13,12 @@ namespace Decommission.Certificates.Issuing;
 
 /// <summary>
 /// Issues the disposal certificate of a retirement: the signed PDF and its JSON twin (same facts plus the PDF's SHA-256),
-/// bytes on disk, metadata in SQLite. One certificate per retirement, however often the order is delivered.
+/// kept by the <see cref="CertificateArchive"/> of the database's engine. One certificate per retirement, however often the order
+/// is delivered and however many replicas take it.
 /// </summary>
-public sealed class CertificateIssuer(CertificateStore certificates, CertificateFiles files, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
+public sealed class CertificateIssuer(CertificateStore certificates, CertificateArchive archive, CertificatePdf pdf, SigningIdentity signing, EvidenceTrust trust,
     DestructionStore destructions, IOptions<CertificatesOptions> options, TimeProvider clock, ILogger<CertificateIssuer> logger, CertificateMetrics metrics)
 {
-    // One issue of a retirement at a time in this process (two deliveries of one order): its files have one name, and the
-    // files in place must be the ones its row describes.
-    private readonly RetirementGates _issuing = new();
     private int _issuesBegun;
 
     /// <summary>The twin's JSON: base64 stays as it is ('+' unescaped) so an auditor can cut a field out with sed and decode it with base64 -d.</summary>
@@ -31,7 +29,8 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     private static readonly string ToolVersion =
         typeof(CertificateIssuer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    public string CertificateDirectory => files.Directory;
+    /// <summary>Where the certificates' files are (SQLite); on PostgreSQL their bytes are in the database.</summary>
+    public string CertificateDirectory => archive is FileCertificateArchive files ? files.Directory : $"the {options.Value.Organisation} certificates database";
 
     public static string CertificateIdFor(Guid retirementId) => $"DC-{retirementId:N}".ToUpperInvariant();
 
@@ -41,34 +40,17 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
     /// </summary>
     public async Task<IssueOutcome> IssueAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
     {
-        if (await IssuedAsync(order.RetirementId, cancellationToken) is { } issued)
+        if (await archive.FindIssuedAsync(order.RetirementId, cancellationToken) is { } issued)
             return IssueOutcome.Issued(issued);
-        using (await _issuing.EnterAsync(order.RetirementId, cancellationToken))
-        {
-            // A concurrent delivery of the same order may have issued it while this one waited.
-            if (await IssuedAsync(order.RetirementId, cancellationToken) is { } theirs)
-                return IssueOutcome.Issued(theirs);
-            return await IssueNewAsync(order, cancellationToken);
-        }
+        await using var lease = await archive.BeginIssueAsync(order.RetirementId, cancellationToken);
+        // A concurrent delivery of the same order (here or on another replica) may have issued it while this one waited.
+        if (await archive.FindIssuedAsync(order.RetirementId, cancellationToken) is { } theirs)
+            return IssueOutcome.Issued(theirs);
+        return await IssueNewAsync(order, lease, cancellationToken);
     }
 
-    /// <summary>The retirement's certificate, if its row and files exist.</summary>
-    private async Task<CertificateRecord?> IssuedAsync(Guid retirementId, CancellationToken cancellationToken)
+    private async Task<IssueOutcome> IssueNewAsync(IssueDisposalCertificate order, IssueLease lease, CancellationToken cancellationToken)
     {
-        if (await certificates.FindByRetirementAsync(retirementId, cancellationToken) is not { } existing)
-            return null;
-        if (File.Exists(existing.PdfPath) && File.Exists(existing.JsonPath))
-            return existing;
-        // A row without files: written by a version that wrote the row first and crashed before the files (this one writes the
-        // files first), or files lost since. Issued again: only the row is forgotten, the certificate id stays the same.
-        logger.LogWarning("Certificate {CertificateId} has a row but not its files: issuing it again", existing.CertificateId);
-        await certificates.DeleteAsync(retirementId);
-        return null;
-    }
-
-    private async Task<IssueOutcome> IssueNewAsync(IssueDisposalCertificate order, CancellationToken cancellationToken)
-    {
-
         VerifiedWipe? wipe = null;
         DestructionRecord? destruction = null;
         switch (order.SanitizationType)
@@ -98,29 +80,15 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
         var twin = JsonSerializer.SerializeToUtf8Bytes(new CertificateJson(document, sha256, signing.Certificate.Subject, signing.Certificate.Thumbprint,
             wipe is null ? null : CertificateEvidence.From(wipe)), Json);
 
-        // Files first, in place and on disk, then the row: a listed certificate always has its bytes. A crash before the row
-        // leaves files no row names (removed at the next start) and an unacknowledged order, which is delivered again and
-        // issues the certificate whole; a crash after the row, an order answered from the row on redelivery.
-        var pauseAt = CrashTestPauseFor(Interlocked.Increment(ref _issuesBegun) - 1);
-        var staged = await files.StageAsync(document.CertificateId, pdfBytes, twin, cancellationToken);
-        try
-        {
-            await PauseForCrashTestAsync(IssueStep.TemporaryFilesWritten, pauseAt, document.CertificateId, cancellationToken);
-            staged.PutInPlace();
-        }
-        catch
-        {
-            staged.Discard();
-            throw;
-        }
-        await PauseForCrashTestAsync(IssueStep.FilesStored, pauseAt, document.CertificateId, cancellationToken);
+        metrics.Signed();
 
-        var inserted = await certificates.AddAsync(new IssuedCertificate(document.CertificateId, order.RetirementId, document.DeviceId,
-            document.SanitizationType, now, sha256, files.PdfPath(document.CertificateId), files.JsonPath(document.CertificateId), wipe?.Command.CommandId));
-        if (!inserted)
+        var pauseAt = CrashTestPauseFor(Interlocked.Increment(ref _issuesBegun) - 1);
+        var stored = await lease.StoreAsync(new IssuedCertificate(document.CertificateId, order.RetirementId, document.DeviceId, document.SanitizationType, now,
+                sha256, null, null, wipe?.Command.CommandId), pdfBytes, twin, step => PauseForCrashTestAsync(step, pauseAt, document.CertificateId, cancellationToken),
+            cancellationToken);
+        if (!stored)
         {
-            // Another retirement certified the erase command meanwhile (this one's row cannot exist: its issues are serialised).
-            files.Remove(document.CertificateId);
+            // Another retirement certified the erase command meanwhile (this one's row cannot exist: it holds the retirement's lease).
             return await certificates.FindByRetirementAsync(order.RetirementId, cancellationToken) is { } theirs
                 ? IssueOutcome.Issued(theirs)
                 : Refuse(order, IssueRefusals.EraseCommandAlreadyCertified, $"erase command {wipe?.Command.CommandId} is already certified by another retirement");
@@ -226,58 +194,6 @@ public sealed class CertificateIssuer(CertificateStore certificates, Certificate
             Location = record.Location,
             DestructionRecordId = record.RecordId,
         };
-    }
-}
-
-/// <summary>One holder per retirement at a time; a retirement's gate exists only while someone holds or awaits it.</summary>
-internal sealed class RetirementGates
-{
-    private readonly Dictionary<Guid, (SemaphoreSlim Gate, int Users)> _gates = [];
-
-    public async Task<IDisposable> EnterAsync(Guid retirementId, CancellationToken cancellationToken)
-    {
-        SemaphoreSlim gate;
-        lock (_gates)
-        {
-            var (existing, users) = _gates.GetValueOrDefault(retirementId);
-            gate = existing ?? new SemaphoreSlim(1, 1);
-            _gates[retirementId] = (gate, users + 1);
-        }
-        try
-        {
-            await gate.WaitAsync(cancellationToken);
-        }
-        catch
-        {
-            Leave(retirementId);
-            throw;
-        }
-        return new Held(this, retirementId, gate);
-    }
-
-    private void Leave(Guid retirementId)
-    {
-        lock (_gates)
-        {
-            var (gate, users) = _gates[retirementId];
-            if (users == 1)
-                _gates.Remove(retirementId);
-            else
-                _gates[retirementId] = (gate, users - 1);
-        }
-    }
-
-    private sealed class Held(RetirementGates gates, Guid retirementId, SemaphoreSlim gate) : IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) != 0)
-                return;
-            gate.Release();
-            gates.Leave(retirementId);
-        }
     }
 }
 

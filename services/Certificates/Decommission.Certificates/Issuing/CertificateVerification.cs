@@ -16,7 +16,7 @@ public sealed record VerificationResult(string Verdict, string? CertificateId, s
     public const string EvidenceInvalid = "evidence-invalid";
 }
 
-public sealed class CertificateVerification(CertificateStore certificates, SigningIdentity signing, EvidenceTrust trust)
+public sealed class CertificateVerification(CertificateStore certificates, CertificateArchive archive, SigningIdentity signing, EvidenceTrust trust)
 {
     public async Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> pdf, CancellationToken cancellationToken)
     {
@@ -46,9 +46,9 @@ public sealed class CertificateVerification(CertificateStore certificates, Signi
         CertificateJson? twin;
         try
         {
-            twin = JsonSerializer.Deserialize<CertificateJson>(await File.ReadAllBytesAsync(record.JsonPath, cancellationToken), CertificateIssuer.Json);
+            twin = JsonSerializer.Deserialize<CertificateJson>(await archive.ReadJsonAsync(record, cancellationToken), CertificateIssuer.Json);
         }
-        catch (Exception e) when (e is IOException or JsonException)
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
         {
             return new WipeEvidenceProblem(WipeEvidenceChecks.Malformed, $"the certificate's JSON record cannot be read: {e.Message}");
         }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -8,15 +8,22 @@ namespace Decommission.Certificates.Issuing;
 
 /// <summary>
 /// The certificate the service signs disposal certificates with, and the disposal-authority CA that vouches for it:
-/// a configured password-protected PFX, or both created on first start in DataDirectory/signing (keys owner-only).
+/// a configured password-protected PFX, or both created on first start in DataDirectory/signing (keys owner-only). On
+/// PostgreSQL (replicas share the database, and each must sign as the same authority) only the configured PFX: a replica
+/// never makes an authority of its own.
 /// </summary>
 public sealed class SigningIdentity : IDisposable
 {
     private readonly X509Certificate2Collection _anchors = [];
 
-    public SigningIdentity(IOptions<CertificatesOptions> options, ILogger<SigningIdentity> logger)
+    public SigningIdentity(IOptions<CertificatesOptions> options, CertificatesDatabase database, ILogger<SigningIdentity> logger)
     {
         var settings = options.Value;
+        if (database.Dialect == SqlDialect.Postgres && (string.IsNullOrEmpty(settings.SigningPfxPath) || string.IsNullOrEmpty(settings.SigningPfxPassword)))
+            throw new InvalidOperationException(
+                "Storage:Postgres is set, so replicas may share this service's database and must sign as one disposal authority: configure "
+                + "Certificates:SigningPfxPath and Certificates:SigningPfxPassword (a password-protected PFX every replica is given; create one with "
+                + "'create-signing-pfx --out FILE'). A replica does not make a signing key of its own.");
         if (!string.IsNullOrEmpty(settings.SigningPfxPath))
         {
             var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(settings.SigningPfxPath, settings.SigningPfxPassword, X509KeyStorageFlags.EphemeralKeySet);
@@ -72,6 +79,28 @@ public sealed class SigningIdentity : IDisposable
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
         return chain.Build(signer);
+    }
+
+    /// <summary>
+    /// Creates a disposal-authority CA and a signing certificate it issued, as a first start does, and writes them as a PFX
+    /// protected by <paramref name="password"/> (the signing key and both certificates, AES-256) for every replica to be given;
+    /// the CA's key goes to <paramref name="authorityKeyPath"/> (owner-only), to be kept offline for issuing the next signing certificate.
+    /// </summary>
+    public static void CreatePfx(string pfxPath, string authorityKeyPath, string password, string organisation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var ca = CreateAuthority(caKey, organisation);
+        using var signingKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var signing = CreateSigningCertificate(ca, signingKey, organisation);
+        using var caPublic = X509CertificateLoader.LoadCertificate(ca.RawData);
+        var pfx = new X509Certificate2Collection { signing, caPublic }.ExportPkcs12(Pkcs12ExportPbeParameters.Pbes2Aes256Sha256, password);
+        OwnerOnlyFile.Write(authorityKeyPath, caKey.ExportPkcs8PrivateKeyPem());
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var file = new FileStream(pfxPath, options);
+        file.Write(pfx);
     }
 
     private static X509Certificate2 CreateAuthority(ECDsa key, string organisation)

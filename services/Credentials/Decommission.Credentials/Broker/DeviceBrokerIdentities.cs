@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

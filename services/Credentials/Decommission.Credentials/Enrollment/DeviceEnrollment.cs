@@ -140,7 +140,13 @@ public sealed class DeviceEnrollment(EnrolledDeviceStore devices, RevocationStor
         }
         // Before the commit: if the broker fails, nothing is enrolled and the request can simply be made again.
         await broker.AddAsync(added.Select(d => d.DeviceId).ToList(), cancellationToken);
-        await devices.AddAsync(added, now, cancellationToken);
+        var taken = await devices.AddAsync(added, now, cancellationToken);
+        if (taken.Count > 0)
+        {
+            // Another enrollment of the same id (another replica) committed first: nothing of this one was, as for any refusal.
+            var lineOf = requests.ToDictionary(r => r.Request.DeviceId, r => r.Line, StringComparer.Ordinal);
+            return ([], taken.Select(id => new LineProblem { Line = lineOf.GetValueOrDefault(id), Problem = $"device {id} is already enrolled" }).ToList());
+        }
         return (enrolled, []);
     }
 

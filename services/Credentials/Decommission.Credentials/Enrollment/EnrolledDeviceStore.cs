@@ -1,5 +1,5 @@
+using Decommission.Storage;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace Decommission.Credentials.Enrollment;
 
@@ -24,22 +24,32 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
         return enrolled;
     }
 
-    /// <summary>Adds the devices with their credentials' hashes, all in one transaction.</summary>
-    public async Task AddAsync(IReadOnlyList<NewEnrolledDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the devices with their credentials' hashes, all in one transaction; or none of them, returning the ids another
+    /// enrollment (another replica's, at the same moment) committed first.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> AddAsync(IReadOnlyList<NewEnrolledDevice> devices, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await ServiceDatabase.BeginWriteAsync(connection, cancellationToken);
+        var taken = new List<string>();
         foreach (var device in devices)
         {
-            await connection.ExecuteAsync("""
+            // The primary key decides between two enrollments of one id: the later waits for the earlier's commit, then adds nothing.
+            if (await connection.ExecuteAsync("""
                 INSERT INTO devices (device_id, attestation_public_key, identity_serial, identity_certificate, network_segment,
                                      enrolled_segment, enrolled_by, enrolled_at)
-                VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now);
+                VALUES (@DeviceId, @Key, @Serial, @Certificate, @Segment, @Segment, @By, @Now)
+                ON CONFLICT (device_id) DO NOTHING;
                 """, new
             {
                 device.DeviceId, Key = device.AttestationPublicKey, Serial = device.IdentitySerial, Certificate = device.IdentityCertificate,
                 Segment = device.NetworkSegment, By = device.EnrolledBy, Now = now.ToString("O"),
-            }, transaction);
+            }, transaction) == 0)
+            {
+                taken.Add(device.DeviceId);
+                continue;
+            }
 
             foreach (var (kind, hash) in device.CredentialHashes)
             {
@@ -50,7 +60,13 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
                     transaction);
             }
         }
-        transaction.Commit();
+        if (taken.Count > 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return taken;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return [];
     }
 
     /// <summary>The device's credentials: a revoked one has no hash.</summary>
@@ -70,26 +86,28 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
     {
         var quarantined = await database.Writes.WriteAsync<Quarantined?>(async (connection, transaction) =>
         {
-            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE device_id = @DeviceId;", new { DeviceId = deviceId }, transaction) == 0)
+            // The device's row first: on PostgreSQL the update locks it, so a quarantine of the same device by another replica
+            // waits for this one's commit and then finds everything done (the first retirement and time kept).
+            if (await connection.QuerySingleOrDefaultAsync<string?>("""
+                UPDATE devices SET network_segment = @Segment, quarantined_at = COALESCE(quarantined_at, @Now),
+                                   quarantined_for = COALESCE(quarantined_for, @RetirementId)
+                WHERE device_id = @DeviceId
+                RETURNING device_id;
+                """, new { Segment = segment, Now = now.ToString("O"), RetirementId = retirementId.ToString(), DeviceId = deviceId }, transaction) is null)
                 return null;
             await connection.ExecuteAsync("""
                 UPDATE credentials SET hash = NULL, revoked_at = @Now, revoked_for = @RetirementId
                 WHERE device_id = @DeviceId AND revoked_at IS NULL;
                 """, new { Now = now.ToString("O"), RetirementId = retirementId.ToString(), DeviceId = deviceId }, transaction);
-            await connection.ExecuteAsync("""
-                UPDATE devices SET network_segment = @Segment, quarantined_at = COALESCE(quarantined_at, @Now),
-                                   quarantined_for = COALESCE(quarantined_for, @RetirementId)
-                WHERE device_id = @DeviceId;
-                """, new { Segment = segment, Now = now.ToString("O"), RetirementId = retirementId.ToString(), DeviceId = deviceId }, transaction);
             return await ReadQuarantinedAsync(connection, transaction, deviceId);
         });
-        // The destroyed hashes were zeroed in the pages; the WAL still holds the pages as they were until it is checkpointed away.
+        // The destroyed hashes' old copies: SQLite's WAL, PostgreSQL's dead row versions (CredentialsDatabase says what stays).
         if (quarantined is not null)
-            await database.TruncateWalAsync(cancellationToken);
+            await database.ScrubDestroyedHashesAsync(cancellationToken);
         return quarantined;
     }
 
-    private static async Task<Quarantined> ReadQuarantinedAsync(SqliteConnection connection, SqliteTransaction transaction, string deviceId)
+    private static async Task<Quarantined> ReadQuarantinedAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string deviceId)
     {
         var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(
             "SELECT credential_id AS Id, kind AS Kind, revoked_at AS RevokedAt FROM credentials WHERE device_id = @DeviceId ORDER BY kind;",

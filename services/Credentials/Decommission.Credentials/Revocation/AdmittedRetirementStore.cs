@@ -10,7 +10,7 @@ public sealed class AdmittedRetirementStore(CredentialsDatabase database)
 {
     public Task RecordAsync(Guid retirementId, string deviceId, DateTimeOffset admittedAt) =>
         database.Writes.WriteAsync((connection, transaction) => connection.ExecuteAsync(
-            "INSERT OR IGNORE INTO admitted_retirements (retirement_id, device_id, admitted_at) VALUES (@RetirementId, @DeviceId, @At);",
+            "INSERT INTO admitted_retirements (retirement_id, device_id, admitted_at) VALUES (@RetirementId, @DeviceId, @At) ON CONFLICT DO NOTHING;",
             new { RetirementId = retirementId.ToString(), DeviceId = deviceId, At = admittedAt.ToString("O") }, transaction));
 
     public async Task<bool> IsAdmittedAsync(Guid retirementId, string deviceId, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Data.Common;
+using System.Security.Cryptography.X509Certificates;
 using Decommission.Credentials.Enrollment;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Decommission.Credentials.Revocation;
@@ -20,6 +21,7 @@ public sealed class CrlPublisher
     private readonly TimeProvider _clock;
     private readonly Batcher<PendingRevocation, RevokedIdentity?> _revocations;
     private readonly SemaphoreSlim _publishing = new(1, 1);
+    private long _fileNumber; // the number of the CRL this process last wrote to the file (0: none yet)
 
     public CrlPublisher(CredentialsDatabase database, FleetCertificateAuthority ca, RevocationStore store, IOptions<CredentialsOptions> options, TimeProvider clock)
     {
@@ -48,6 +50,8 @@ public sealed class CrlPublisher
         // If it throws, nothing of the batch was committed: every request fails (the batcher fails them), and its message is retried.
         var der = await _database.Writes.WriteAsync(async (connection, transaction) =>
         {
+            // One CRL issuer at a time across replicas, from before the first read to the commit.
+            await _store.LockCrlIssuerAsync(connection, transaction);
             var now = _clock.GetUtcNow();
             long? number = null;
             foreach (var item in batch)
@@ -93,6 +97,7 @@ public sealed class CrlPublisher
     {
         var der = await _database.Writes.WriteAsync(async (connection, transaction) =>
         {
+            await _store.LockCrlIssuerAsync(connection, transaction);
             var now = _clock.GetUtcNow();
             if (await _store.LatestCrlIssuedAtAsync(connection, transaction) is not { } issuedAt)
                 return await IssueCrlAsync(connection, transaction, 1, now);
@@ -116,20 +121,34 @@ public sealed class CrlPublisher
     public Task<byte[]?> LatestAsync(CancellationToken cancellationToken) => _store.LatestCrlAsync(cancellationToken);
 
     /// <summary>
-    /// Writes the newest committed CRL to the file: another process, or the start-up CRL, may have issued a newer one than
-    /// <paramref name="issued"/> meanwhile. One writer at a time, each reading the newest, so the file never goes back.
+    /// Writes the newest committed CRL to the file (for the broker's CRL sync and the metrics on this machine): another
+    /// replica or process may have issued a newer one than <paramref name="issued"/> meanwhile. One writer at a time, each
+    /// reading the newest, so the file never goes back. Relying parties elsewhere read GET /crl, which every replica serves
+    /// from the database.
     /// </summary>
     private async Task PublishNewestAsync(byte[] issued, CancellationToken cancellationToken)
+    {
+        CertificateRevocationListBuilder.Load(issued, out var number);
+        await PublishNewestAsync((long)number, issued, cancellationToken);
+    }
+
+    /// <summary>Brings the file up to the newest CRL in the database, when another replica issued one since (<see cref="CrlRefresher"/>).</summary>
+    public Task SyncFileAsync(CancellationToken cancellationToken) => PublishNewestAsync(0, null, cancellationToken);
+
+    private async Task PublishNewestAsync(long issuedNumber, byte[]? issued, CancellationToken cancellationToken)
     {
         await _publishing.WaitAsync(cancellationToken);
         try
         {
-            var der = await LatestAsync(cancellationToken) ?? issued;
+            var (number, der) = await _store.LatestCrlUnlessAsync(_fileNumber, cancellationToken) ?? (issuedNumber, issued);
+            if (der is null || number == _fileNumber)
+                return;
             // Write then rename, so a reader never sees half a CRL.
             Directory.CreateDirectory(Path.GetDirectoryName(CrlPath)!);
             var temporary = CrlPath + ".tmp";
             await File.WriteAllBytesAsync(temporary, der, cancellationToken);
             File.Move(temporary, CrlPath, overwrite: true);
+            _fileNumber = number;
         }
         finally
         {

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Decommission.Sqlite;
+using Decommission.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -8,16 +8,23 @@ namespace Decommission.Credentials.Revocation;
 
 /// <summary>
 /// The fleet CA: issues each device's identity certificate and signs the CRL. Loaded from a configured password-protected
-/// PFX, or created on first start in DataDirectory/ca (private key owner-only, certificate public).
+/// PFX (required on PostgreSQL, where replicas share it), or on SQLite created on first start in DataDirectory/ca
+/// (private key owner-only, certificate public).
 /// </summary>
 public sealed class FleetCertificateAuthority : IDisposable
 {
     private readonly X509Certificate2 _ca;
     private readonly CredentialsOptions _options;
 
-    public FleetCertificateAuthority(IOptions<CredentialsOptions> options, ILogger<FleetCertificateAuthority> logger)
+    public FleetCertificateAuthority(IOptions<CredentialsOptions> options, IOptions<StorageOptions> storage, ILogger<FleetCertificateAuthority> logger)
     {
         _options = options.Value;
+        // Replicas share one database: each making a CA of its own would issue identities and CRLs the others' relying parties
+        // do not trust (and re-issue the CRL under its own CA at every start). They must all be given the same PFX.
+        if (!string.IsNullOrWhiteSpace(storage.Value.Postgres) && string.IsNullOrEmpty(_options.CaPfxPath))
+            throw new InvalidOperationException(
+                $"{CredentialsOptions.Section}:{nameof(CredentialsOptions.CaPfxPath)} is required with {StorageOptions.Section}:{nameof(StorageOptions.Postgres)}: "
+                + "every replica must load the same fleet CA from a password-protected PFX; none is created here.");
         if (!string.IsNullOrEmpty(_options.CaPfxPath))
         {
             _ca = X509CertificateLoader.LoadPkcs12FromFile(_options.CaPfxPath, _options.CaPfxPassword, X509KeyStorageFlags.EphemeralKeySet);

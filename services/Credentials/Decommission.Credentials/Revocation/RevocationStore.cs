@@ -52,6 +52,19 @@ public sealed class RevocationStore(CredentialsDatabase database)
         [.. (await connection.QueryAsync<(string Serial, string RevokedAt)>("SELECT serial AS Serial, revoked_at AS RevokedAt FROM revocations;", transaction: transaction))
             .Select(r => (r.Serial, ParseTime(r.RevokedAt)))];
 
+    /// <summary>
+    /// Makes the caller's transaction the only CRL issuer until it ends: replicas sharing a PostgreSQL schema take turns, so
+    /// CRL numbers strictly increase and each CRL lists every revocation committed before it (a transaction that waited here
+    /// reads the winner's rows once it commits: READ COMMITTED reads afresh per statement). Taken before any revocation is
+    /// read, so a repeat on another replica finds the first one. SQLite: the write transaction already holds the file's lock.
+    /// </summary>
+    public async Task LockCrlIssuerAsync(DbConnection connection, DbTransaction transaction)
+    {
+        if (database.Dialect == Decommission.Storage.SqlDialect.Postgres)
+            // Per schema: other deployments (or tests) in the same database issue their own CRLs. Released at commit or rollback.
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('decommission.credentials.crl.' || current_schema()));", transaction: transaction);
+    }
+
     public Task<long> NextCrlNumberAsync(DbConnection connection, DbTransaction transaction) =>
         connection.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(number), 0) + 1 FROM crls;", transaction: transaction);
 
@@ -72,7 +85,18 @@ public sealed class RevocationStore(CredentialsDatabase database)
     public async Task<byte[]?> LatestCrlAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<byte[]?>("SELECT der FROM crls ORDER BY number DESC LIMIT 1;");
+        return await connection.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition("SELECT der FROM crls ORDER BY number DESC LIMIT 1;", cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The newest CRL's number and DER, the DER only when its number is not <paramref name="known"/>; null before the first.</summary>
+    public async Task<(long Number, byte[]? Der)?> LatestCrlUnlessAsync(long known, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        if (await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("SELECT MAX(number) FROM crls;", cancellationToken: cancellationToken)) is not { } number)
+            return null;
+        return number == known
+            ? (number, null)
+            : (number, await connection.QuerySingleAsync<byte[]>(new CommandDefinition("SELECT der FROM crls WHERE number = @Number;", new { Number = number }, cancellationToken: cancellationToken)));
     }
 
     private static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture);

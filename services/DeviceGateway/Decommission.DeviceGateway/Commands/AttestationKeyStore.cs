@@ -17,20 +17,23 @@ public sealed class AttestationKeyStore(GatewayDatabase database)
             var conflicts = new List<KeyConflict>();
             foreach (var key in keys)
             {
-                var stored = await connection.QuerySingleOrDefaultAsync<string>(
-                    "SELECT key_id FROM attestation_keys WHERE device_id = @DeviceId;", new { key.DeviceId }, transaction);
-                if (stored is not null && stored != key.KeyId)
+                // The same key again (re-enrollment): keep the key, take the newer certificate. Another key: nothing changes. One
+                // statement decides, so replicas registering two keys for one device at once keep the first and refuse the other.
+                var kept = await connection.QuerySingleOrDefaultAsync<string>("""
+                    INSERT INTO attestation_keys (device_id, public_key, key_id, registered_by, registered_at, identity_certificate)
+                    VALUES (@DeviceId, @PublicKey, @KeyId, @RegisteredBy, @Now, @Certificate)
+                    ON CONFLICT (device_id) DO UPDATE SET identity_certificate = excluded.identity_certificate
+                    WHERE attestation_keys.key_id = excluded.key_id
+                    RETURNING key_id;
+                    """, new { key.DeviceId, key.PublicKey, key.KeyId, RegisteredBy = registeredBy, Now = now.ToString("O"), Certificate = key.IdentityCertificate },
+                    transaction);
+                if (kept is null)
                 {
+                    var stored = await connection.QuerySingleAsync<string>(
+                        "SELECT key_id FROM attestation_keys WHERE device_id = @DeviceId;", new { key.DeviceId }, transaction);
                     conflicts.Add(new KeyConflict(key.DeviceId, stored, key.KeyId));
                     continue;
                 }
-                // The same key again (re-enrollment): keep the key, take the newer certificate.
-                await connection.ExecuteAsync("""
-                    INSERT INTO attestation_keys (device_id, public_key, key_id, registered_by, registered_at, identity_certificate)
-                    VALUES (@DeviceId, @PublicKey, @KeyId, @RegisteredBy, @Now, @Certificate)
-                    ON CONFLICT (device_id) DO UPDATE SET identity_certificate = excluded.identity_certificate;
-                    """, new { key.DeviceId, key.PublicKey, key.KeyId, RegisteredBy = registeredBy, Now = now.ToString("O"), Certificate = key.IdentityCertificate },
-                    transaction);
                 registered.Add(key.DeviceId);
             }
             return (registered, conflicts);

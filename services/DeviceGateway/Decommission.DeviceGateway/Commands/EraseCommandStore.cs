@@ -32,11 +32,13 @@ public sealed class EraseCommandStore(GatewayDatabase database)
         {
             if (signed is not null)
             {
-                // INSERT OR IGNORE: a concurrent redelivery that signed first keeps its command; we then send that one.
+                // A concurrent redelivery that stored its command first, on this replica or another, keeps it (the primary key
+                // decides; on PostgreSQL this insert waits for the other's commit): we then send that one.
                 await writer.ExecuteAsync("""
-                    INSERT OR IGNORE INTO erase_commands
+                    INSERT INTO erase_commands
                         (command_id, retirement_id, device_id, body, nonce, issued_at_ms, expires_at_ms, attempts, status, updated_at)
-                    VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now);
+                    VALUES (@CommandId, @RetirementId, @DeviceId, @Body, @Nonce, @IssuedAtMs, @ExpiresAtMs, @Attempt, 'Pending', @Now)
+                    ON CONFLICT (command_id) DO NOTHING;
                     """, new
                 {
                     signed.CommandId, RetirementId = retirementId.ToString(), signed.DeviceId, Body = Wire.Serialize(signed), signed.Nonce,
@@ -44,8 +46,9 @@ public sealed class EraseCommandStore(GatewayDatabase database)
                 }, transaction);
             }
             await writer.ExecuteAsync(
-                "UPDATE erase_commands SET attempts = MAX(attempts, @Attempt), updated_at = @Now WHERE command_id = @Id;",
+                "UPDATE erase_commands SET attempts = CASE WHEN attempts < @Attempt THEN @Attempt ELSE attempts END, updated_at = @Now WHERE command_id = @Id;",
                 new { Attempt = attempt, Now = now.ToString("O"), Id = commandId.ToString() }, transaction);
+            // The winner's command: a statement of its own sees what the other replica committed (READ COMMITTED).
             return await writer.QuerySingleAsync<string>("SELECT body FROM erase_commands WHERE command_id = @Id;",
                 new { Id = commandId.ToString() }, transaction);
         });
@@ -78,7 +81,9 @@ public sealed class EraseCommandStore(GatewayDatabase database)
             var final = verdict;
             if (final.IsVerified)
             {
-                // A verified refusal ends the command as a verified receipt does: no other answer counts after it.
+                // A verified refusal ends the command as a verified receipt does: no other answer counts after it. The claim is
+                // conditional: of replicas checking answers to one command at once, the second waits for the first's commit
+                // (PostgreSQL's row lock, SQLite's write lock), finds the command no longer Pending and claims nothing.
                 var claimed = await writer.ExecuteAsync(
                     "UPDATE erase_commands SET status = @Status, receipt_sha256 = @Sha256, updated_at = @Now WHERE command_id = @Id AND status = 'Pending';",
                     new { Status = receipt.MessageType == EraseRefusal.Type ? "Refused" : "Verified", receipt.Sha256, Now = receipt.ReceivedAt.ToString("O"), Id = receipt.CommandId },

@@ -1,3 +1,4 @@
+using Decommission.Storage;
 using Decommission.Outbox;
 using Dapper;
 using Decommission.Contracts;
@@ -18,7 +19,7 @@ public sealed class DeviceStore(InventoryDatabase database)
     {
         var at = now.ToString("O");
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var transaction = await ServiceDatabase.BeginWriteAsync(connection, cancellationToken);
         await connection.ExecuteAsync("""
             INSERT INTO devices (device_id, manufacturer, model, serial_number, asset_number, media_type, owner, site, network_segment, end_of_life, updated_at)
             VALUES (@DeviceId, @Manufacturer, @Model, @SerialNumber, @AssetNumber, @MediaType, @Owner, @Site, @NetworkSegment, @EndOfLife, @Now)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Dapper;
 using Decommission.Orchestrator.StateMachines;
 using MassTransit;
-using Microsoft.Data.Sqlite;
+using Decommission.Storage;
 
 namespace Decommission.Orchestrator.Persistence;
 
@@ -14,8 +14,6 @@ namespace Decommission.Orchestrator.Persistence;
 /// </summary>
 public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvider clock)
 {
-    private const int SqliteConstraint = 19;
-
     public async Task<Retirement?> LoadAsync(Guid correlationId, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -36,7 +34,7 @@ public sealed class RetirementSagaStore(OrchestratorDatabase database, TimeProvi
                 """, cancellationToken);
             return true;
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == SqliteConstraint)
+        catch (Exception e) when (ServiceDatabase.IsUniqueViolation(e))
         {
             retirement.Version = 0;
             if (await LoadAsync(retirement.CorrelationId, cancellationToken) is not null)

@@ -36,7 +36,7 @@ public sealed class RetirementSagaDefinition : SagaDefinition<Retirement>
         });
         sagaConfigurator.ConnectSagaConfigurationObserver(new PartitionByRetirement(sagaConfigurator, partition));
         // Inside the retry, as MassTransit's outboxes go: each attempt captures its own sends.
-        endpointConfigurator.UseSqliteOutbox<OrchestratorDatabase>(context);
+        endpointConfigurator.UseOutbox<OrchestratorDatabase>(context);
     }
 
     /// <summary>Every other message the saga takes names its retirement (CorrelatedBy&lt;Guid&gt;): it waits for that retirement's previous one.</summary>

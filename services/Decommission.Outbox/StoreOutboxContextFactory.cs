@@ -1,4 +1,4 @@
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using MassTransit.Middleware;
 
@@ -11,8 +11,8 @@ namespace Decommission.Outbox;
 /// A redelivered message that was consumed already skips straight to delivering what it sent: that is how messages a broker
 /// failure kept from leaving reach it when the broker is back.
 /// </summary>
-public sealed class SqliteOutboxContextFactory<TDatabase>(OutboxStore<TDatabase> store, IServiceProvider provider) : IOutboxContextFactory<TDatabase>
-    where TDatabase : SqliteDatabase
+public sealed class StoreOutboxContextFactory<TDatabase>(OutboxStore<TDatabase> store, IServiceProvider provider) : IOutboxContextFactory<TDatabase>
+    where TDatabase : ServiceDatabase
 {
     public async Task Send<T>(ConsumeContext<T> context, OutboxConsumeOptions options, IPipe<OutboxConsumeContext<T>> next)
         where T : class
@@ -30,7 +30,7 @@ public sealed class SqliteOutboxContextFactory<TDatabase>(OutboxStore<TDatabase>
         var continueProcessing = true;
         while (continueProcessing)
         {
-            var outboxContext = new SqliteOutboxConsumeContext<T, TDatabase>(context, options, provider, store, progress);
+            var outboxContext = new StoreOutboxConsumeContext<T, TDatabase>(context, options, provider, store, progress);
             // Only the consuming pass writes with state changes; delivering and cleaning up send for real.
             using (progress.Consumed ? null : TransactionalOutbox.Enter(outboxContext))
                 await next.Send(outboxContext);

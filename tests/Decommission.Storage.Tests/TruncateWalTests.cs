@@ -1,6 +1,6 @@
 using Dapper;
 
-namespace Decommission.Sqlite.Tests;
+namespace Decommission.Storage.Tests;
 
 public sealed class TruncateWalTests
 {

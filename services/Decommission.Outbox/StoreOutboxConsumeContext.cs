@@ -1,4 +1,4 @@
-using Decommission.Sqlite;
+using Decommission.Storage;
 using MassTransit;
 using MassTransit.Middleware;
 using MassTransit.Middleware.Outbox;
@@ -11,14 +11,14 @@ namespace Decommission.Outbox;
 /// of reaching the broker; a store that changes state writes the captured messages in the same transaction
 /// (<see cref="TransactionalOutbox.WriteAsync{T}"/>); MassTransit's outbox pipe delivers them after the consumer returns.
 /// </summary>
-internal sealed class SqliteOutboxConsumeContext<TMessage, TDatabase> : OutboxConsumeContextProxy<TMessage>, IPendingOutbox
+internal sealed class StoreOutboxConsumeContext<TMessage, TDatabase> : OutboxConsumeContextProxy<TMessage>, IPendingOutbox
     where TMessage : class
-    where TDatabase : SqliteDatabase
+    where TDatabase : ServiceDatabase
 {
     private readonly OutboxStore<TDatabase> _store;
     private readonly InboxProgress _progress;
 
-    public SqliteOutboxConsumeContext(ConsumeContext<TMessage> context, OutboxConsumeOptions options, IServiceProvider provider,
+    public StoreOutboxConsumeContext(ConsumeContext<TMessage> context, OutboxConsumeOptions options, IServiceProvider provider,
         OutboxStore<TDatabase> store, InboxProgress progress)
         : base(context, options, provider)
     {
@@ -32,7 +32,7 @@ internal sealed class SqliteOutboxConsumeContext<TMessage, TDatabase> : OutboxCo
     public override int ReceiveCount => _progress.ReceiveCount;
     public override long? LastSequenceNumber => _progress.LastSequenceNumber;
 
-    public SqliteDatabase Database => _store.Database;
+    public ServiceDatabase Database => _store.Database;
 
     public IReadOnlyList<InMemoryOutboxMessage> Unsaved => _progress.Messages.Skip(_progress.Saved).ToList();
 

@@ -1,4 +1,4 @@
-namespace Decommission.Sqlite;
+namespace Decommission.Storage;
 
 /// <summary>Files that hold private keys: created readable and writable by their owner only (mode 600).</summary>
 public static class OwnerOnlyFile

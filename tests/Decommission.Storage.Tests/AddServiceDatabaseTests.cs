@@ -3,9 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Decommission.Sqlite.Tests;
+namespace Decommission.Storage.Tests;
 
-public sealed class AddSqliteDatabaseTests
+public sealed class AddServiceDatabaseTests
 {
     private sealed class JournalOptions
     {
@@ -26,10 +26,10 @@ public sealed class AddSqliteDatabaseTests
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private static HostApplicationBuilder Builder(string path)
+    private static HostApplicationBuilder Builder(string path, string? postgres = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Journal:DatabasePath"] = path });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Journal:DatabasePath"] = path, ["Storage:Postgres"] = postgres });
         builder.Services.AddOptions<JournalOptions>().BindConfiguration("Journal");
         return builder;
     }
@@ -39,7 +39,7 @@ public sealed class AddSqliteDatabaseTests
     {
         var path = JournalDatabase.NewPath();
         var builder = Builder(path);
-        builder.Services.AddSqliteDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
+        builder.Services.AddServiceDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
         using var host = builder.Build();
 
         var database = host.Services.GetRequiredService<JournalDatabase>();
@@ -62,7 +62,7 @@ public sealed class AddSqliteDatabaseTests
     public async Task A_hosted_service_registered_after_it_starts_with_the_schema_in_place()
     {
         var builder = Builder(JournalDatabase.NewPath());
-        builder.Services.AddSqliteDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
+        builder.Services.AddServiceDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
         builder.Services.AddSingleton<FirstReader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FirstReader>());
         using var host = builder.Build();
@@ -80,7 +80,7 @@ public sealed class AddSqliteDatabaseTests
         foreach (var _ in Enumerable.Range(0, 2))
         {
             var builder = Builder(path);
-            builder.Services.AddSqliteDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
+            builder.Services.AddServiceDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
             using var host = builder.Build();
             await host.StartAsync();
             await host.StopAsync();
@@ -88,4 +88,35 @@ public sealed class AddSqliteDatabaseTests
 
         Assert.Empty(await new JournalDatabase(path).MigrateAsync());
     }
+
+    [Fact]
+    public async Task With_a_PostgreSQL_connection_configured_the_database_is_a_schema_named_after_it_there_and_no_file_is_made()
+    {
+        var path = JournalDatabase.NewPath();
+        var postgres = await Decommission.Testing.PostgresServer.NewDatabaseAsync();
+        var builder = Builder(path, postgres);
+        builder.Services.AddServiceDatabase<JournalDatabase, JournalOptions>(o => o.DatabasePath);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await host.StopAsync();
+
+        var database = host.Services.GetRequiredService<JournalDatabase>();
+        Assert.Equal(SqlDialect.Postgres, database.Dialect);
+        Assert.Equal("journal", database.Location.Schema);
+        Assert.DoesNotContain("Password", database.Location.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(path));
+        await using var connection = new Npgsql.NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        Assert.Equal([1], await connection.QueryAsync<int>("SELECT version FROM journal.schema_version;"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM journal.entries;"));
+    }
+
+    [Theory]
+    [InlineData(typeof(JournalDatabase), "journal")]
+    [InlineData(typeof(DeviceGatewayDatabaseName), "device_gateway_database_name")]
+    public void A_schema_is_named_after_its_database_type(Type database, string schema) =>
+        Assert.Equal(schema, ServiceDatabaseExtensions.SchemaOf(database));
+
+    private sealed class DeviceGatewayDatabaseName;
 }

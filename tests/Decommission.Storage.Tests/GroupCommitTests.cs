@@ -1,20 +1,23 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using Decommission.Storage;
+using Decommission.Testing;
 
-namespace Decommission.Sqlite.Tests;
+namespace Decommission.Storage.Tests;
 
-/// <summary>Group commit on a real SQLite file: writes that queue up share one transaction.</summary>
-public sealed class SqliteGroupCommitTests
+/// <summary>Group commit on a real database of either engine: writes that queue up share one transaction.</summary>
+public sealed class GroupCommitTests
 {
-    [Fact]
-    public async Task Writes_that_wait_share_the_next_transaction_and_one_that_fails_is_rolled_back_alone()
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Writes_that_wait_share_the_next_transaction_and_one_that_fails_is_rolled_back_alone(SqlDialect engine)
     {
-        var database = new JournalDatabase(JournalDatabase.NewPath());
+        var database = new JournalDatabase(PostgresServer.NewLocation(engine, "journal"));
         await database.MigrateAsync();
-        var writes = new SqliteGroupCommit(database);
+        var writes = new GroupCommit(database);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var transactions = new System.Collections.Concurrent.ConcurrentBag<SqliteTransaction>();
+        var transactions = new System.Collections.Concurrent.ConcurrentBag<DbTransaction>();
 
         Task<int> Append(string name) => writes.WriteAsync((connection, transaction) =>
         {
@@ -48,5 +51,19 @@ public sealed class SqliteGroupCommitTests
         await using var check = await database.OpenAsync();
         Assert.Equal(10, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM entries;"));
         Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM entries WHERE name = 'half';"));
+    }
+
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task Replicas_that_start_together_apply_each_schema_script_once(SqlDialect engine)
+    {
+        var location = PostgresServer.NewLocation(engine, "journal");
+        var replicas = Enumerable.Range(0, 4).Select(_ => new JournalDatabase(location)).ToList();
+
+        var applied = await Task.WhenAll(replicas.Select(r => Task.Run(() => r.MigrateAsync())));
+
+        Assert.Equal([1], applied.SelectMany(a => a));
+        await using var check = await replicas[0].OpenAsync();
+        Assert.Equal(1, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version;"));
     }
 }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Decommission.Sqlite.Tests;
+namespace Decommission.Storage.Tests;
 
 public sealed class BatcherTests
 {

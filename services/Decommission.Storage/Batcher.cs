@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Decommission.Sqlite;
+namespace Decommission.Storage;
 
 /// <summary>
 /// Group commit as a primitive: callers submit requests, one runner at a time takes everything waiting and hands it to
