@@ -53,6 +53,7 @@ rmq_cluster_start() {
   seed=$RMQ_NODE
   local starters=() failed=0 pid
   for k in $(seq 2 "$size"); do
+    # shellcheck disable=SC2034  # read by rmq_node_start (ops/rabbitmq-node.sh)
     ( RMQ_CLUSTER_SEED=$seed
       rmq_node_start || exit 1
       umask 077; rmq_node_state >"$RMQC_STATE_DIR/rabbitmq-$k.state" ) &
@@ -89,7 +90,7 @@ rmq_cluster_uris() {
   local scheme=$1 k port list=()
   for k in $(seq 1 "$RMQC_SIZE"); do
     [ -s "$RMQC_STATE_DIR/rabbitmq-$k.state" ] || continue
-    # shellcheck disable=SC2016
+    # shellcheck source=/dev/null
     port=$( . "$RMQC_STATE_DIR/rabbitmq-$k.state"
       case $scheme in amqp) echo "$RMQ_PORT" ;; amqps) echo "$RMQ_AMQPS_PORT" ;; mqtts) echo "$RMQ_MQTTS_PORT" ;;
         management) echo "$RMQ_MANAGEMENT_PORT" ;; esac)

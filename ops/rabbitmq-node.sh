@@ -176,7 +176,7 @@ _rmq_start_once() {
   _rmq_log "starting RabbitMQ node $RMQ_NODE on 127.0.0.1:$RMQ_PORT (AMQPS $RMQ_AMQPS_PORT, MQTTS $RMQ_MQTTS_PORT, management $RMQ_MANAGEMENT_PORT, dist $RMQ_DIST_PORT, epmd $RMQ_EPMD_PORT, dir $RMQ_DIR)"
   _rmq_launch "$timeout" || return $?
   # A cluster's definitions are the cluster's: the seed sets them (ops/rabbitmq-cluster.sh), a joining node has them.
-  [ -n "$RMQ_CLUSTER_SEED" ] || _rmq_device_sessions_policy || { _rmq_log "could not set the device session policy"; return 1; }
+  [ -n "$RMQ_CLUSTER_SEED" ] || _rmq_device_sessions_policy single || { _rmq_log "could not set the device session policy"; return 1; }
 }
 
 # Starts the node's VM on what RMQ_ENV names (its directory, config, ports) and waits until it is up (rabbitmqctl wait);
@@ -315,7 +315,7 @@ rmq_node_state() {
 # definitions): one command waiting per device (max-length 1, drop-head: a re-sent copy replaces the older), and a
 # session unused for 30 days goes. A policy, not queue arguments: the MQTT plugin declares the queue without any, and
 # the gateway, which makes it before the device first connects, must declare it the same.
-# In a cluster ($1 = mirrored) the sessions are also mirrored on every node (classic mirroring, the only replication RabbitMQ
+# $1: single, or mirrored (a cluster): then the sessions are also mirrored on every node (classic mirroring, the only replication RabbitMQ
 # 3.10 offers the classic queues its MQTT plugin declares): a device's session and the command waiting in it outlive the node
 # that held them. One policy applies to a queue, so the keys go together.
 _rmq_device_sessions_policy() {

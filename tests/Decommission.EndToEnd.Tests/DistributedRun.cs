@@ -30,7 +30,7 @@ public sealed class DistributedRun : IAsyncDisposable
     /// <summary>What ops/up.sh wrote to operator.env: DECOM_BROKER, DECOM_API, DECOM_API_KEY, DECOM_CRL, …</summary>
     public IReadOnlyDictionary<string, string> Operator { get; private set; } = new Dictionary<string, string>();
 
-    /// <param name="upArguments">More arguments for ops/up.sh, e.g. --cluster (three broker nodes, PostgreSQL, two replicas).</param>
+    /// <summary>ops/up.sh --fleet <paramref name="fleet"/> with <paramref name="upArguments"/> besides (e.g. --cluster, --replicas 2).</summary>
     public static async Task<DistributedRun> UpAsync(int fleet, IReadOnlyDictionary<string, string> settings, params string[] upArguments)
     {
         var directory = Path.Combine(Path.GetTempPath(), "decommission-e2e", Guid.NewGuid().ToString("N")[..12]);
@@ -46,7 +46,7 @@ public sealed class DistributedRun : IAsyncDisposable
         };
         try
         {
-            await run.RunAsync(TimeSpan.FromMinutes(3), up, "ops/up.sh", ["--fleet", fleet.ToString(), .. upArguments]);
+            await run.RunAsync(TimeSpan.FromMinutes(upArguments.Length > 0 ? 6 : 3), up, "ops/up.sh", ["--fleet", fleet.ToString(), .. upArguments]);
             run.Operator = File.ReadAllLines(Path.Combine(directory, "operator.env"))
                 .Select(line => line.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
             return run;
@@ -60,27 +60,27 @@ public sealed class DistributedRun : IAsyncDisposable
 
     public int Pid(string service) => int.Parse(File.ReadAllText(Path.Combine(RunDirectory, service, "pid")).Trim());
 
-    /// <summary>kill -9: no shutdown, no flush, whatever was in flight is cut off.</summary>
-    public void Crash(string service)
-    {
-        using var process = Process.GetProcessById(Pid(service));
-        process.Kill();
-        process.WaitForExit(10_000);
-    }
-
-    /// <summary>Every process of the run (service replicas, the device agent, broker nodes' Erlang VMs) and its pid, null
-    /// when it is not running (ops/status.sh --pids).</summary>
+    /// <summary>Every process of the run with its pid, null when it is not running (ops/status.sh --pids): each service or replica
+    /// (orchestrator, or orchestrator-1 … with --replicas/--cluster), and each broker node's Erlang VM (rabbitmq, or rabbitmq-1 …).</summary>
     public async Task<IReadOnlyDictionary<string, int?>> PidsAsync() =>
         (await ScriptAsync(TimeSpan.FromMinutes(1), "ops/status.sh", "--pids"))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' '))
             .ToDictionary(parts => parts[0], parts => parts[1] == "-" ? (int?)null : int.Parse(parts[1]));
 
-    /// <summary>kill -9 of any process of the run by its name in ops/status.sh --pids (a replica, rabbitmq-K's VM).</summary>
-    public async Task KillAsync(string name)
+    /// <summary>kill -9 of a process <see cref="PidsAsync"/> lists: a service replica, or a broker node's beam.smp.</summary>
+    public async Task CrashAsync(string name)
     {
-        var pid = (await PidsAsync())[name] ?? throw new InvalidOperationException($"{name} is not running");
+        var pid = (await PidsAsync()).GetValueOrDefault(name) ?? throw new InvalidOperationException($"{name} is not running");
         using var process = Process.GetProcessById(pid);
+        process.Kill();
+        process.WaitForExit(10_000);
+    }
+
+    /// <summary>kill -9: no shutdown, no flush, whatever was in flight is cut off.</summary>
+    public void Crash(string service)
+    {
+        using var process = Process.GetProcessById(Pid(service));
         process.Kill();
         process.WaitForExit(10_000);
     }

@@ -40,9 +40,10 @@ public sealed class Broker : IAsyncDisposable
             cfg.OverrideDefaultBusEndpointQueueName(SenderVerification.BusEndpointName(SenderVerification.UserOf(settings.Broker)));
         });
 
-        // MassTransit keeps retrying a refused connection until start-up is cancelled; the first fault is the answer.
+        // MassTransit keeps retrying a refused connection until start-up is cancelled; the first fault is the answer — on a
+        // cluster, once every node has refused (each attempt tries the next node).
         var firstFault = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var watch = bus.ConnectReceiveEndpointObserver(new FirstFault(firstFault));
+        using var watch = bus.ConnectReceiveEndpointObserver(new FirstFault(firstFault, Math.Max(1, settings.BrokerNodes?.Count ?? 0)));
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         startup.CancelAfter(StartTimeout);
         var started = bus.StartAsync(startup.Token);
@@ -184,14 +185,18 @@ public sealed class Broker : IAsyncDisposable
 
     private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
 
-    private sealed class FirstFault(TaskCompletionSource<Exception> fault) : IReceiveEndpointObserver
+    private sealed class FirstFault(TaskCompletionSource<Exception> fault, int faultsToGiveUp) : IReceiveEndpointObserver
     {
+        private int _faults;
+
         public Task Ready(ReceiveEndpointReady ready) => Task.CompletedTask;
         public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
         public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
 
         public Task Faulted(ReceiveEndpointFaulted faulted)
         {
+            if (Interlocked.Increment(ref _faults) < faultsToGiveUp)
+                return Task.CompletedTask;
             fault.TrySetResult(faulted.Exception ?? new InvalidOperationException("the connection failed"));
             return Task.CompletedTask;
         }
