@@ -24,12 +24,14 @@ var inFlight = int.Parse(args[4], CultureInfo.InvariantCulture);
 var ceilingMessages = int.Parse(args[5], CultureInfo.InvariantCulture);
 var processes = new Processes(Environment.GetEnvironmentVariable("DECOM_BENCH_PIDS") ?? "",
     int.Parse(Environment.GetEnvironmentVariable("DECOM_BENCH_CLK_TCK") ?? "100", CultureInfo.InvariantCulture));
-const int LatencySamples = 100;
+// DECOM_BENCH_LATENCY_SAMPLES (default 100) and DECOM_BENCH_WARM_UP (default 200): a short run lowers both, since
+// single retirements take ≈ 2 s each since issue 16.
+var latencySamples = int.Parse(Environment.GetEnvironmentVariable("DECOM_BENCH_LATENCY_SAMPLES") ?? "100", CultureInfo.InvariantCulture);
 // The first retirements after the services start run partly unoptimised code: .NET's tiered JIT recompiles a method
 // with full optimisation only after it has been called 30 times, and a retirement crosses hundreds of methods in seven
-// processes. Latency is measured after 200, and the first 50 are reported apart as the cold start.
-const int WarmUp = 200;
-const int Cold = 50;
+// processes. Latency is measured after the warm-up, and its first 50 are reported apart as the cold start.
+var warmUp = int.Parse(Environment.GetEnvironmentVariable("DECOM_BENCH_WARM_UP") ?? "200", CultureInfo.InvariantCulture);
+var coldCount = Math.Min(50, warmUp);
 
 // 1. The ceiling: raw MassTransit publish → consume on the same node, same serializer, durable queue, default prefetch.
 {
@@ -100,7 +102,7 @@ try
     // 2. Latency of one retirement on an idle system: request → Completed, one device at a time.
     var latencies = new List<double>();
     var cold = new List<double>();
-    foreach (var (id, i) in ids.Take(WarmUp + LatencySamples).Select((id, i) => (id, i)))
+    foreach (var (id, i) in ids.Take(warmUp + latencySamples).Select((id, i) => (id, i)))
     {
         var started = Stopwatch.StartNew();
         var submitted = await retire.GetResponse<RetirementSubmitted>(Retire(id));
@@ -111,9 +113,9 @@ try
                 break;
             await Task.Delay(2);
         }
-        if (i >= WarmUp)
+        if (i >= warmUp)
             latencies.Add(started.Elapsed.TotalMilliseconds);
-        else if (i < Cold)
+        else if (i < coldCount)
             cold.Add(started.Elapsed.TotalMilliseconds);
     }
     latencies.Sort();
@@ -122,10 +124,12 @@ try
     Console.WriteLine($"latency_cold_p99_ms {Percentile(cold, 0.99):F0}");
     Console.WriteLine($"latency_p50_ms {Percentile(latencies, 0.50):F0}");
     Console.WriteLine($"latency_p99_ms {Percentile(latencies, 0.99):F0}");
+    Console.WriteLine($"latency_samples {latencies.Count}");
+    Console.WriteLine($"latency_warm_up {warmUp}");
 
     // 3. Bulk: the rest of the first <devices> at once, as an end-of-life date would; rate from the first request to the
     //    last completion, and the CPU time each process spent on it.
-    var bulk = ids.Take(devices).Skip(WarmUp + LatencySamples).ToList();
+    var bulk = ids.Take(devices).Skip(warmUp + latencySamples).ToList();
     var cpuBefore = processes.CpuSeconds();
     clock.Restart();
     await Parallel.ForEachAsync(bulk, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) => await send.Send(Retire(id), ct));
