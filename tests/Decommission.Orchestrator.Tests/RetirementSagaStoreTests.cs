@@ -178,10 +178,14 @@ public sealed class RetirementSagaStoreTests
 
         var raised = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(() => sweepers[i % 2].SweepOnceAsync())));
         var again = await Task.WhenAll(sweepers.Select(s => s.SweepOnceAsync()));
+        Assert.Equal(due.Order(), BusTraffic.Of<RetirementDeadlineReached>(first.Harness).Concat(BusTraffic.Of<RetirementDeadlineReached>(second.Harness))
+            .Select(m => m.RetirementId).Order());
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         var afterReraiseWindow = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Task.Run(() => sweepers[i % 2].SweepOnceAsync())));
 
-        Assert.Equal(20, raised.Sum());
+        // Each due deadline fired once in the first round, whichever sweep took it (a host's own first sweep may run late and
+        // take some), and once more after the re-raise window.
+        Assert.InRange(raised.Sum(), 0, 20);
         Assert.Equal(0, again.Sum());
         Assert.Equal(20, afterReraiseWindow.Sum());
         var published = BusTraffic.Of<RetirementDeadlineReached>(first.Harness).Concat(BusTraffic.Of<RetirementDeadlineReached>(second.Harness))

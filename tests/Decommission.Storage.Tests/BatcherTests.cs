@@ -167,7 +167,8 @@ public sealed class BatcherTests
     [Fact]
     public async Task A_paced_batch_waits_after_the_last_one_and_gathers_what_arrives_meanwhile()
     {
-        var pause = TimeSpan.FromMilliseconds(1000);
+        // Long enough that this thread submits its next request within it even on a loaded machine (1 s was not, in CI).
+        var pause = TimeSpan.FromMilliseconds(3000);
         var costs = new ConcurrentQueue<TimeSpan>();
         var handler = new Handler();
         handler.Release();
