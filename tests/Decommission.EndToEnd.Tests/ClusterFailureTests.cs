@@ -84,37 +84,10 @@ public sealed class ClusterFailureTests
 
         var final = await WaitFor(run, states => states.Count(s => s.Value.State is "Completed" or "Failed") == FleetSize, TimeSpan.FromMinutes(6));
 
-        foreach (var (deviceId, behaviour) in fleet)
-        {
-            var row = final[deviceId];
-            if (ExpectedFailure[behaviour] is not { } reason)
-            {
-                Assert.True(row.State == "Completed", $"{deviceId} ({behaviour}) is {row.State} {row.Failure}");
-                continue;
-            }
-            Assert.True(row.State == "Failed", $"{deviceId} ({behaviour}) is {row.State}, expected Failed with {reason}");
-            var status = await Decom(run, "status", deviceId);
-            Assert.Contains(reason, Tables.Fact(status.Out, "Failure") ?? "");
-        }
-        var disposed = fleet.Keys.Where(id => final[id].State == "Completed").ToHashSet();
+        var disposed = await AssertEndingsAsync(run, fleet, final);
 
         // Exactly one certificate per disposed device, each verifying, served by the surviving certificates replica.
-        using var api = new HttpClient { BaseAddress = new Uri(run.Url("certificates-1")) };
-        api.DefaultRequestHeaders.Add("X-Api-Key", run.Operator["DECOM_API_KEY"]);
-        var certificates = await ListCertificatesAsync(api);
-        Assert.Equal(disposed.Order(), certificates.Select(c => c.DeviceId).Order());
-        var serials = new Dictionary<string, string>();
-        foreach (var certificate in certificates)
-        {
-            var pdf = await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}/pdf");
-            using var body = new ByteArrayContent(pdf);
-            body.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-            var verdict = await (await api.PostAsync("/api/certificates/verify", body)).Content.ReadFromJsonAsync<JsonElement>();
-            Assert.True(verdict.GetProperty("verdict").GetString() == "valid", $"{certificate.CertificateId}: {verdict}");
-            using var json = JsonDocument.Parse(await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}"));
-            serials[certificate.DeviceId] = Find(json.RootElement, "identityCertificateSerial")
-                ?? throw new InvalidOperationException($"{certificate.CertificateId} names no identity certificate");
-        }
+        var serials = await AssertCertificatesAsync(run, run.Url("certificates-1"), disposed);
 
         // The CRL (from the surviving credentials replica, checked with openssl) lists every disposed identity.
         var revoked = await RevokedSerialsAsync(run, work, run.Url("credentials-1") + "/crl");

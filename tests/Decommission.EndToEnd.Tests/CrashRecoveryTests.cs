@@ -103,37 +103,10 @@ public sealed partial class CrashRecoveryTests
         var final = await WaitFor(run, states => states.Count(s => s.Value.State is "Completed" or "Failed") == FleetSize, TimeSpan.FromMinutes(4));
 
         // Every device ends as its behaviour dictates.
-        foreach (var (deviceId, behaviour) in fleet)
-        {
-            var row = final[deviceId];
-            if (ExpectedFailure[behaviour] is not { } reason)
-            {
-                Assert.True(row.State == "Completed", $"{deviceId} ({behaviour}) is {row.State} {row.Failure}");
-                continue;
-            }
-            Assert.True(row.State == "Failed", $"{deviceId} ({behaviour}) is {row.State}, expected Failed with {reason}");
-            var status = await Decom(run, "status", deviceId);
-            Assert.Contains(reason, Tables.Fact(status.Out, "Failure") ?? "");
-        }
-        var disposed = fleet.Keys.Where(id => final[id].State == "Completed").ToHashSet();
+        var disposed = await AssertEndingsAsync(run, fleet, final);
 
         // Exactly one certificate per disposed device, each one verifying; the CRL lists every disposed identity.
-        using var api = new HttpClient { BaseAddress = new Uri(run.Operator["DECOM_API"]) };
-        api.DefaultRequestHeaders.Add("X-Api-Key", run.Operator["DECOM_API_KEY"]);
-        var certificates = await ListCertificatesAsync(api);
-        Assert.Equal(disposed.Order(), certificates.Select(c => c.DeviceId).Order());
-        var serials = new Dictionary<string, string>();
-        foreach (var certificate in certificates)
-        {
-            var pdf = await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}/pdf");
-            using var body = new ByteArrayContent(pdf);
-            body.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-            var verdict = await (await api.PostAsync("/api/certificates/verify", body)).Content.ReadFromJsonAsync<JsonElement>();
-            Assert.True(verdict.GetProperty("verdict").GetString() == "valid", $"{certificate.CertificateId}: {verdict}");
-            using var json = JsonDocument.Parse(await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}"));
-            serials[certificate.DeviceId] = Find(json.RootElement, "identityCertificateSerial")
-                ?? throw new InvalidOperationException($"{certificate.CertificateId} names no identity certificate");
-        }
+        var serials = await AssertCertificatesAsync(run, run.Operator["DECOM_API"], disposed);
         var revoked = await RevokedSerialsAsync(run, work);
         Assert.All(serials, s => Assert.True(revoked.Contains(Normalise(s.Value)), $"{s.Key}'s identity {s.Value} is not on the CRL"));
         // The broker checks device certificates against that same CRL (installed as published): a disposed device's identity

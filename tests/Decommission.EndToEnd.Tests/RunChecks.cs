@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -34,6 +35,50 @@ internal static partial class RunChecks
         ["DeviceAgent__IdPrefix"] = "sim-",
         ["Logging__LogLevel__MassTransit"] = "Warning",
     };
+
+    /// <summary>Every device ended as its behaviour dictates (a failure's reason read with decom status); the disposed ones.</summary>
+    internal static async Task<HashSet<string>> AssertEndingsAsync(DistributedRun run, Dictionary<string, DeviceBehaviour> fleet,
+        Dictionary<string, Row> final)
+    {
+        foreach (var (deviceId, behaviour) in fleet)
+        {
+            var row = final[deviceId];
+            if (ExpectedFailure[behaviour] is not { } reason)
+            {
+                Assert.True(row.State == "Completed", $"{deviceId} ({behaviour}) is {row.State} {row.Failure}");
+                continue;
+            }
+            Assert.True(row.State == "Failed", $"{deviceId} ({behaviour}) is {row.State}, expected Failed with {reason}");
+            var status = await Decom(run, "status", deviceId);
+            Assert.Contains(reason, Tables.Fact(status.Out, "Failure") ?? "");
+        }
+        return fleet.Keys.Where(id => final[id].State == "Completed").ToHashSet();
+    }
+
+    /// <summary>
+    /// Exactly one certificate per disposed device, listed, downloaded and verified through the auditor API at
+    /// <paramref name="apiUrl"/>; each one's identity certificate serial, by device.
+    /// </summary>
+    internal static async Task<Dictionary<string, string>> AssertCertificatesAsync(DistributedRun run, string apiUrl, HashSet<string> disposed)
+    {
+        using var api = new HttpClient { BaseAddress = new Uri(apiUrl) };
+        api.DefaultRequestHeaders.Add("X-Api-Key", run.Operator["DECOM_API_KEY"]);
+        var certificates = await ListCertificatesAsync(api);
+        Assert.Equal(disposed.Order(), certificates.Select(c => c.DeviceId).Order());
+        var serials = new Dictionary<string, string>();
+        foreach (var certificate in certificates)
+        {
+            var pdf = await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}/pdf");
+            using var body = new ByteArrayContent(pdf);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+            var verdict = await (await api.PostAsync("/api/certificates/verify", body)).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(verdict.GetProperty("verdict").GetString() == "valid", $"{certificate.CertificateId}: {verdict}");
+            using var json = JsonDocument.Parse(await api.GetByteArrayAsync($"/api/certificates/{certificate.CertificateId}"));
+            serials[certificate.DeviceId] = Find(json.RootElement, "identityCertificateSerial")
+                ?? throw new InvalidOperationException($"{certificate.CertificateId} names no identity certificate");
+        }
+        return serials;
+    }
 
     internal sealed record Row(string State, string Failure);
 
