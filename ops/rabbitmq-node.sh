@@ -152,6 +152,9 @@ _rmq_start_once() {
   if [ "$(id -u)" = 0 ]; then chown -R rabbitmq:rabbitmq "$RMQ_DIR"; fi
 
   local loopback_dist='-kernel inet_dist_use_interface {127,0,0,1}'
+  # No scheduler busy-waiting (RabbitMQ's advice where cores are shared): an idle node's schedulers spin for a while before
+  # they sleep, which takes CPU from the services and the other nodes on a small machine.
+  local no_busy_wait='+sbwt none +sbwtdcpu none +sbwtdio none'
   RMQ_ENV=(
     HOME="$RMQ_DIR"
     RABBITMQ_NODENAME="$RMQ_NODE"
@@ -167,7 +170,7 @@ _rmq_start_once() {
     RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
     RABBITMQ_LOG_BASE="$RMQ_DIR/log"
     RABBITMQ_PID_FILE="$RMQ_PIDFILE"
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$loopback_dist"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$loopback_dist $no_busy_wait"
     RABBITMQ_CTL_ERL_ARGS="$loopback_dist"
   )
   # shellcheck disable=SC2034

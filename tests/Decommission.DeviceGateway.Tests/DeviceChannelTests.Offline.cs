@@ -18,13 +18,17 @@ public sealed partial class DeviceChannelTests
     [Fact]
     public async Task A_device_offline_for_longer_than_all_attempts_back_before_the_commands_expiry_completes_its_retirement()
     {
-        await using var fleet = await StartFleet(Device(DeviceBehaviour.OfflineUntil, DateTimeOffset.UtcNow.AddSeconds(4)));
-        var device = fleet.Devices.Values.Single();
-        await using var queue = await QueueWatch.StartAsync(_node.AdminUri, DeviceTopics.SessionQueue(device.Id));
+        // Enrolled but offline until the gateway has gone past its attempts; then it comes online, before the command expires.
+        var spec = Device(DeviceBehaviour.Healthy);
+        await using var fleet = await EnrollFleet(connect: false, spec);
+        await using var queue = await QueueWatch.StartAsync(_node.AdminUri, DeviceTopics.SessionQueue(spec.Id));
 
-        var id = await new Scenario(_host).Retire(device.Id);
+        var id = await new Scenario(_host).Retire(spec.Id);
         var waiting = await _host.WaitForRetirement(id, r => r.EraseAttempts > 2, "past its two attempts", seconds: 20);
         Assert.Equal("Erasing", waiting.CurrentState);
+        Assert.True(DateTimeOffset.UtcNow < waiting.EraseExpiresAt, "the test came too late: the command has expired");
+        await fleet.StartAsync(CancellationToken.None);
+        var device = fleet.Devices[spec.Id];
         var completed = await _host.WaitForState(id, "Completed", seconds: 30);
 
         Assert.False(device.TryReadData(out _));
