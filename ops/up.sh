@@ -163,12 +163,16 @@ for k in $(seq 1 "$replicas"); do
   i=$(instance inventory "$k"); INSTANCES+=("$i")
   configure "$i" Bus__RabbitMqUri="$(uri inventory)" Inventory__DatabasePath="$D/$i/data/inventory.db" "${common[@]}"
   i=$(instance credentials "$k"); INSTANCES+=("$i")
-  # Its management API calls (devices' broker users) go to a node of its own, spread over the nodes.
-  management=${MANAGEMENT_NODES[$(((k - 1) % ${#MANAGEMENT_NODES[@]}))]}
+  # Its management API calls (devices' broker users) go to a node of its own, spread over the nodes, and to the others
+  # in turn when that one does not answer.
+  management=
+  for ((m = 0; m < ${#MANAGEMENT_NODES[@]}; m++)); do
+    management+="${management:+,}http://${MANAGEMENT_NODES[$(((k - 1 + m) % ${#MANAGEMENT_NODES[@]}))]}/"
+  done
   configure "$i" Bus__RabbitMqUri="$(uri credentials)" Credentials__DatabasePath="$D/$i/data/credentials.db" \
     Credentials__DataDirectory="$D/credentials/data" \
     Credentials__CaPfxPath="$FLEET_PFX" Credentials__CaPfxPassword="$FLEET_PFX_PASSWORD" \
-    Credentials__DeviceBroker__ManagementUri="http://$management/" \
+    Credentials__DeviceBroker__ManagementUri="$management" \
     Credentials__DeviceBroker__Username="$DEVICE_IDENTITY_ADMIN" Credentials__DeviceBroker__Password="${PASSWORD[$DEVICE_IDENTITY_ADMIN]}" \
     Credentials__DeviceBroker__VirtualHost="$RMQ_MQTT_VHOST" \
     "${mqtt[@]}" Credentials__Provisioning__BrokerCaCertificatePath="$RMQ_PKI_DIR/ca.crt" \

@@ -1,3 +1,4 @@
+using Decommission.Credentials.Broker;
 using Xunit.Abstractions;
 
 namespace Decommission.Broker.Tests;
@@ -35,6 +36,32 @@ public sealed class DeviceQuarantineTests(ITestOutputHelper output)
         Assert.True(telemetry.ExitCode != 0, $"telemetry was acknowledged after the quarantine:\n{telemetry.Output}{telemetry.Error}");
         var receipt = await mosquitto.PublishAsync(identity, $"devices/{id}/receipts", "{}");
         Assert.True(receipt.ExitCode == 0, receipt.Output + receipt.Error);
+    }
+
+    [Fact]
+    public async Task With_a_clusters_nodes_configured_a_management_api_that_does_not_answer_is_passed_over_for_the_next()
+    {
+        // A node that is gone (nothing listens on its port) first, the live node after it: each node's API manages the whole
+        // cluster, so enrollment, quarantine and removal still reach the broker.
+        var settings = _broker.ManagementSettings();
+        settings.ManagementUri = $"http://127.0.0.1:{Decommission.Testing.Decom.ClosedPort()}/,{settings.ManagementUri}";
+        using var identities = new DeviceBrokerIdentities(Microsoft.Extensions.Options.Options.Create(settings),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceBrokerIdentities>.Instance);
+        var id = DeviceIdentity.NewDeviceId();
+        using var identity = DeviceIdentity.Issue(id, _broker.FleetCaCertificatePath, _broker.FleetCaKeyPath);
+        var mosquitto = new Mosquitto(_broker);
+
+        await identities.AddAsync([id], CancellationToken.None);
+        var telemetry = await mosquitto.PublishAsync(identity, $"devices/{id}/telemetry", "{}");
+        Assert.True(telemetry.ExitCode == 0, telemetry.Output + telemetry.Error);
+
+        await identities.QuarantineAsync(id, CancellationToken.None);
+        telemetry = await mosquitto.PublishAsync(identity, $"devices/{id}/telemetry", "{}");
+        Assert.True(telemetry.ExitCode != 0, $"telemetry was acknowledged after the quarantine:\n{telemetry.Output}{telemetry.Error}");
+
+        await identities.RemoveAsync(id, CancellationToken.None);
+        var receipt = await mosquitto.PublishAsync(identity, $"devices/{id}/receipts", "{}");
+        Assert.True(receipt.ExitCode != 0, $"a removed device's receipt was acknowledged:\n{receipt.Output}{receipt.Error}");
     }
 
     [Fact]

@@ -29,20 +29,28 @@ public sealed class DeviceBrokerIdentities : IDisposable
 
     private readonly HttpClient _http;
     private readonly DeviceBrokerOptions _options;
+    private readonly IReadOnlyList<Uri> _nodes;
+    // The node the last call went to; a call it does not answer goes to the next.
+    private int _node;
     private readonly ILogger<DeviceBrokerIdentities> _logger;
     private readonly Batcher<string, bool> _quarantines;
     private readonly Batcher<string, bool> _removals;
 
     public DeviceBrokerIdentities(IOptions<DeviceBrokerOptions> options, ILogger<DeviceBrokerIdentities> logger)
     {
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            // A node that is gone is left for the next soon, not after the whole call's timeout.
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        });
         _options = options.Value;
         _logger = logger;
         _quarantines = new Batcher<string, bool>(QuarantineBatchAsync);
         _removals = new Batcher<string, bool>(RemoveBatchAsync);
+        _nodes = _options.ManagementUris;
         if (!_options.IsConfigured)
             return;
-        _http.BaseAddress = new Uri(_options.ManagementUri!.TrimEnd('/') + "/api/");
         _http.Timeout = _options.Timeout;
         // A missing password stops the start; it is read again for each call, so a corrected password file needs no restart.
         _ = _options.ResolvePassword();
@@ -136,9 +144,8 @@ public sealed class DeviceBrokerIdentities : IDisposable
         var remaining = names.ToList();
         while (remaining.Count > 0)
         {
-            using var request = Authorized(HttpMethod.Post, "users/bulk-delete");
-            request.Content = JsonContent.Create(new { users = remaining });
-            using var response = await _http.SendAsync(request, cancellationToken);
+            var users = remaining;
+            using var response = await SendAsync(HttpMethod.Post, "users/bulk-delete", () => JsonContent.Create(new { users }), cancellationToken);
             if (response.IsSuccessStatusCode)
                 return;
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -165,26 +172,51 @@ public sealed class DeviceBrokerIdentities : IDisposable
 
     private async Task ImportAsync(IEnumerable<string> deviceIds, bool quarantined, CancellationToken cancellationToken)
     {
-        var definitions = DeviceBrokerRules.Definitions(_options.VirtualHost, deviceIds, quarantined);
-        using var request = Authorized(HttpMethod.Post, "definitions");
-        request.Content = new StringContent(definitions.ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await _http.SendAsync(request, cancellationToken);
+        var definitions = DeviceBrokerRules.Definitions(_options.VirtualHost, deviceIds, quarantined).ToJsonString();
+        using var response = await SendAsync(HttpMethod.Post, "definitions", () => new StringContent(definitions, Encoding.UTF8, "application/json"),
+            cancellationToken);
         await EnsureAsync(response, "POST /api/definitions", cancellationToken);
     }
 
     private async Task DeleteAsync(string path, CancellationToken cancellationToken)
     {
-        using var request = Authorized(HttpMethod.Delete, path);
-        using var response = await _http.SendAsync(request, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
         // Already gone: what was asked for is done.
         if (response.StatusCode != HttpStatusCode.NotFound)
             await EnsureAsync(response, $"DELETE /api/{path}", cancellationToken);
     }
 
-    private HttpRequestMessage Authorized(HttpMethod method, string path)
+    /// <summary>
+    /// One call, to the node that answered last; a node that cannot be reached, or does not answer within the timeout, is
+    /// left for the next (each node's API manages the whole cluster, and every call here is idempotent, so one that a lost
+    /// node may have done is simply done again). Throws what the last node gave when none answers.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, Func<HttpContent>? content, CancellationToken cancellationToken)
     {
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_options.Username}:{_options.ResolvePassword()}"));
-        return new HttpRequestMessage(method, path) { Headers = { Authorization = new AuthenticationHeaderValue("Basic", credentials) } };
+        var first = Volatile.Read(ref _node);
+        for (var tried = 0; ; tried++)
+        {
+            var node = (first + tried) % _nodes.Count;
+            using var request = new HttpRequestMessage(method, new Uri(_nodes[node], path))
+            {
+                Headers = { Authorization = new AuthenticationHeaderValue("Basic", credentials) },
+                Content = content?.Invoke(),
+            };
+            try
+            {
+                var response = await _http.SendAsync(request, cancellationToken);
+                Volatile.Write(ref _node, node);
+                return response;
+            }
+            catch (Exception e) when (tried + 1 < _nodes.Count && !cancellationToken.IsCancellationRequested &&
+                                      e is HttpRequestException or TaskCanceledException)
+            {
+                _logger.LogWarning("The broker's management API at {Node} did not answer {Method} /api/{Path} ({Error}); trying {Next}",
+                    _nodes[node].GetLeftPart(UriPartial.Authority), method, path, e.GetBaseException().Message,
+                    _nodes[(node + 1) % _nodes.Count].GetLeftPart(UriPartial.Authority));
+            }
+        }
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string call, CancellationToken cancellationToken)

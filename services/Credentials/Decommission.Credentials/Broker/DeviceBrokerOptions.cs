@@ -9,8 +9,20 @@ public sealed class DeviceBrokerOptions
 {
     public const string Section = "Credentials:DeviceBroker";
 
-    /// <summary>e.g. http://127.0.0.1:15672/ — the management plugin's listener.</summary>
+    /// <summary>
+    /// e.g. http://127.0.0.1:15672/ — the management plugin's listener; on a cluster every node's, comma-separated
+    /// (http://a:15672/,http://b:15672/): each node's API manages the whole cluster, so a call a node does not answer goes to
+    /// the next (<see cref="ManagementUris"/>).
+    /// </summary>
     public string? ManagementUri { get; set; }
+
+    /// <summary>The management API's base addresses (…/api/), in the order <see cref="ManagementUri"/> gives them.</summary>
+    public IReadOnlyList<Uri> ManagementUris =>
+        (ManagementUri ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(uri => Uri.TryCreate(uri.TrimEnd('/') + "/api/", UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https"
+                ? parsed
+                : throw new InvalidOperationException($"{Section}:ManagementUri: '{uri}' is not an http(s) address"))
+            .ToList();
 
     /// <summary>The credentials service's own management user: an administrator (user management needs the tag), used by nobody else.</summary>
     public string Username { get; set; } = "";
