@@ -90,6 +90,14 @@ public sealed class CredentialsOnBroker : IAsyncLifetime
             $"{deviceId} to be quarantined");
     }
 
+    /// <summary>The same quarantine order once more (a re-drive, a redelivery), answered again.</summary>
+    public async Task QuarantineAgainAsync(string deviceId, Guid retirementId)
+    {
+        await Harness.Bus.Publish(new QuarantineDevice { RetirementId = retirementId, DeviceId = deviceId });
+        await Eventually.True(() => BusTraffic.Of<DeviceQuarantined>(Harness).Count(m => m.RetirementId == retirementId) >= 2,
+            $"{deviceId}'s repeated quarantine to be answered");
+    }
+
     /// <summary>The orchestrator's order after the verified wipe (the retirement admitted and quarantined before).</summary>
     public Task RevokeAsync(string deviceId, Guid retirementId) =>
         Harness.Bus.Publish(new RevokeIdentity { RetirementId = retirementId, DeviceId = deviceId });

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Decommission.Contracts;
@@ -71,6 +72,11 @@ public sealed class CredentialsServiceTests(CredentialsOnBroker credentials, ITe
         await device.WaitForLineAsync("received SUBACK", Mosquitto.Patience, occurrence: 2);
         telemetry = await mosquitto.PublishAsync(identity, DeviceTopics.Telemetry(id), "{}");
         Assert.True(telemetry.ExitCode != 0, $"telemetry was acknowledged after the quarantine:\n{telemetry.Output}{telemetry.Error}");
+
+        // The order again (a re-drive of a slow quarantine): answered, and the device's connection is left alone.
+        await credentials.QuarantineAgainAsync(id, retirement);
+        await Task.Delay(CutOffBound);
+        Assert.Equal(2, Regex.Matches(device.Output, "sending CONNECT").Count);
 
         var revoking = device.Now;
         await credentials.RevokeAsync(id, retirement);

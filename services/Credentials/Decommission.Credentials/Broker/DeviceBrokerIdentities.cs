@@ -15,7 +15,7 @@ namespace Decommission.Credentials.Broker;
 /// HTTP API. Every operation is idempotent and throws when the broker does not do it, so the message that asked for it
 /// is retried or kept in its _error queue, never lost. Without a configured management API it does nothing.
 /// Quarantines and removals that arrive together go to the broker together (one <see cref="Batcher{TRequest,TResult}"/>
-/// each): a bulk delete of the users and one definitions import per batch, not two calls per device (on an idle 3.10 broker,
+/// each): a bulk delete of the users and the definitions imports (two) per batch, not two calls per device (on an idle 3.10 broker,
 /// 200 users: ≈ 58/s one at a time, ≈ 480/s together). Under load the broker's own work per user dominates (≈ 100 ms per
 /// quarantine with 2,500 devices connected): see docs/deployment.md.
 /// </summary>
@@ -34,6 +34,9 @@ public sealed class DeviceBrokerIdentities : IDisposable
     private int _node;
     private readonly ILogger<DeviceBrokerIdentities> _logger;
     private readonly Batcher<string, bool> _quarantines;
+    // The quarantines under way, by device: a repeat that comes meanwhile (a re-drive of a slow one) waits for the one under
+    // way instead of closing the device's connection once more.
+    private readonly Dictionary<string, Task<bool>> _quarantining = new(StringComparer.Ordinal);
     private readonly Batcher<string, bool> _removals;
 
     public DeviceBrokerIdentities(IOptions<DeviceBrokerOptions> options, ILogger<DeviceBrokerIdentities> logger)
@@ -77,7 +80,7 @@ public sealed class DeviceBrokerIdentities : IDisposable
     /// Leaves the device only its decommission topics and closes its live connections, because narrowed permissions do not
     /// reach a connection already using a topic (each MQTT connection caches the topic checks it passed). The users of the
     /// devices quarantined at the same time are deleted together (one POST /api/users/bulk-delete, which closes their MQTT
-    /// connections within a second) and made again, quarantined (one definitions import). Not chosen: narrowing in place and
+    /// connections within a second) and made again, quarantined (the definitions imports). Not chosen: narrowing in place and
     /// then closing each device's connections with DELETE /api/connections/username/{user} (3.10 has it): under load one
     /// such call hung until its timeout (60 s) and stalled every quarantine of the batch. Its session queue stays: commands
     /// still wait for it there. Returns once the broker enforces it.
@@ -86,7 +89,25 @@ public sealed class DeviceBrokerIdentities : IDisposable
     {
         if (!IsManaged)
             return;
-        await _quarantines.SubmitAsync(deviceId, cancellationToken);
+        // One quarantine of a device at a time here: a repeat that comes while one is under way (a re-drive of a slow one)
+        // waits for it instead of closing the device's connection once more.
+        Task<bool> quarantine;
+        lock (_quarantining)
+        {
+            if (!_quarantining.TryGetValue(deviceId, out quarantine!))
+            {
+                // Its caller's cancellation does not reach it: another caller may be waiting for it too.
+                var started = _quarantines.SubmitAsync(deviceId, CancellationToken.None);
+                _quarantining[deviceId] = quarantine = started;
+                _ = started.ContinueWith(_ =>
+                {
+                    lock (_quarantining)
+                        if (_quarantining.TryGetValue(deviceId, out var current) && current == started)
+                            _quarantining.Remove(deviceId);
+                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+        }
+        await quarantine.WaitAsync(cancellationToken);
         _logger.LogInformation("Broker identity of {DeviceId} quarantined: decommission topics only, live connections closed", deviceId);
     }
 
@@ -172,10 +193,19 @@ public sealed class DeviceBrokerIdentities : IDisposable
 
     private async Task ImportAsync(IEnumerable<string> deviceIds, bool quarantined, CancellationToken cancellationToken)
     {
-        var definitions = DeviceBrokerRules.Definitions(_options.VirtualHost, deviceIds, quarantined).ToJsonString();
-        using var response = await SendAsync(HttpMethod.Post, "definitions", () => new StringContent(definitions, Encoding.UTF8, "application/json"),
-            cancellationToken);
-        await EnsureAsync(response, "POST /api/definitions", cancellationToken);
+        // In two imports: the users with their topic permissions first, then their virtual-host permissions. One import sets
+        // the virtual-host permissions before the topic permissions (RabbitMQ's order), and a user with no topic permissions
+        // may use every topic of amq.topic: a device reconnecting in between (after a quarantine's kick) could have written
+        // to any device's topics. Without its virtual-host permissions a device cannot even connect.
+        var definitions = DeviceBrokerRules.Definitions(_options.VirtualHost, deviceIds, quarantined);
+        var permissions = definitions["permissions"]!.ToJsonString();
+        definitions.Remove("permissions");
+        foreach (var part in new[] { definitions.ToJsonString(), $"{{\"permissions\":{permissions}}}" })
+        {
+            using var response = await SendAsync(HttpMethod.Post, "definitions", () => new StringContent(part, Encoding.UTF8, "application/json"),
+                cancellationToken);
+            await EnsureAsync(response, "POST /api/definitions", cancellationToken);
+        }
     }
 
     private async Task DeleteAsync(string path, CancellationToken cancellationToken)

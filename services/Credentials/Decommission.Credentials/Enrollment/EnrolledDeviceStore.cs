@@ -107,6 +107,24 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
         return quarantined;
     }
 
+    /// <summary>Whether the broker has enforced the device's quarantine (<see cref="MarkBrokerQuarantinedAsync"/>).</summary>
+    public async Task<bool> BrokerQuarantinedAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<string?>("SELECT broker_quarantined_at FROM devices WHERE device_id = @DeviceId;",
+            new { DeviceId = deviceId }) is not null;
+    }
+
+    /// <summary>Records that the broker enforces the device's quarantine: a repeated order leaves its connection alone.</summary>
+    public Task MarkBrokerQuarantinedAsync(string deviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.Writes.WriteAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("""
+                UPDATE devices SET broker_quarantined_at = COALESCE(broker_quarantined_at, @Now) WHERE device_id = @DeviceId;
+                """, new { Now = now.ToString("O"), DeviceId = deviceId }, transaction);
+            return true;
+        });
+
     private static async Task<Quarantined> ReadQuarantinedAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, string deviceId)
     {
         var revoked = (await connection.QueryAsync<(string Id, string Kind, string RevokedAt)>(

@@ -35,9 +35,14 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             return;
         }
 
-        // A late repeat after the identity was revoked must not give the device a broker user back.
-        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0)
+        // A late repeat after the identity was revoked must not give the device a broker user back; a repeat after the broker
+        // enforced it (a re-drive of a slow quarantine, a redelivery) must not close the device's connection once more.
+        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0 &&
+            !await devices.BrokerQuarantinedAsync(order.DeviceId, context.CancellationToken))
+        {
             await broker.QuarantineAsync(order.DeviceId, context.CancellationToken);
+            await devices.MarkBrokerQuarantinedAsync(order.DeviceId, clock.GetUtcNow(), context.CancellationToken);
+        }
 
         var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
