@@ -123,6 +123,32 @@ public sealed class ReplicaTests
     }
 
     [Fact]
+    public async Task The_brokers_part_of_a_quarantine_is_claimed_by_one_replica_done_once_and_taken_over_when_its_claim_grows_stale()
+    {
+        await using var replicas = await Replicas.StartAsync();
+        var stores = new[] { replicas.A, replicas.B }.Select(h => h.Services.GetRequiredService<EnrolledDeviceStore>()).ToArray();
+        await replicas.A.Enroll("dev-claimed");
+        await replicas.A.Enroll("dev-stale");
+        var now = DateTimeOffset.UtcNow;
+        var takeOver = TimeSpan.FromMinutes(2);
+
+        // Both replicas at once, four times each: one claim.
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            stores[i % 2].ClaimBrokerQuarantineAsync("dev-claimed", now, takeOver, CancellationToken.None))));
+        Assert.Equal(1, claims.Count(c => c == BrokerQuarantine.Claimed));
+        Assert.Equal(7, claims.Count(c => c == BrokerQuarantine.UnderWay));
+        await stores[0].MarkBrokerQuarantinedAsync("dev-claimed", now, CancellationToken.None);
+        Assert.Equal(BrokerQuarantine.Done, await stores[1].ClaimBrokerQuarantineAsync("dev-claimed", now.AddMinutes(10), takeOver, CancellationToken.None));
+
+        // A claim whose replica died is taken over once it is older than the take-over time, not before; a released one at once.
+        Assert.Equal(BrokerQuarantine.Claimed, await stores[0].ClaimBrokerQuarantineAsync("dev-stale", now, takeOver, CancellationToken.None));
+        Assert.Equal(BrokerQuarantine.UnderWay, await stores[1].ClaimBrokerQuarantineAsync("dev-stale", now.AddSeconds(110), takeOver, CancellationToken.None));
+        Assert.Equal(BrokerQuarantine.Claimed, await stores[1].ClaimBrokerQuarantineAsync("dev-stale", now.AddSeconds(130), takeOver, CancellationToken.None));
+        await stores[1].ReleaseBrokerQuarantineAsync("dev-stale", CancellationToken.None);
+        Assert.Equal(BrokerQuarantine.Claimed, await stores[0].ClaimBrokerQuarantineAsync("dev-stale", now.AddSeconds(131), takeOver, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Two_replicas_enrolling_one_device_id_at_once_enroll_it_once_and_refuse_the_other_with_a_reason()
     {
         await using var replicas = await Replicas.StartAsync();

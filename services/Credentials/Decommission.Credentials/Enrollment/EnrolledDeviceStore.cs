@@ -107,13 +107,35 @@ public sealed class EnrolledDeviceStore(CredentialsDatabase database)
         return quarantined;
     }
 
-    /// <summary>Whether the broker has enforced the device's quarantine (<see cref="MarkBrokerQuarantinedAsync"/>).</summary>
-    public async Task<bool> BrokerQuarantinedAsync(string deviceId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<string?>("SELECT broker_quarantined_at FROM devices WHERE device_id = @DeviceId;",
-            new { DeviceId = deviceId }) is not null;
-    }
+    /// <summary>
+    /// Claims the broker's part of the device's quarantine for this replica: <see cref="BrokerQuarantine.Claimed"/> (do it,
+    /// then <see cref="MarkBrokerQuarantinedAsync"/>), <see cref="BrokerQuarantine.Done"/> (already enforced), or
+    /// <see cref="BrokerQuarantine.UnderWay"/> (another claim younger than <paramref name="takeOverAfter"/>).
+    /// </summary>
+    public async Task<BrokerQuarantine> ClaimBrokerQuarantineAsync(string deviceId, DateTimeOffset now, TimeSpan takeOverAfter, CancellationToken cancellationToken) =>
+        await database.Writes.WriteAsync(async (connection, transaction) =>
+        {
+            // A conditional update: on PostgreSQL a second replica's waits for the first's commit and then finds the claim.
+            if (await connection.QuerySingleOrDefaultAsync<string?>("""
+                UPDATE devices SET broker_quarantine_claimed_at = @Now
+                WHERE device_id = @DeviceId AND broker_quarantined_at IS NULL
+                  AND (broker_quarantine_claimed_at IS NULL OR broker_quarantine_claimed_at < @StaleBefore)
+                RETURNING device_id;
+                """, new { Now = now.ToString("O"), StaleBefore = (now - takeOverAfter).ToString("O"), DeviceId = deviceId }, transaction) is not null)
+                return BrokerQuarantine.Claimed;
+            return await connection.QuerySingleOrDefaultAsync<string?>("SELECT broker_quarantined_at FROM devices WHERE device_id = @DeviceId;",
+                new { DeviceId = deviceId }, transaction) is null ? BrokerQuarantine.UnderWay : BrokerQuarantine.Done;
+        });
+
+    /// <summary>Gives up this replica's claim (its broker call failed): the next copy of the order claims it at once.</summary>
+    public Task ReleaseBrokerQuarantineAsync(string deviceId, CancellationToken cancellationToken) =>
+        database.Writes.WriteAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("""
+                UPDATE devices SET broker_quarantine_claimed_at = NULL WHERE device_id = @DeviceId AND broker_quarantined_at IS NULL;
+                """, new { DeviceId = deviceId }, transaction);
+            return true;
+        });
 
     /// <summary>Records that the broker enforces the device's quarantine: a repeated order leaves its connection alone.</summary>
     public Task MarkBrokerQuarantinedAsync(string deviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -146,6 +168,19 @@ public sealed record StoredCredential(string Kind, string? Hash, string? Revoked
 
 /// <summary>A quarantined device's credentials (all revoked) and its segment.</summary>
 public sealed record Quarantined(IReadOnlyList<RevokedCredentialRow> Credentials, string Segment);
+
+/// <summary>Where the broker's part of a device's quarantine stands for the replica that asks.</summary>
+public enum BrokerQuarantine
+{
+    /// <summary>This replica does it now.</summary>
+    Claimed,
+
+    /// <summary>Another replica (or an earlier copy of the order) is doing it.</summary>
+    UnderWay,
+
+    /// <summary>The broker enforces it already.</summary>
+    Done,
+}
 
 /// <summary>A revoked credential of a quarantined device.</summary>
 public sealed record RevokedCredentialRow(string CredentialId, string Kind, DateTimeOffset RevokedAt);

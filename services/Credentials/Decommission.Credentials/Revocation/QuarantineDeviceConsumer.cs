@@ -35,14 +35,9 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             return;
         }
 
-        // A late repeat after the identity was revoked must not give the device a broker user back; a repeat after the broker
-        // enforced it (a re-drive of a slow quarantine, a redelivery) must not close the device's connection once more.
-        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0 &&
-            !await devices.BrokerQuarantinedAsync(order.DeviceId, context.CancellationToken))
-        {
-            await broker.QuarantineAsync(order.DeviceId, context.CancellationToken);
-            await devices.MarkBrokerQuarantinedAsync(order.DeviceId, clock.GetUtcNow(), context.CancellationToken);
-        }
+        // A late repeat after the identity was revoked must not give the device a broker user back.
+        if ((await revocations.RetiredAsync([order.DeviceId], context.CancellationToken)).Count == 0)
+            await QuarantineAtBrokerAsync(order.DeviceId, context.CancellationToken);
 
         var (revoked, segment) = done;
         logger.LogInformation("Quarantined {DeviceId}: {Count} credentials revoked, segment {Segment}", order.DeviceId, revoked.Count, segment);
@@ -55,4 +50,42 @@ public sealed class QuarantineDeviceConsumer(EnrolledDeviceStore devices, Admitt
             QuarantinedAt = now,
         });
     }
+
+    /// <summary>
+    /// The broker's part, once across replicas: a repeated order (a re-drive of a slow quarantine, a redelivery, a copy on
+    /// another replica) must not close the device's connection again, so a copy that finds it under way elsewhere waits
+    /// until it is done, and takes it over if its claim grows stale (the replica that claimed it is gone).
+    /// </summary>
+    private async Task QuarantineAtBrokerAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            switch (await devices.ClaimBrokerQuarantineAsync(deviceId, clock.GetUtcNow(), BrokerQuarantineTakeOver, cancellationToken))
+            {
+                case BrokerQuarantine.Done:
+                    return;
+                case BrokerQuarantine.Claimed:
+                    try
+                    {
+                        await broker.QuarantineAsync(deviceId, cancellationToken);
+                    }
+                    catch
+                    {
+                        // The order's retry (or another copy) takes it up again at once rather than after the take-over time.
+                        await devices.ReleaseBrokerQuarantineAsync(deviceId, CancellationToken.None);
+                        throw;
+                    }
+                    await devices.MarkBrokerQuarantinedAsync(deviceId, clock.GetUtcNow(), cancellationToken);
+                    return;
+                default:
+                    await Task.Delay(BrokerQuarantinePoll, clock, cancellationToken);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>How long another replica's claim on a device's broker quarantine holds before it is taken over.</summary>
+    internal static readonly TimeSpan BrokerQuarantineTakeOver = TimeSpan.FromMinutes(2);
+
+    private static readonly TimeSpan BrokerQuarantinePoll = TimeSpan.FromSeconds(1);
 }
