@@ -17,7 +17,7 @@
 #   DECOM_TEST_POSTGRES      exported to the tests: an Npgsql connection string to a throwaway PostgreSQL (ops/postgres.sh;
 #                            a role that owns its database and may create others); if already set, no server is started
 #   DECOM_RABBITMQ_PORT      fixed AMQP port for the node (default: a free one near 5682)
-#   DECOM_TEST_PARALLEL      how many test assemblies run at once (default 4; see ops/test-assemblies.sh)
+#   DECOM_TEST_PARALLEL      how many test assemblies run at once (default 3; see ops/test-assemblies.sh)
 #   DECOM_TEST_COMMAND       shell command run instead of ops/test-assemblies.sh
 #                            (gets this script's args as "$@")
 set -euo pipefail

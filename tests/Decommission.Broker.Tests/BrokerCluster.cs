@@ -126,7 +126,7 @@ public sealed class BrokerCluster : IAsyncLifetime
             RMQ_LOG_PREFIX=broker-cluster
             {lines}
             """);
-        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(2));
+        var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(5));
         if (run.ExitCode != 0)
             throw new InvalidOperationException($"ops/rabbitmq-cluster.sh failed ({run.ExitCode}):\n{run.Output}\n{run.Error}");
         return run.Output;

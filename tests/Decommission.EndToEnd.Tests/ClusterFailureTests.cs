@@ -14,7 +14,7 @@ namespace Decommission.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 18's proof by failure: ops/up.sh --cluster (three RabbitMQ nodes with quorum queues, one PostgreSQL, two replicas
-/// of every service) and a fleet of simulated devices over MQTT+TLS (500 for the issue, 120 in the suite: FleetSize), all retired with decom; mid-run one broker node's
+/// of every service) and a fleet of simulated devices over MQTT+TLS (500 for the issue, 100 in the suite: FleetSize), all retired with decom; mid-run one broker node's
 /// Erlang VM and one replica each of the orchestrator, the device gateway, the credentials and the certificates services are
 /// killed with SIGKILL and not restarted. Every device must end as its behaviour dictates, with exactly one verifying
 /// certificate per disposed device, every disposed identity on the CRL, CRL numbers strictly increasing as relying parties
@@ -23,9 +23,9 @@ namespace Decommission.EndToEnd.Tests;
 public sealed class ClusterFailureTests(ITestOutputHelper output)
 {
     // The issue's 500 take about ten minutes here on their own (2 cores: three broker nodes, PostgreSQL, ten services and the
-    // fleet), more than the whole suite may; the suite runs 120 (the same mix of misbehaving devices, fewer healthy ones), and
+    // fleet), more than the whole suite may; the suite runs 100 (the same mix of misbehaving devices, fewer healthy ones), and
     // DECOM_TEST_CLUSTER_FLEET=500 ops/test.sh tests/Decommission.EndToEnd.Tests --filter FullyQualifiedName~ClusterFailure the 500.
-    private static readonly int FleetSize = int.TryParse(Environment.GetEnvironmentVariable("DECOM_TEST_CLUSTER_FLEET"), out var size) && size >= 100 ? size : 120;
+    private static readonly int FleetSize = int.TryParse(Environment.GetEnvironmentVariable("DECOM_TEST_CLUSTER_FLEET"), out var size) && size >= 100 ? size : 100;
 
     private static readonly Dictionary<DeviceBehaviour, int> Mix = new()
     {

@@ -46,7 +46,7 @@ public sealed class DistributedRun : IAsyncDisposable
         };
         try
         {
-            await run.RunAsync(TimeSpan.FromMinutes(upArguments.Length > 0 ? 6 : 5), up, "ops/up.sh", ["--fleet", fleet.ToString(), .. upArguments]);
+            await run.RunAsync(TimeSpan.FromMinutes(6), up, "ops/up.sh", ["--fleet", fleet.ToString(), .. upArguments]);
             run.Operator = File.ReadAllLines(Path.Combine(directory, "operator.env"))
                 .Select(line => line.Split('=', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
             return run;

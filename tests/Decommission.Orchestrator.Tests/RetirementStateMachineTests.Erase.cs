@@ -15,7 +15,7 @@ public sealed partial class RetirementStateMachineTests
     {
         var s = await Start(new()
         {
-            ["Retirement:EraseAttempts"] = "3", ["Retirement:EraseAttemptTimeout"] = "00:00:00.300", ["Retirement:EraseDeadline"] = "00:00:01.500",
+            ["Retirement:EraseAttempts"] = "3", ["Retirement:EraseAttemptTimeout"] = "00:00:00.500", ["Retirement:EraseDeadline"] = "00:00:04",
         });
         await using var _ = s.Host;
         var (id, commandId) = await s.RetireToErasing("dev-off");
@@ -24,9 +24,9 @@ public sealed partial class RetirementStateMachineTests
 
         Assert.Equal(FailureReasons.DeviceUnreachable, failed.FailureReason);
         var attempts = s.SentSoFar<EraseDevice>(m => m.RetirementId == id);
-        // Three attempts do not end it: the command is re-sent until it expires (1.5 s at 0.3 s a send).
+        // Three attempts do not end it: the command is re-sent until it expires (4 s at 0.5 s a send: 8, fewer on a loaded machine).
         Assert.Equal(Enumerable.Range(1, attempts.Count), attempts.Select(a => a.Attempt));
-        Assert.InRange(attempts.Count, 4, 6);
+        Assert.InRange(attempts.Count, 4, 9);
         Assert.All(attempts, a => Assert.Equal(commandId, a.CommandId));
         var published = (await s.WaitForPublished<RetirementFailed>(m => m.RetirementId == id)).Single();
         Assert.Equal(("DeviceUnreachable", "Erasing"), (published.Reason, published.FailedIn));
