@@ -42,7 +42,7 @@ public sealed class DistributedRun : IAsyncDisposable
         var up = new Dictionary<string, string>(settings)
         {
             ["DECOM_UP_BUILD"] = "0",
-            ["DECOM_HTTP_BASE"] = Random.Shared.Next(20_000, 40_000).ToString(),
+            ["DECOM_HTTP_BASE"] = FreePortRange(16).ToString(),
         };
         try
         {
@@ -140,6 +140,36 @@ public sealed class DistributedRun : IAsyncDisposable
         if (run.ExitCode != 0)
             throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {run.ExitCode}:\n{run.Output}\n{run.Error}");
         return run.Output;
+    }
+
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive loopback ports nothing listens on, below Linux's ephemeral range
+    /// (32768 and up, where outgoing connections take their ports: a service once lost its port to one).
+    /// </summary>
+    private static int FreePortRange(int count)
+    {
+        for (var tries = 0; tries < 100; tries++)
+        {
+            var first = Random.Shared.Next(20_000, 32_000 - count);
+            if (Enumerable.Range(first, count).All(IsFree))
+                return first;
+        }
+        throw new InvalidOperationException($"no {count} free consecutive ports between 20000 and 32000");
+
+        static bool IsFree(int port)
+        {
+            try
+            {
+                var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }
     }
 
     private static string FindRepositoryRoot()
