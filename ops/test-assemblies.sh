@@ -21,7 +21,7 @@ started=$SECONDS
 dotnet build Decommission.sln -c "$configuration" -nologo -v:q -clp:NoSummary
 echo "ops/test-assemblies.sh: built in $((SECONDS - started)) s" >&2
 
-# Longest first (measured alone: EndToEnd ≈ 6 min, its two distributed runs side by side; DeviceGateway ≈ 2.5), then the
+# Longest first (measured: EndToEnd ≈ 3 min, DeviceGateway ≈ 2.5), then the
 # rest in name order, and Broker last: its three-node cluster then starts after EndToEnd's, not beside it.
 first=(Decommission.EndToEnd.Tests Decommission.DeviceGateway.Tests)
 last=(Decommission.Broker.Tests)

@@ -14,7 +14,7 @@ namespace Decommission.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 18's proof by failure: ops/up.sh --cluster (three RabbitMQ nodes with quorum queues, one PostgreSQL, two replicas
-/// of every service) and a fleet of simulated devices over MQTT+TLS (500 for the issue, 100 in the suite: FleetSize), all retired with decom; mid-run one broker node's
+/// of every service) and a fleet of simulated devices over MQTT+TLS (DECOM_TEST_CLUSTER_FLEET of them: 500 for the issue), all retired with decom; mid-run one broker node's
 /// Erlang VM and one replica each of the orchestrator, the device gateway, the credentials and the certificates services are
 /// killed with SIGKILL and not restarted. Every device must end as its behaviour dictates, with exactly one verifying
 /// certificate per disposed device, every disposed identity on the CRL, CRL numbers strictly increasing as relying parties
@@ -22,22 +22,22 @@ namespace Decommission.EndToEnd.Tests;
 /// </summary>
 public sealed class ClusterFailureTests(ITestOutputHelper output)
 {
-    // The issue's 500 take about ten minutes here on their own (2 cores: three broker nodes, PostgreSQL, ten services and the
-    // fleet), more than the whole suite may; the suite runs 100 (the same mix of misbehaving devices, fewer healthy ones), and
-    // DECOM_TEST_CLUSTER_FLEET=500 ops/test.sh tests/Decommission.EndToEnd.Tests --filter FullyQualifiedName~ClusterFailure the 500.
-    private static readonly int FleetSize = int.TryParse(Environment.GetEnvironmentVariable("DECOM_TEST_CLUSTER_FLEET"), out var size) && size >= 100 ? size : 100;
+    // Run on its own (DECOM_TEST_CLUSTER_FLEET=500 ops/test.sh tests/Decommission.EndToEnd.Tests --filter
+    // FullyQualifiedName~ClusterFailure), not in the suite: on 2 cores, beside the other assemblies, the cluster alone took
+    // 335 s to start, the crash recovery run's broker restart timed out and the suite ran 13 min; alone, 500 devices take
+    // about ten minutes. Without the variable the test is skipped, saying so.
+    private static readonly int FleetSize = int.TryParse(Environment.GetEnvironmentVariable(ClusterRunFactAttribute.Variable), out var size) ? size : 0;
 
-    // Devices that answer, slowly, wrongly or not at all: none that stays away (NeverAnswers, OfflineUntil), which would hold
-    // the run until its erase deadline (the crash recovery run has those).
     private static readonly Dictionary<DeviceBehaviour, int> Mix = new()
     {
-        [DeviceBehaviour.Slow] = 20, [DeviceBehaviour.EraseFails] = 4, [DeviceBehaviour.SignsWithWrongKey] = 2, [DeviceBehaviour.ReplaysOldReceipt] = 2,
+        [DeviceBehaviour.Slow] = 20, [DeviceBehaviour.OfflineUntil] = 10, [DeviceBehaviour.NeverAnswers] = 3,
+        [DeviceBehaviour.EraseFails] = 4, [DeviceBehaviour.SignsWithWrongKey] = 2, [DeviceBehaviour.ReplaysOldReceipt] = 2,
     };
 
     // What this test kills mid-run, by their names in ops/status.sh --pids: one broker node, one replica of four services.
     private static readonly string[] Killed = ["rabbitmq-1", "orchestrator-2", "device-gateway-2", "credentials-2", "certificates-2"];
 
-    [Fact]
+    [ClusterRunFact]
     public async Task A_fleet_retires_on_a_cluster_through_the_loss_of_a_broker_node_and_a_replica_of_four_services()
     {
         var fleet = new DeviceFleetOptions { DeviceCount = FleetSize, Mix = Mix, IdPrefix = "sim-" }.ResolveDevices(DateTimeOffset.UtcNow)
@@ -53,8 +53,10 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         void Phase(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F0} s  {what}");
-        foreach (var (behaviour, count) in Mix)
-            settings[$"DeviceAgent__Mix__{behaviour}"] = count.ToString();
+        // Every behaviour's count, zeros too: the agent's own defaults (appsettings.json) must not add devices this test does
+        // not expect (a run where they did found an "EraseFails" device Completed: it was another behaviour in the agent).
+        foreach (var behaviour in Enum.GetValues<DeviceBehaviour>().Where(b => b != DeviceBehaviour.Healthy))
+            settings[$"DeviceAgent__Mix__{behaviour}"] = Mix.GetValueOrDefault(behaviour).ToString();
 
         await using var run = await DistributedRun.UpAsync(FleetSize, settings, "--cluster");
         Phase("up: three broker nodes, PostgreSQL, two replicas of each service, the fleet");
@@ -154,5 +156,17 @@ public sealed class ClusterFailureTests(ITestOutputHelper output)
             }
             await Task.Delay(500, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+}
+
+/// <summary>A test that runs only when DECOM_TEST_CLUSTER_FLEET names a fleet size (at least 100); skipped, saying how, otherwise.</summary>
+public sealed class ClusterRunFactAttribute : FactAttribute
+{
+    public const string Variable = "DECOM_TEST_CLUSTER_FLEET";
+
+    public ClusterRunFactAttribute()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable(Variable), out var size) || size < 100)
+            Skip = $"the cluster failure run takes ~10 min on its own: {Variable}=500 ops/test.sh tests/Decommission.EndToEnd.Tests --filter FullyQualifiedName~ClusterFailure";
     }
 }
