@@ -39,9 +39,6 @@ public sealed class DeviceBrokerIdentities : IDisposable
     private int _node;
     private readonly ILogger<DeviceBrokerIdentities> _logger;
     private readonly Batcher<string, bool> _quarantines;
-    // The quarantines under way, by device: a repeat that comes meanwhile (a re-drive of a slow one) waits for the one under
-    // way instead of closing the device's connection once more.
-    private readonly Dictionary<string, Task<bool>> _quarantining = new(StringComparer.Ordinal);
     private readonly Batcher<string, bool> _removals;
 
     public DeviceBrokerIdentities(IOptions<DeviceBrokerOptions> options, ILogger<DeviceBrokerIdentities> logger)
@@ -94,25 +91,7 @@ public sealed class DeviceBrokerIdentities : IDisposable
     {
         if (!IsManaged)
             return;
-        // One quarantine of a device at a time here: a repeat that comes while one is under way (a re-drive of a slow one)
-        // waits for it instead of closing the device's connection once more.
-        Task<bool> quarantine;
-        lock (_quarantining)
-        {
-            if (!_quarantining.TryGetValue(deviceId, out quarantine!))
-            {
-                // Its caller's cancellation does not reach it: another caller may be waiting for it too.
-                var started = _quarantines.SubmitAsync(deviceId, CancellationToken.None);
-                _quarantining[deviceId] = quarantine = started;
-                _ = started.ContinueWith(_ =>
-                {
-                    lock (_quarantining)
-                        if (_quarantining.TryGetValue(deviceId, out var current) && current == started)
-                            _quarantining.Remove(deviceId);
-                }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-            }
-        }
-        await quarantine.WaitAsync(cancellationToken);
+        await _quarantines.SubmitAsync(deviceId, cancellationToken);
         _logger.LogInformation("Broker identity of {DeviceId} quarantined: decommission topics only, live connections closed", deviceId);
     }
 
