@@ -16,7 +16,8 @@ public sealed class Batcher<TRequest, TResult>
     private List<BatchItem<TRequest, TResult>> _waiting = [];
     private bool _running;
     private long _lastEnded;
-    private TimeSpan _lastCost;
+    private long _lastCostTicks;
+    private long _lastPauseTicks;
 
     /// <param name="handleBatch">Runs one batch; completes or fails each item (an item left open fails).</param>
     /// <param name="pauseAfter">
@@ -28,6 +29,12 @@ public sealed class Batcher<TRequest, TResult>
         _handleBatch = handleBatch;
         _pauseAfter = pauseAfter;
     }
+
+    /// <summary>How long a batch that started now would wait for the pacing (zero when the quiet spell has outlasted it).</summary>
+    public TimeSpan PauseRemaining => RemainingPause() is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+
+    /// <summary>How long the last batch waited for the pacing before it ran.</summary>
+    public TimeSpan LastPause => TimeSpan.FromTicks(Interlocked.Read(ref _lastPauseTicks));
 
     /// <summary>
     /// Queues <paramref name="request"/> for the next batch and returns its outcome. Cancelling withdraws a request that is
@@ -108,8 +115,9 @@ public sealed class Batcher<TRequest, TResult>
                 foreach (var item in batch)
                     item.Fail(e);
             }
-            _lastEnded = Stopwatch.GetTimestamp();
-            _lastCost = Stopwatch.GetElapsedTime(started, _lastEnded);
+            var ended = Stopwatch.GetTimestamp();
+            Interlocked.Exchange(ref _lastCostTicks, Stopwatch.GetElapsedTime(started, ended).Ticks);
+            Interlocked.Exchange(ref _lastEnded, ended);
         }
     }
 
@@ -123,11 +131,18 @@ public sealed class Batcher<TRequest, TResult>
         }
     }
 
+    private TimeSpan? RemainingPause()
+    {
+        var lastEnded = Interlocked.Read(ref _lastEnded);
+        if (_pauseAfter is null || lastEnded == 0)
+            return null;
+        return _pauseAfter(TimeSpan.FromTicks(Interlocked.Read(ref _lastCostTicks))) - Stopwatch.GetElapsedTime(lastEnded);
+    }
+
     private async Task PauseAsync()
     {
-        if (_pauseAfter is null || _lastEnded == 0)
-            return;
-        var wait = _pauseAfter(_lastCost) - Stopwatch.GetElapsedTime(_lastEnded);
+        var wait = RemainingPause() is { } remaining && remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
+        Interlocked.Exchange(ref _lastPauseTicks, wait.Ticks);
         if (wait > TimeSpan.Zero)
             await Task.Delay(wait);
     }

@@ -35,6 +35,12 @@ public sealed class CrlPublisher
         _revocations = new(RevokeBatchAsync, lastCost => lastCost * options.Value.CrlSpacing);
     }
 
+    /// <summary>How long a revocation that arrived now would wait for the pacing before its CRL is issued.</summary>
+    public TimeSpan PacingRemaining => _revocations.PauseRemaining;
+
+    /// <summary>How long the last CRL waited for the pacing.</summary>
+    public TimeSpan LastPacing => _revocations.LastPause;
+
     public string CrlPath => Path.Combine(_options.Value.DataDirectory, "crl", "fleet.crl");
 
     /// <summary>Revokes the device's identity for the retirement; a repeat answers the existing revocation. Null for an unknown device.</summary>
