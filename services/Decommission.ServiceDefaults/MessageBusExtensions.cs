@@ -63,6 +63,10 @@ public static class MessageBusExtensions
                 return;
             }
 
+            // A publish the broker refuses reconnects the bus (see BrokerRejectionRecovery: RabbitMQ 3.10 after a node loss).
+            bus.AddSingleton<BrokerRejectionRecovery>();
+            bus.AddSendObserver(provider => provider.GetRequiredService<BrokerRejectionRecovery>());
+            bus.AddPublishObserver(provider => provider.GetRequiredService<BrokerRejectionRecovery>());
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(options.RabbitMqUri, host =>

@@ -160,6 +160,105 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         Assert.Contains(command, resumed.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// RabbitMQ 3.10 after a node loss: a channel that first publishes to a quorum queue while the queue's record still names
+    /// the lost leader (the seconds before the new leader repairs it) is refused (nack) on every later publish to that queue,
+    /// for as long as it lives; MassTransit retries on the same channel. The record's state in those seconds is made to order
+    /// here (rewritten to name a node that does not exist, for five seconds, on the broker itself), so the test needs no kill
+    /// and does not depend on hitting the window. A raw channel shows the broker's side; a service's bus, configured as every
+    /// service's is, must reconnect and deliver.
+    /// </summary>
+    [Fact]
+    public async Task A_publish_refused_by_a_channel_that_met_a_lost_leader_is_delivered_after_the_bus_reconnects()
+    {
+        const string queue = "stale-leader-probe";
+        var vhost = $"stale-{Guid.NewGuid():N}"[..16];
+        await cluster.OnClusterAsync($"rmq_ctl add_vhost {vhost} </dev/null >/dev/null && rmq_ctl set_permissions -p {vhost} guest '.*' '.*' '.*' </dev/null >/dev/null");
+        // The other test of this class may have killed a node: only the running ones.
+        var running = (await cluster.DescribeAsync()).Where(n => n.BeamPid is not null).ToList();
+        var factory = Factory(vhost);
+        await using var connection = await factory.CreateConnectionAsync(
+            BrokerClusterOptions.Endpoints(factory, running.Select(n => $"127.0.0.1:{n.AmqpsPort}").ToList()), "stale-leader-raw");
+        var exchange = $"{typeof(StaleLeaderProbe).Namespace}:{nameof(StaleLeaderProbe)}";
+        await using (var setup = await connection.CreateChannelAsync())
+        {
+            await setup.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+            await setup.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, BrokerTopology.QueueArguments(quorum: true));
+            await setup.QueueBindAsync(queue, exchange, "");
+        }
+
+        var echoes = new ConcurrentQueue<string>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Bus:Transport"] = "RabbitMq",
+            ["Bus:RabbitMqUri"] = $"amqp://guest:guest@127.0.0.1:{running[0].AmqpPort}/{vhost}",
+            ["Bus:VerifySenders"] = "false",
+            ["Broker:Nodes"] = string.Join(',', running.Select(n => $"127.0.0.1:{n.AmqpPort}")),
+            ["Broker:QuorumQueues"] = "true",
+        });
+        builder.Services.AddSingleton(echoes);
+        builder.AddBusRegistration(bus => bus.AddConsumer<EchoProbeConsumer>().Endpoint(e => e.Name = "stale-leader-echo"));
+        builder.AddMessageBus();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            await using var raw = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+            await StaleLeaderRecordAsync(vhost, queue, TimeSpan.FromSeconds(5));
+
+            // The broker's side: a channel's first publish to the queue while its record names a lost leader is refused.
+            var refused = await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.PublishException>(() => RawPublishAsync(raw, exchange, "raw-1"));
+            Assert.False(refused.IsReturn);
+
+            // A service's publish in the same seconds: refused at first, delivered once the bus has reconnected.
+            var clock = Stopwatch.StartNew();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+                await host.Services.GetRequiredService<IBus>().Publish(new StaleLeaderProbe("from the bus"), timeout.Token);
+            var recovery = host.Services.GetRequiredService<BrokerRejectionRecovery>();
+            output.WriteLine($"the bus's publish went through after {clock.Elapsed.TotalSeconds:0.0} s and {recovery.Reconnects} reconnect(s)");
+            Assert.True(recovery.Reconnects >= 1, "the publish went through without a refusal: the test did not make the broker refuse it");
+            var declared = await Eventually.Get(async () =>
+            {
+                await using var check = await connection.CreateChannelAsync();
+                return (await check.QueueDeclarePassiveAsync(queue)).MessageCount;
+            }, n => n >= 1, "the bus's message in the queue", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
+            Assert.True(declared >= 1);
+
+            // The record has been repaired by now (the leader's tick): the raw channel that met the lost leader stays refused, a
+            // new one is not — what the bus's reconnect is for.
+            await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.PublishException>(() => RawPublishAsync(raw, exchange, "raw-2"));
+            await using (var fresh = await connection.CreateChannelAsync(new CreateChannelOptions(true, true)))
+                await RawPublishAsync(fresh, exchange, "raw-3");
+
+            // And the reconnected bus consumes again.
+            await host.Services.GetRequiredService<IBus>().Publish(new ClusterEcho("after the reconnect"));
+            await Eventually.True(() => echoes.Contains("after the reconnect"), "the bus consumes after its reconnect", TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await host.StopAsync();
+            await cluster.OnClusterAsync($"rmq_ctl delete_vhost {vhost} </dev/null >/dev/null");
+        }
+    }
+
+    private static Task RawPublishAsync(IChannel channel, string exchange, string text) =>
+        channel.BasicPublishAsync(exchange, "", mandatory: false, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes(text)).AsTask();
+
+    /// <summary>On node 1: the queue's record names its leader on a node that does not exist, rewritten every 10 ms for
+    /// <paramref name="period"/> (the leader's tick repairs it within seconds after).</summary>
+    private Task StaleLeaderRecordAsync(string vhost, string queue, TimeSpan period) => cluster.OnClusterAsync($$"""
+        rmq_ctl eval '
+          QName = rabbit_misc:r(<<"{{vhost}}">>, queue, <<"{{queue}}">>),
+          {ok, Q0} = rabbit_amqqueue:lookup(QName),
+          {RaName, _} = amqqueue:get_pid(Q0),
+          Stale = fun () -> rabbit_misc:execute_mnesia_transaction(fun () ->
+                    rabbit_amqqueue:update(QName, fun (Q) -> amqqueue:set_pid(Q, {RaName, lost@nowhere}) end) end) end,
+          Stale(),
+          spawn(fun () -> lists:foreach(fun (_) -> Stale(), timer:sleep(10) end, lists:seq(1, {{(int)period.TotalMilliseconds / 10}})) end),
+          ok.' </dev/null
+        """);
+
     /// <summary>The device's broker user as enrollment makes it (docs/deployment.md §7): no password, its own session queue and topics.</summary>
     private Task AddDeviceUserAsync(string deviceId) => cluster.OnClusterAsync($$"""
         rmq_ctl add_user {{deviceId}} "$(od -An -N16 -tx1 /dev/urandom | tr -dc 0-9a-f)" </dev/null >/dev/null
@@ -206,6 +305,19 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
 }
 
 public sealed record ClusterProbe(string Text);
+
+public sealed record StaleLeaderProbe(string Text);
+
+public sealed record ClusterEcho(string Text);
+
+public sealed class EchoProbeConsumer(ConcurrentQueue<string> echoes) : IConsumer<ClusterEcho>
+{
+    public Task Consume(ConsumeContext<ClusterEcho> context)
+    {
+        echoes.Enqueue(context.Message.Text);
+        return Task.CompletedTask;
+    }
+}
 
 public sealed class FailingProbeConsumer(TaskCompletionSource failed) : IConsumer<ClusterProbe>
 {
