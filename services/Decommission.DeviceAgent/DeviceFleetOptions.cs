@@ -35,7 +35,9 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
     [Range(0, 100_000)]
     public int DeviceCount { get; set; }
 
-    /// <summary>How many generated devices behave each way; the rest are healthy.</summary>
+    /// <summary>How many generated devices behave each way; the rest are healthy. A mix that asks for more devices than
+    /// <see cref="DeviceCount"/> is scaled down to fit, in proportion (rounded down): the default mix is written for a
+    /// fleet of 200, and a fleet of 3 gets one slow device and two healthy ones.</summary>
     public Dictionary<DeviceBehaviour, int> Mix { get; set; } = [];
 
     /// <summary>Generated device ids are this prefix and a five-digit number.</summary>
@@ -65,8 +67,6 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
     {
         if (Devices.Count == 0 && DeviceCount == 0)
             yield return new ValidationResult("Give DeviceCount or a list of Devices.", [nameof(DeviceCount), nameof(Devices)]);
-        if (Devices.Count == 0 && MixedCount > DeviceCount)
-            yield return new ValidationResult($"Mix asks for {MixedCount} devices, more than DeviceCount ({DeviceCount}).", [nameof(Mix)]);
         if (Devices.DistinctBy(spec => spec.Id).Count() != Devices.Count)
             yield return new ValidationResult("Every device needs its own Id.", [nameof(Devices)]);
         if (Devices.Select(spec => spec.Id).Append(IdPrefix + "0").FirstOrDefault(id => !DeviceIdPattern().IsMatch(id)) is { } badId)
@@ -77,13 +77,22 @@ public sealed partial class DeviceFleetOptions : IValidatableObject
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex DeviceIdPattern();
 
-    private int MixedCount => Mix.Values.Where(count => count > 0).Sum();
+    /// <summary>How many generated devices behave each way, the mix scaled down to the fleet when it asks for more.</summary>
+    public IReadOnlyDictionary<DeviceBehaviour, int> EffectiveMix()
+    {
+        var asked = Mix.Where(m => m.Value > 0).ToDictionary(m => m.Key, m => m.Value);
+        var total = asked.Values.Sum();
+        return total <= DeviceCount
+            ? asked
+            : asked.ToDictionary(m => m.Key, m => (int)((long)m.Value * DeviceCount / total));
+    }
 
     private IEnumerable<DeviceSpec> GeneratedDevices()
     {
         // In the order of the behaviours' declaration, whatever order configuration gave them in: a run is reproducible.
-        var behaviours = Mix.Where(m => m.Value > 0).OrderBy(m => m.Key).SelectMany(m => Enumerable.Repeat(m.Key, m.Value));
-        return behaviours.Concat(Enumerable.Repeat(DeviceBehaviour.Healthy, Math.Max(0, DeviceCount - MixedCount)))
+        var mix = EffectiveMix();
+        var behaviours = mix.Where(m => m.Value > 0).OrderBy(m => m.Key).SelectMany(m => Enumerable.Repeat(m.Key, m.Value));
+        return behaviours.Concat(Enumerable.Repeat(DeviceBehaviour.Healthy, Math.Max(0, DeviceCount - mix.Values.Sum())))
             .Select((behaviour, i) => new DeviceSpec { Id = $"{IdPrefix}{i + 1:D5}", Behaviour = behaviour });
     }
 }

@@ -57,12 +57,13 @@ public static class Demo
 
         var bus = app.Services.GetRequiredService<IBus>();
         AnsiConsole.MarkupLine($"[bold]Decommission demo[/]: {count} devices, data in [blue]{Markup.Escape(Path.GetFullPath(data))}[/]");
-        AnsiConsole.MarkupLine($"Log (services, spans, metrics): [blue]{Markup.Escape(log.Path)}[/]");
         await Enroll(app.Services, bus, fleet);
         var retirements = await Retire(bus, fleet);
         var states = await Follow(bus, retirements);
         Summarize(app.Services, fleet, retirements, states, data);
         await app.StopAsync();
+        // Last, so it is what the terminal ends with: where everything the services said went.
+        AnsiConsole.MarkupLine($"Log (services, spans, metrics): [blue]{Markup.Escape(log.Path)}[/]");
         return 0;
     }
 

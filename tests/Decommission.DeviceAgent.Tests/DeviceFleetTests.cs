@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.ComponentModel.DataAnnotations;
 using Decommission.DeviceProtocol;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Decommission.DeviceAgent.Tests;
@@ -107,6 +108,35 @@ public sealed partial class DeviceFleetTests : IDisposable
             [DeviceBehaviour.Slow, DeviceBehaviour.Slow, DeviceBehaviour.NeverAnswers, DeviceBehaviour.Healthy, DeviceBehaviour.Healthy],
             devices.Select(d => d.Behaviour));
         Assert.Equal("sim-00001", devices[0].Id);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(20)]
+    [InlineData(500)]
+    public void The_agents_default_mix_makes_a_fleet_of_any_size(int count)
+    {
+        // The agent's own appsettings.json (its mix asks for 21 devices), with the count ops/up.sh --fleet N gives.
+        var options = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Decommission.Testing.ExternalTool.RepositoryRoot, "services", "Decommission.DeviceAgent", "appsettings.json"))
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["DeviceAgent:DeviceCount"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            .Build().GetSection(DeviceFleetOptions.Section).Get<DeviceFleetOptions>()!;
+        var asked = options.Mix.Values.Sum();
+
+        Assert.True(Validator.TryValidateObject(options, new ValidationContext(options), [], validateAllProperties: true));
+        var devices = options.ResolveDevices(GatewayKey.Now);
+
+        Assert.Equal(count, devices.Count);
+        Assert.Equal(count, devices.Select(d => d.Id).Distinct().Count());
+        foreach (var (behaviour, wanted) in options.Mix)
+        {
+            // As asked when the fleet holds the whole mix; scaled down in proportion (rounded down) when it does not.
+            var expected = count >= asked ? wanted : wanted * count / asked;
+            Assert.Equal(expected, devices.Count(d => d.Behaviour == behaviour));
+        }
+        if (count == 3)
+            Assert.Equal([DeviceBehaviour.Slow, DeviceBehaviour.Healthy, DeviceBehaviour.Healthy], devices.Select(d => d.Behaviour));
     }
 
     [Theory]

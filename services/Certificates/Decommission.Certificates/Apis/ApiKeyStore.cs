@@ -35,5 +35,12 @@ public sealed class ApiKeyStore(CertificatesDatabase database, TimeProvider cloc
         return matches ? (presented[3..dot], found.Name, found.Role) : null;
     }
 
+    /// <summary>How many keys are in force (not revoked).</summary>
+    public async Task<int> CountActiveAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL;");
+    }
+
     private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 }
