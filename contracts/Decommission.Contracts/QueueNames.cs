@@ -19,4 +19,6 @@ public static class QueueNames
     public const string EnrollDevice = "enroll-device";
     public const string CheckCredential = "check-credential";
     public const string IssueDisposalCertificate = "issue-disposal-certificate";
+    /// <summary>Campaign orders and queries, relayed by the certificates service for people its API authenticated.</summary>
+    public const string Campaigns = "campaigns";
 }

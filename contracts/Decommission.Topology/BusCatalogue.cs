@@ -18,7 +18,7 @@ public static class BusCatalogue
     {
         Name = "orchestrator",
         HasBusEndpoint = true,
-        Description = "the retirement saga and status queries",
+        Description = "the retirement saga, status queries and campaigns",
         Consumes =
         [
             Queue(QueueNames.RetireDevice,
@@ -27,9 +27,13 @@ public static class BusCatalogue
                 M<ErasureVerified>(), M<ErasureRejected>(), M<IdentityRevoked>(), M<DisposalCertificateIssued>(),
                 M<DisposalCertificateRefused>(), RetirementDeadlineReached),
             Queue(QueueNames.RetirementStatus, M<GetRetirementStatus>(), M<ListRetirements>(), M<CountRetirements>()),
+            // Relayed by the certificates service for the people its API authenticated; no one else may write these.
+            Queue(QueueNames.Campaigns, M<StartCampaign>(), M<ChangeCampaign>(), M<GetCampaign>(), M<ListCampaigns>()),
         ],
         Sends =
         [
+            // A campaign's devices, each at its pace, to the saga's own queue through RetireDevice's exchange.
+            new(M<RetireDevice>(), QueueNames.RetireDevice, ThroughTypeExchange: true),
             new(M<QuarantineDevice>(), QueueNames.QuarantineDevice, ThroughTypeExchange: true),
             new(M<EraseDevice>(), QueueNames.EraseDevice, ThroughTypeExchange: true),
             new(M<RevokeIdentity>(), QueueNames.RevokeIdentity, ThroughTypeExchange: true),
@@ -44,6 +48,7 @@ public static class BusCatalogue
         [
             M<RetirementSubmitted>(), M<RetirementCancelled>(), M<RetirementCommandRefused>(), M<RetirementRetried>(),
             M<RetirementNotFound>(), M<RetirementStatus>(), M<RetirementList>(), M<RetirementCounts>(),
+            M<CampaignView>(), M<CampaignList>(), M<CampaignNotFound>(), M<CampaignCommandRefused>(),
         ],
     };
 
@@ -105,10 +110,18 @@ public static class BusCatalogue
     {
         Name = "certificates",
         HasBusEndpoint = true,
-        Description = "issues disposal certificates; records a two-person physical destruction",
+        Description = "issues disposal certificates; records a two-person physical destruction; relays operators' campaign orders",
         Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
-        // After a destruction recorded through its API by two authenticated people.
-        Sends = [new(M<RecordPhysicalDestruction>(), QueueNames.RetireDevice, ThroughTypeExchange: true)],
+        Sends =
+        [
+            // After a destruction recorded through its API by two authenticated people.
+            new(M<RecordPhysicalDestruction>(), QueueNames.RetireDevice, ThroughTypeExchange: true),
+            // Campaign orders and queries of the people its API authenticated (their API key's name and id go with them).
+            new(M<StartCampaign>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
+            new(M<ChangeCampaign>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
+            new(M<GetCampaign>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
+            new(M<ListCampaigns>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
+        ],
         Publishes = [M<DisposalCertificateIssued>(), M<DisposalCertificateRefused>()],
     };
 

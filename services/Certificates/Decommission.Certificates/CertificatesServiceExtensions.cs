@@ -46,7 +46,8 @@ public static class CertificatesServiceExtensions
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(ApiRoles.ReadPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator))
             .AddPolicy(ApiRoles.AuditPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor))
-            .AddPolicy(ApiRoles.DestructionPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator));
+            .AddPolicy(ApiRoles.DestructionPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Auditor, ApiRoles.Operator))
+            .AddPolicy(ApiRoles.OperatePolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireRole(ApiRoles.Operator));
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, RefusalAccessLog>();
         builder.Services.AddSingleton<VerificationGate>();
         builder.Services.AddTransient<IStartupFilter, SecurityHeaders.StartupFilter>();

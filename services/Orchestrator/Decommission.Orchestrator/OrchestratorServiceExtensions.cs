@@ -1,4 +1,5 @@
 using Decommission.Outbox;
+using Decommission.Orchestrator.Campaigns;
 using Decommission.Orchestrator.Consumers;
 using Decommission.Orchestrator.Deadlines;
 using Decommission.Orchestrator.Persistence;
@@ -13,7 +14,7 @@ namespace Decommission.Orchestrator;
 
 public static class OrchestratorServiceExtensions
 {
-    /// <summary>Everything the orchestrator owns: its database and its outbox, the retirement saga and its store, the deadline sweeper, status queries.</summary>
+    /// <summary>Everything the orchestrator owns: its database and its outbox, the retirement saga and its store, the deadline sweeper, status queries, campaigns.</summary>
     public static IHostApplicationBuilder AddOrchestratorService(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -27,12 +28,16 @@ public static class OrchestratorServiceExtensions
         builder.Services.AddSingleton<FindActiveRetirementActivity>();
         builder.Services.AddSingleton<DeadlineSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadlineSweeper>());
+        builder.Services.AddSingleton<CampaignStore>();
+        builder.Services.AddSingleton<CampaignDriver>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CampaignDriver>());
         builder.AddRetirementMetrics();
 
         builder.AddBusRegistration(bus =>
         {
             bus.AddSagaStateMachine<RetirementStateMachine, Retirement, RetirementSagaDefinition>().StoreRepository();
             bus.AddConsumer<RetirementStatusConsumer, RetirementStatusConsumerDefinition>();
+            bus.AddConsumer<CampaignConsumer, CampaignConsumerDefinition>();
         });
         return builder;
     }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Decommission.Certificates.Apis;
 
-/// <summary>What an API key may do: auditors read and verify; operators read; both record and witness destructions.</summary>
+/// <summary>What an API key may do: auditors read and verify; operators read and run campaigns; both record and witness destructions.</summary>
 public static class ApiRoles
 {
     public const string Auditor = "auditor";
@@ -16,6 +16,8 @@ public static class ApiRoles
     public const string AuditPolicy = "certificates:audit";
     /// <summary>Record or witness a physical destruction: operators and auditors, each as themselves.</summary>
     public const string DestructionPolicy = "destructions:record";
+    /// <summary>Start, pause, resume, abort, approve and refuse campaigns: operators only (auditors read them).</summary>
+    public const string OperatePolicy = "campaigns:operate";
 
     public static bool IsKnown(string role) => role is Auditor or Operator;
 }

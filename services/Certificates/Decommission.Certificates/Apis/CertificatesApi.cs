@@ -30,6 +30,7 @@ public static class CertificatesApi
         app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(ApiRoles.ReadPolicy);
 
         app.MapDestructionsApi();
+        app.MapCampaignsApi();
 
         // The page is a shell without data: it asks for an API key and calls the API with it.
         app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();

@@ -1,0 +1,102 @@
+using System.Security.Claims;
+using Decommission.Contracts;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Decommission.Certificates.Apis;
+
+/// <summary>
+/// The operator's campaigns: start, pause, resume, abort, approve and refuse (operators), list and read (operators and
+/// auditors). Every order goes to the orchestrator with the API key's name and id — the orchestrator takes campaign orders
+/// from this service only, so two-person approval compares authenticated people, not names someone typed.
+/// </summary>
+public static class CampaignsApi
+{
+    public static IEndpointRouteBuilder MapCampaignsApi(this IEndpointRouteBuilder app)
+    {
+        var read = app.MapGroup("/api/campaigns").RequireAuthorization(ApiRoles.ReadPolicy);
+        read.MapGet("/", List).WithName("ListCampaigns");
+        read.MapGet("/{id:guid}", Get).WithName("GetCampaign");
+        var operate = app.MapGroup("/api/campaigns").RequireAuthorization(ApiRoles.OperatePolicy);
+        operate.MapPost("/", Start).WithName("StartCampaign");
+        operate.MapPost("/{id:guid}/{action}", Change).WithName("ChangeCampaign");
+        return app;
+    }
+
+    public sealed record NewCampaign(string? Name, IReadOnlyList<string>? DeviceIds, string? Reason, double PacePerMinute, CampaignRamp? Ramp,
+        IReadOnlyList<AbortCriterion>? AbortCriteria);
+
+    public sealed record CampaignNote(string? Note);
+
+    private static async Task<IResult> Start(NewCampaign body, ClaimsPrincipal user, IBus bus, AccessLog log, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var order = new StartCampaign
+        {
+            CampaignId = NewId.NextGuid(),
+            Name = body.Name?.Trim() ?? "",
+            DeviceIds = body.DeviceIds ?? [],
+            Reason = body.Reason?.Trim() ?? "",
+            PacePerMinute = body.PacePerMinute,
+            Ramp = body.Ramp,
+            AbortCriteria = body.AbortCriteria ?? [],
+            RequestedBy = user.Identity!.Name!,
+            RequestedByKey = user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)!,
+            RequestedAt = clock.GetUtcNow(),
+        };
+        var answer = await Client<StartCampaign>(bus).GetResponse<CampaignView, CampaignCommandRefused>(order, cancellationToken);
+        if (answer.Is(out Response<CampaignCommandRefused>? refused))
+        {
+            await log.WriteAsync(user, "start-campaign", null, $"refused: {refused.Message.Reason}", cancellationToken);
+            return Results.Problem(refused.Message.Reason, statusCode: StatusCodes.Status400BadRequest);
+        }
+        answer.Is(out Response<CampaignView>? view);
+        await log.WriteAsync(user, "start-campaign", view!.Message.CampaignId.ToString(), view.Message.State, cancellationToken);
+        return Results.Created($"/api/campaigns/{view.Message.CampaignId}", view.Message);
+    }
+
+    private static async Task<IResult> Change(Guid id, string action, CampaignNote? body, ClaimsPrincipal user, IBus bus, AccessLog log,
+        CancellationToken cancellationToken)
+    {
+        if (!CampaignActions.All.Contains(action))
+            return Results.NotFound();
+        var answer = await Client<ChangeCampaign>(bus).GetResponse<CampaignView, CampaignCommandRefused>(new ChangeCampaign
+        {
+            CampaignId = id,
+            Action = action,
+            RequestedBy = user.Identity!.Name!,
+            RequestedByKey = user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)!,
+            Note = body?.Note,
+        }, cancellationToken);
+        if (answer.Is(out Response<CampaignCommandRefused>? refused))
+        {
+            await log.WriteAsync(user, $"{action}-campaign", id.ToString(), $"refused: {refused.Message.Reason}", cancellationToken);
+            return refused.Message.Reason == "no such campaign"
+                ? Results.NotFound()
+                : Results.Problem(refused.Message.Reason, statusCode: StatusCodes.Status409Conflict);
+        }
+        answer.Is(out Response<CampaignView>? view);
+        await log.WriteAsync(user, $"{action}-campaign", id.ToString(), view!.Message.State, cancellationToken);
+        return Results.Ok(view.Message);
+    }
+
+    private static async Task<IResult> Get(Guid id, IBus bus, CancellationToken cancellationToken)
+    {
+        var answer = await Client<GetCampaign>(bus).GetResponse<CampaignView, CampaignNotFound>(new GetCampaign { CampaignId = id }, cancellationToken);
+        return answer.Is(out Response<CampaignView>? view) ? Results.Ok(view.Message) : Results.NotFound();
+    }
+
+    private static async Task<IResult> List(IBus bus, int? limit, CancellationToken cancellationToken)
+    {
+        var answer = await Client<ListCampaigns>(bus).GetResponse<CampaignList>(new ListCampaigns { Limit = Math.Clamp(limit ?? 50, 1, 200) }, cancellationToken);
+        return Results.Ok(answer.Message);
+    }
+
+    // Through the message type's own exchange (bound to the orchestrator's campaigns queue by the broker's set-up): this
+    // service's broker user may write those exchanges, not the queue.
+    private static IRequestClient<T> Client<T>(IBus bus) where T : class =>
+        bus.CreateRequestClient<T>(bus.Topology.TryGetPublishAddress<T>(out var exchange)
+            ? exchange
+            : throw new InvalidOperationException($"The bus has no address for {typeof(T).Name}'s exchange"), RequestTimeout.After(s: 30));
+}
