@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace Decommission.Cli;
 
-/// <summary>The certificates service's API: download a certificate's PDF, verify a PDF, record and witness a physical destruction.</summary>
+/// <summary>The certificates service's API: download a certificate's PDF, verify a PDF, record and witness a physical destruction, run campaigns.</summary>
 public sealed class CertificatesApiClient : IDisposable
 {
     public const string ApiKeyHeader = "X-Api-Key";
@@ -60,7 +60,34 @@ public sealed class CertificatesApiClient : IDisposable
         SendAsync(() => new HttpRequestMessage(HttpMethod.Get, $"api/destructions/{Uri.EscapeDataString(recordId)}"),
             response => ReadDestructionAsync(response, $"destruction record {recordId}", cancellationToken), cancellationToken);
 
+    /// <summary>Starts a campaign as this API key's owner (operators only).</summary>
+    public Task<Decommission.Contracts.CampaignView> StartCampaignAsync(NewCampaign campaign, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Post, "api/campaigns") { Content = JsonContent.Create(campaign) },
+            response => ReadCampaignAsync(response, "the campaign", cancellationToken), cancellationToken);
+
+    public Task<Decommission.Contracts.CampaignView> GetCampaignAsync(Guid campaignId, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Get, $"api/campaigns/{campaignId}"),
+            response => ReadCampaignAsync(response, $"campaign {campaignId}", cancellationToken), cancellationToken);
+
+    public Task<Decommission.Contracts.CampaignList> ListCampaignsAsync(CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Get, "api/campaigns"),
+            async response => await response.Content.ReadFromJsonAsync<Decommission.Contracts.CampaignList>(cancellationToken)
+                ?? throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} answered an empty campaign list"), cancellationToken);
+
+    /// <summary>Pauses, resumes, aborts, approves or refuses a campaign as this API key's owner.</summary>
+    public Task<Decommission.Contracts.CampaignView> ChangeCampaignAsync(Guid campaignId, string action, string? note, CancellationToken cancellationToken) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/campaigns/{campaignId}/{Uri.EscapeDataString(action)}") { Content = JsonContent.Create(new { note }) },
+            response => ReadCampaignAsync(response, $"campaign {campaignId}", cancellationToken), cancellationToken);
+
     public void Dispose() => _http.Dispose();
+
+    private async Task<Decommission.Contracts.CampaignView> ReadCampaignAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            throw new CliFailure(ExitCodes.Failed, $"no {what} at {Display}");
+        return await response.Content.ReadFromJsonAsync<Decommission.Contracts.CampaignView>(cancellationToken)
+            ?? throw new CliFailure(ExitCodes.Failed, $"the certificates API at {Display} answered an empty campaign");
+    }
 
     private async Task<DestructionRecord> ReadDestructionAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
     {
@@ -133,6 +160,10 @@ public sealed class CertificatesApiClient : IDisposable
 
     private sealed record Problem(string? Detail);
 }
+
+/// <summary>A campaign to start: its devices, pace, ramp and abort criteria; who asks is the API key's owner.</summary>
+public sealed record NewCampaign(string Name, IReadOnlyList<string> DeviceIds, string Reason, double PacePerMinute,
+    Decommission.Contracts.CampaignRamp? Ramp, IReadOnlyList<Decommission.Contracts.AbortCriterion> AbortCriteria);
 
 /// <summary>A physical destruction to record: what, where, when; who is the API key's owner.</summary>
 public sealed record NewDestruction(Guid RetirementId, string DeviceId, string Method, string Location, DateTimeOffset DestroyedAt);

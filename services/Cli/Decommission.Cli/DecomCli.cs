@@ -28,6 +28,7 @@ public static class DecomCli
             DeviceCommands.EndOfLife(cli),
             CertificateCommands.Certificates(cli),
             DestructionCommands.Destruction(cli),
+            CampaignCommands.Campaign(cli),
         };
         root.HelpName = "decom";
         foreach (var option in cli.Options.All)
