@@ -107,8 +107,17 @@ public record CampaignView
     /// <summary>The campaign's devices by their retirement's state ("NotStarted" for those not started).</summary>
     public IReadOnlyDictionary<string, int> ByState { get; init; } = new Dictionary<string, int>();
     public IReadOnlyDictionary<string, int> FailuresByReason { get; init; } = new Dictionary<string, int>();
+    /// <summary>Retired and failed devices so far at evenly spaced times from the campaign's start: its chart.</summary>
+    public IReadOnlyList<CampaignPoint> Timeline { get; init; } = [];
     /// <summary>What happened to the campaign itself, oldest first (started, paused, approved, aborted, …).</summary>
     public IReadOnlyList<CampaignEvent> Events { get; init; } = [];
+}
+
+public record CampaignPoint
+{
+    public DateTimeOffset At { get; init; }
+    public int Retired { get; init; }
+    public int Failed { get; init; }
 }
 
 public record CampaignEvent

@@ -260,10 +260,10 @@ public sealed class RetirementSagaStoreTests
         var first = await database.MigrateAsync();
         var second = await database.MigrateAsync();
 
-        Assert.Equal([1, 2], first);
+        Assert.Equal([1, 2, 3], first);
         Assert.Empty(second);
         await using var connection = await database.OpenAsync();
-        Assert.Equal(2, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version;"));
+        Assert.Equal(3, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version;"));
         if (engine == SqlDialect.Sqlite)
             Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode;"));
     }

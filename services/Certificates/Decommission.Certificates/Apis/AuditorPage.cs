@@ -15,7 +15,7 @@ internal static class AuditorPage
         <link rel="stylesheet" href="/auditor.css">
         </head>
         <body>
-        <h1>Disposal certificates</h1>
+        <h1>Disposal certificates <a class="muted small" href="/operator">campaigns</a></h1>
         <form id="key-form"><label>API key <input id="key" type="password" size="48" autocomplete="off" required></label><button>Use key</button>
           <span id="who" class="muted"></span></form>
 
@@ -49,7 +49,7 @@ internal static class AuditorPage
           table { border-collapse: collapse; width: 100%; margin-top: .5rem; font-size: .9rem; }
           th, td { border-bottom: 1px solid #d5dbe1; padding: .35rem .5rem; text-align: left; }
           .muted { color: #67727e; } .bad { color: #a4161a; } .good { color: #1b6e3a; }
-          code { font-size: .8rem; }
+          code { font-size: .8rem; } .small { font-size: .8rem; font-weight: normal; }
         """;
 
     public const string Script = """

@@ -36,6 +36,10 @@ public static class CertificatesApi
         app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/auditor.js", () => Results.Content(AuditorPage.Script, "text/javascript; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/auditor.css", () => Results.Content(AuditorPage.Style, "text/css; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        // The operator's dashboard, the same kind of shell (campaigns through the API with the operator's key).
+        app.MapGet("/operator", () => Results.Content(OperatorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/operator.js", () => Results.Content(OperatorPage.Script, "text/javascript; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/operator.css", () => Results.Content(OperatorPage.Style, "text/css; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 

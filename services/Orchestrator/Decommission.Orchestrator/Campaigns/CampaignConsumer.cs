@@ -67,7 +67,8 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
     {
         var campaign = await store.FindAsync(campaignId) ?? throw new InvalidOperationException($"campaign {campaignId} is not stored");
         var order = campaign.Order;
-        var tally = CampaignTally.Of(await store.ProgressAsync(campaignId));
+        var created = DateTimeOffset.Parse(campaign.CreatedAt, CultureInfo.InvariantCulture);
+        var tally = CampaignTally.Of(await store.ProgressAsync(campaignId), created);
         return new CampaignView
         {
             CampaignId = campaignId,
@@ -81,7 +82,7 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
             RequestedBy = campaign.RequestedBy,
             ApprovedBy = campaign.ApprovedBy,
             EndReason = campaign.EndReason,
-            CreatedAt = DateTimeOffset.Parse(campaign.CreatedAt, CultureInfo.InvariantCulture),
+            CreatedAt = created,
             UpdatedAt = DateTimeOffset.Parse(campaign.UpdatedAt, CultureInfo.InvariantCulture),
             Devices = tally.Devices,
             NotStarted = tally.NotStarted,
@@ -90,6 +91,7 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
             Failed = tally.Failed,
             ByState = tally.ByState,
             FailuresByReason = tally.FailuresByReason,
+            Timeline = events ? tally.Timeline : [],
             Events = events ? await store.EventsAsync(campaignId) : [],
         };
     }

@@ -16,6 +16,9 @@ namespace Decommission.Orchestrator.Campaigns;
 public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<OrchestratorOptions> options, TimeProvider clock,
     ILogger<CampaignDriver> logger) : BackgroundService
 {
+    // RetireDevice's RequestedBy holds at most this (RetireDeviceValidation).
+    private const int MaxRequesterLength = 200;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -61,7 +64,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
             var interval = CampaignTally.IntervalAt(CampaignTally.PaceOf(order, tally.Succeeded));
             if (await store.StartNextAsync(campaign.Id, now, interval) is { } device)
             {
-                await SendAsync(order, device, cancellationToken);
+                await SendAsync(campaign, device, cancellationToken);
                 await store.MarkSentAsync(device, clock.GetUtcNow());
                 if (interval < wake)
                     wake = interval;
@@ -78,7 +81,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
         {
             if (await store.FindAsync(Guid.Parse(device.CampaignId)) is not { } campaign)
                 continue;
-            await SendAsync(campaign.Order, device, cancellationToken);
+            await SendAsync(campaign, device, cancellationToken);
             await store.MarkSentAsync(device, clock.GetUtcNow());
         }
         return wake < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : wake;
@@ -86,8 +89,11 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
 
     // Through RetireDevice's own exchange, bound to the saga's queue by the broker's set-up (a send to queue: would declare and
     // bind the queue, which the orchestrator's broker user may not); mandatory, so a lost binding fails the send, which is retried.
-    private async Task SendAsync(StartCampaign order, CampaignDevice device, CancellationToken cancellationToken)
+    // Who asked, and who approved, are the retirement's requester: its audit trail, and so its certificate, carry them.
+    private async Task SendAsync(CampaignRow campaign, CampaignDevice device, CancellationToken cancellationToken)
     {
+        var order = campaign.Order;
+        var requestedBy = $"campaign {order.Name} ({order.RequestedBy}{(campaign.ApprovedBy is null ? "" : $", approved by {campaign.ApprovedBy}")})";
         if (!bus.Topology.TryGetPublishAddress<RetireDevice>(out var exchange))
             throw new InvalidOperationException("The bus has no address for RetireDevice's exchange");
         var endpoint = await bus.GetSendEndpoint(exchange);
@@ -95,7 +101,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
         {
             DeviceId = device.DeviceId,
             Reason = $"campaign {order.Name}: {order.Reason}",
-            RequestedBy = $"campaign {order.Name} ({order.RequestedBy})",
+            RequestedBy = requestedBy.Length <= MaxRequesterLength ? requestedBy : requestedBy[..(MaxRequesterLength - 1)] + "…",
             RequestedAt = clock.GetUtcNow(),
         }, context =>
         {

@@ -5,15 +5,18 @@ namespace Decommission.Orchestrator.Campaigns;
 
 /// <summary>What a campaign's devices add up to, and what that means: its pace now, whether an abort criterion is met, whether it is done.</summary>
 public sealed record CampaignTally(int Devices, int NotStarted, int InFlight, int Succeeded, int Failed, int Cancelled,
-    IReadOnlyDictionary<string, int> ByState, IReadOnlyDictionary<string, int> FailuresByReason)
+    IReadOnlyDictionary<string, int> ByState, IReadOnlyDictionary<string, int> FailuresByReason, IReadOnlyList<CampaignPoint> Timeline)
 {
+    /// <summary>How many points the timeline has at most (evenly spaced from the campaign's start to its last settled device).</summary>
+    public const int TimelinePoints = 60;
+
     public const string NotStartedState = "NotStarted";
     /// <summary>A started device whose retirement the saga does not have yet.</summary>
     public const string StartingState = "Starting";
 
     public int Finished => Succeeded + Failed + Cancelled;
 
-    public static CampaignTally Of(IReadOnlyList<DeviceProgress> devices)
+    public static CampaignTally Of(IReadOnlyList<DeviceProgress> devices, DateTimeOffset? since = null)
     {
         var byState = devices.GroupBy(d => !d.Started ? NotStartedState : d.State ?? StartingState).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         // A refusal (legal hold, unknown device) is a failure of the campaign's device, under its reason.
@@ -26,7 +29,31 @@ public sealed record CampaignTally(int Devices, int NotStarted, int InFlight, in
             failed.Count,
             byState.GetValueOrDefault(RetirementStates.Cancelled),
             byState,
-            failed.GroupBy(d => d.FailureReason ?? d.State!).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal));
+            failed.GroupBy(d => d.FailureReason ?? d.State!).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            TimelineOf(devices, since));
+    }
+
+    // Retired and failed so far, at evenly spaced times from the start to the last device that settled: what a chart draws.
+    private static IReadOnlyList<CampaignPoint> TimelineOf(IReadOnlyList<DeviceProgress> devices, DateTimeOffset? since)
+    {
+        var settled = devices.Where(d => d.SettledAt is not null && d.State is RetirementStates.Completed or RetirementStates.Failed or RetirementStates.Refused)
+            .Select(d => (At: d.SettledAt!.Value, Failed: d.State != RetirementStates.Completed)).OrderBy(d => d.At).ToList();
+        if (settled.Count == 0)
+            return [];
+        var start = since ?? settled[0].At;
+        var end = settled[^1].At;
+        var step = (end - start) / Math.Max(1, TimelinePoints - 1);
+        var points = new List<CampaignPoint>();
+        for (var i = 0; i < TimelinePoints; i++)
+        {
+            var at = start + step * i;
+            if (i == TimelinePoints - 1 || step <= TimeSpan.Zero)
+                at = end;
+            points.Add(new CampaignPoint { At = at, Retired = settled.Count(d => d.At <= at && !d.Failed), Failed = settled.Count(d => d.At <= at && d.Failed) });
+            if (step <= TimeSpan.Zero)
+                break;
+        }
+        return points;
     }
 
     /// <summary>The first abort criterion the tally meets, said as the reason the campaign ends; null when none is met.</summary>

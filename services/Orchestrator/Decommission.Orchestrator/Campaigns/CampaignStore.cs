@@ -137,7 +137,7 @@ public sealed class CampaignStore(OrchestratorDatabase database)
                 || campaign.NextStartMs is { } next && next > nowMs)
                 return null;
             var device = await connection.QuerySingleOrDefaultAsync<CampaignDevice>("""
-                SELECT campaign_id AS CampaignId, position AS Position, device_id AS DeviceId, retirement_id AS RetirementId
+                SELECT campaign_id AS CampaignId, CAST(position AS BIGINT) AS Position, device_id AS DeviceId, retirement_id AS RetirementId
                 FROM campaign_devices WHERE campaign_id = @Id AND started_at_ms IS NULL ORDER BY position LIMIT 1;
                 """, new { Id = campaignId.ToString() }, transaction);
             if (device is null)
@@ -160,7 +160,7 @@ public sealed class CampaignStore(OrchestratorDatabase database)
     {
         await using var connection = await database.OpenAsync();
         return (await connection.QueryAsync<CampaignDevice>("""
-            SELECT campaign_id AS CampaignId, position AS Position, device_id AS DeviceId, retirement_id AS RetirementId
+            SELECT campaign_id AS CampaignId, CAST(position AS BIGINT) AS Position, device_id AS DeviceId, retirement_id AS RetirementId
             FROM campaign_devices WHERE started_at_ms IS NOT NULL AND sent_at_ms IS NULL AND started_at_ms < @Before ORDER BY started_at_ms LIMIT @Limit;
             """, new { Before = before.ToUnixTimeMilliseconds(), Limit = limit })).ToList();
     }
@@ -169,13 +169,15 @@ public sealed class CampaignStore(OrchestratorDatabase database)
     public async Task<IReadOnlyList<DeviceProgress>> ProgressAsync(Guid campaignId)
     {
         await using var connection = await database.OpenAsync();
-        var rows = await connection.QueryAsync<(string DeviceId, long? StartedAtMs, string? State, string? Data)>("""
-            SELECT d.device_id AS DeviceId, d.started_at_ms AS StartedAtMs, r.current_state AS State,
+        var rows = await connection.QueryAsync<(string DeviceId, long? StartedAtMs, string? State, string? UpdatedAt, string? Data)>("""
+            SELECT d.device_id AS DeviceId, d.started_at_ms AS StartedAtMs, r.current_state AS State, r.updated_at AS UpdatedAt,
                    CASE WHEN r.current_state IN ('Failed', 'Refused') THEN r.data ELSE NULL END AS Data
             FROM campaign_devices d LEFT JOIN retirements r ON r.correlation_id = d.retirement_id
             WHERE d.campaign_id = @Id ORDER BY d.position;
             """, new { Id = campaignId.ToString() });
-        return rows.Select(r => new DeviceProgress(r.DeviceId, r.StartedAtMs is not null, r.State, r.Data is null ? null : FailureReasonOf(r.Data))).ToList();
+        return rows.Select(r => new DeviceProgress(r.DeviceId, r.StartedAtMs is not null, r.State, r.Data is null ? null : FailureReasonOf(r.Data),
+            r.State is not null && RetirementStates.Settled.Contains(r.State) && r.UpdatedAt is not null
+                ? DateTimeOffset.Parse(r.UpdatedAt, CultureInfo.InvariantCulture) : null)).ToList();
     }
 
     public async Task<IReadOnlyList<CampaignEvent>> EventsAsync(Guid campaignId)
@@ -221,5 +223,6 @@ public sealed record CampaignRow(string CampaignId, string Name, string State, s
 
 public sealed record CampaignDevice(string CampaignId, long Position, string DeviceId, string RetirementId);
 
-/// <summary>One device of a campaign: started or not, its retirement's state (null before the saga has it) and failure reason.</summary>
-public sealed record DeviceProgress(string DeviceId, bool Started, string? State, string? FailureReason);
+/// <summary>One device of a campaign: started or not, its retirement's state (null before the saga has it), failure reason and,
+/// once settled, when.</summary>
+public sealed record DeviceProgress(string DeviceId, bool Started, string? State, string? FailureReason, DateTimeOffset? SettledAt = null);

@@ -1,0 +1,92 @@
+using Decommission.Certificates.Apis;
+using Decommission.Contracts;
+using Decommission.DeviceAgent;
+using Decommission.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using PuppeteerSharp;
+using Xunit.Abstractions;
+
+namespace Decommission.Host.Tests;
+
+/// <summary>
+/// The operator's dashboard in a real headless Chromium (the one ops/test.sh installs, driven over the DevTools protocol):
+/// an operator opens it with the link serve prints, starts a campaign with its form, watches its chart and its failures
+/// grouped by reason, pauses it. Screenshots are kept in the test's output directory (screenshots/).
+/// </summary>
+public sealed class DashboardTests(ITestOutputHelper output)
+{
+    private static readonly string Screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
+
+    [Fact]
+    public async Task An_operator_starts_a_campaign_from_the_dashboard_sees_its_chart_and_failure_group_and_pauses_it()
+    {
+        // Every fourth device fails its erase; pace 120/min: 40 devices take about 20 s, long enough to pause it in flight.
+        var specs = Enumerable.Range(1, 40).Select(i => new DeviceSpec
+        {
+            Id = $"dash-{i:D2}", Behaviour = i % 4 == 0 ? DeviceBehaviour.EraseFails : DeviceBehaviour.Healthy,
+        }).ToList();
+        await using var host = await FleetHost.StartAsync(specs);
+        var key = await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("olga", ApiRoles.Operator);
+
+        await using var browser = await Puppeteer.LaunchAsync(new LaunchOptions
+        {
+            ExecutablePath = Chromium(),
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
+        });
+        await using var page = await browser.NewPageAsync();
+        await page.SetViewportAsync(new ViewPortOptions { Width = 1280, Height = 1400 });
+        await page.GoToAsync($"{host.BaseAddress}operator#key={Uri.EscapeDataString(key)}");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.includes('campaign(s)')");
+
+        // The form: name, devices, reason, pace, abort at 90 % over 40 (not reached: a quarter fail).
+        await page.TypeAsync("#name", "hall-b");
+        await page.TypeAsync("#devices", string.Join("\n", specs.Select(s => s.Id)));
+        await page.TypeAsync("#reason", "hall closed");
+        await Fill(page, "#pace", "120");
+        await Fill(page, "#abort-percent", "90");
+        await Fill(page, "#abort-min", "40");
+        await page.ClickAsync("#start-button");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.startsWith('Started hall-b')");
+
+        // Live progress: some retired, some failed, the chart drawn from the timeline, the failures grouped with their action.
+        await page.WaitForFunctionAsync(
+            "() => { const f = document.querySelector('#chart polyline[data-series=failed]'); return f && Number(f.dataset.last) >= 2; }",
+            new WaitForFunctionOptions { Timeout = 60_000, PollingInterval = 250 });
+        await page.ScreenshotAsync(Path.Combine(Screenshots, "dashboard-running.png"));
+        var shown = await page.EvaluateExpressionAsync<string>("document.body.innerText");
+        output.WriteLine(shown);
+        Assert.Contains("hall-b", shown);
+        Assert.Contains("asked by olga", shown);
+        Assert.Contains(ReceiptRejectionReasons.DeviceReportedFailure, shown);
+        Assert.Contains("decom destruction record", shown);
+        var retiredLine = await page.EvaluateExpressionAsync<int>("Number(document.querySelector('#chart polyline[data-series=retired]').dataset.last)");
+        Assert.True(retiredLine >= 1, "the chart shows no retired device");
+
+        // Pause: the page shows it paused, and the API agrees; no device starts while it is.
+        await page.ClickAsync("#action-pause");
+        await page.WaitForFunctionAsync("() => document.getElementById('detail-state').textContent.startsWith('Paused')");
+        await page.ScreenshotAsync(Path.Combine(Screenshots, "dashboard-paused.png"));
+        using var api = await host.ClientAsync("auditor-check", ApiRoles.Auditor);
+        var campaigns = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<CampaignList>(api, "/api/campaigns", CampaignCalls.Json);
+        var paused = Assert.Single(campaigns!.Campaigns);
+        Assert.Equal(CampaignStates.Paused, paused.State);
+        await Task.Delay(2000);
+        var later = await api.CampaignAsync(paused.CampaignId);
+        Assert.Equal(paused.NotStarted, later.NotStarted);
+        Assert.True(later.NotStarted > 0, "every device had started before the pause");
+    }
+
+    private static async Task Fill(IPage page, string selector, string value)
+    {
+        await page.EvaluateFunctionAsync("(s, v) => { document.querySelector(s).value = v; }", selector, value);
+    }
+
+    private static string Chromium()
+    {
+        foreach (var candidate in new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" })
+            if (File.Exists(candidate))
+                return candidate;
+        throw new InvalidOperationException("no Chromium: ops/test.sh installs Debian's chromium package");
+    }
+}
