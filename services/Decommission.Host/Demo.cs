@@ -44,20 +44,13 @@ public static class Demo
         await app.StartAsync();
 
         var fleet = app.Services.GetRequiredService<InProcessDeviceFleet>();
-        var specs = FleetSpecs(count, DateTimeOffset.UtcNow);
-        using (var gatewayKey = ECDsa.Create())
-        {
-            gatewayKey.ImportFromPem(await File.ReadAllTextAsync(app.Services.GetRequiredService<CommandSigningKey>().PublicKeyPath));
-            // Each device keeps its keys, data and erase journal on disk in the demo's data directory, as the device agent's do.
-            var devices = Path.Combine(data, "devices");
-            foreach (var spec in specs)
-                fleet.Add(new SimulatedDevice(spec, [gatewayKey.ExportSubjectPublicKeyInfo()], DateTimeOffset.UtcNow,
-                    disk: DeviceStateDirectory.Open(devices, spec.Id)));
-        }
+        // Each device keeps its keys, data and erase journal on disk in the demo's data directory, as the device agent's do.
+        await SimulatedFleet.AddAsync(app.Services, FleetSpecs(count, DateTimeOffset.UtcNow), Path.Combine(data, "devices"));
 
         var bus = app.Services.GetRequiredService<IBus>();
         AnsiConsole.MarkupLine($"[bold]Decommission demo[/]: {count} devices, data in [blue]{Markup.Escape(Path.GetFullPath(data))}[/]");
-        await Enroll(app.Services, bus, fleet);
+        var imported = await SimulatedFleet.EnrollAsync(app.Services, "demo");
+        AnsiConsole.MarkupLine($"Imported {imported} devices into the inventory and enrolled them (identity certificates, secrets, attestation keys).");
         var retirements = await Retire(bus, fleet);
         var states = await Follow(bus, retirements);
         Summarize(app.Services, fleet, retirements, states, data);
@@ -84,27 +77,6 @@ public static class Demo
                 Delay = behaviour == DeviceBehaviour.Slow ? TimeSpan.FromSeconds(1) : null,
             };
         }).ToList();
-    }
-
-    private static async Task Enroll(IServiceProvider services, IBus bus, InProcessDeviceFleet fleet)
-    {
-        var devices = fleet.Devices.Values.OrderBy(d => d.Id).ToList();
-        var inventoryCsv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
-            devices.Select((d, i) => $"{d.Id},Acme Sensors,TH-200,SN-{100000 + i},ASSET-{i + 1:D4},eMMC 8 GB,Plant operations,Lyon plant,floor-a,"));
-        var imported = await bus.CreateRequestClient<ImportDevices>(new Uri($"queue:{QueueNames.Inventory}"))
-            .GetResponse<DevicesImported>(new ImportDevices { Csv = inventoryCsv, RequestedBy = "demo" });
-        var credentialsCsv = "deviceId,attestationPublicKey,networkSegment\n" +
-            string.Join("\n", devices.Select(d => $"{d.Id},{Convert.ToBase64String(d.AttestationPublicKey)},floor-a"));
-        var enrolled = await bus.CreateRequestClient<EnrollDevicesFromCsv>(new Uri($"queue:{QueueNames.EnrollDevice}"))
-            .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv { Csv = credentialsCsv, RequestedBy = "demo" });
-        if (!enrolled.Is(out Response<DevicesEnrolled>? _))
-            throw new InvalidOperationException("the demo fleet could not be enrolled");
-
-        // Enrollment registers each attestation key with the gateway; wait until it has them all.
-        var attestationKeys = services.GetRequiredService<AttestationKeyStore>();
-        while (await attestationKeys.CountAsync() < devices.Count)
-            await Task.Delay(50);
-        AnsiConsole.MarkupLine($"Imported {imported.Message.Imported} devices into the inventory and enrolled them (identity certificates, secrets, attestation keys).");
     }
 
     private static async Task<Dictionary<string, Guid>> Retire(IBus bus, InProcessDeviceFleet fleet)

@@ -37,7 +37,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         await using var page = await browser.NewPageAsync();
         await page.SetViewportAsync(new ViewPortOptions { Width = 1280, Height = 1400 });
         await page.GoToAsync($"{host.BaseAddress}operator#key={Uri.EscapeDataString(key)}");
-        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.includes('campaign(s)')");
+        await page.WaitForFunctionAsync("() => document.getElementById('count').textContent.includes('campaign(s)')");
 
         // The form: name, devices, reason, pace, abort at 90 % over 40 (not reached: a quarter fail).
         await page.TypeAsync("#name", "hall-b");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Decommission.Testing;
 
@@ -58,6 +59,19 @@ public sealed partial class FirstRunTests
                 Assert.Contains("0 certificate(s)", await ChromiumDomAsync(link));
             var forged = Regex.Replace(links["auditor"], "#key=.*$", "#key=" + Uri.EscapeDataString("dk_0000000000000000.forged"));
             Assert.Contains("The API key was not accepted.", await ChromiumDomAsync(forged));
+
+            // The simulated fleet is there to try a campaign on: the operator page offers it, and a campaign over it runs to its end.
+            var operatorPage = links["operator"].Replace("/#key=", "/operator#key=", StringComparison.Ordinal);
+            Assert.Contains("Use the simulated fleet (20)", await ChromiumDomAsync(operatorPage));
+            using var http = new HttpClient { BaseAddress = new Uri(serve.Address) };
+            http.DefaultRequestHeaders.Add("X-Api-Key", Uri.UnescapeDataString(links["operator"][(links["operator"].IndexOf("#key=", StringComparison.Ordinal) + 5)..]));
+            var fleet = await http.GetFromJsonAsync<FleetIds>("/api/demo-fleet", CampaignCalls.Json);
+            Assert.Equal(20, fleet!.DeviceIds.Count);
+            var (status, started, body) = await http.PostAsync("/api/campaigns", new { name = "first-try", deviceIds = fleet.DeviceIds, reason = "trying it", pacePerMinute = 6000 });
+            Assert.True(status == System.Net.HttpStatusCode.Created, body);
+            var done = await Eventually.Get(() => http.CampaignAsync(started!.CampaignId), c => c.State == Contracts.CampaignStates.Completed, "the campaign completed",
+                TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500), c => $"{c.State}: {c.Succeeded} retired, {c.Failed} failed");
+            Assert.Equal((18, 2), (done.Succeeded, done.Failed));
         }
 
         // The data stays: a second run makes no new keys and prints none, and the first run's keys still open the page.
@@ -67,9 +81,12 @@ public sealed partial class FirstRunTests
             Assert.DoesNotMatch(ApiKey(), shown);
             var port = new Uri(again.Address).Port;
             var auditor = new UriBuilder(links["auditor"]) { Port = port }.Uri.ToString();
-            Assert.Contains("0 certificate(s)", await ChromiumDomAsync(auditor));
+            // The first run's 18 certificates, listed with the first run's key.
+            Assert.Contains("18 certificate(s)", await ChromiumDomAsync(auditor));
         }
     }
+
+    private sealed record FleetIds(IReadOnlyList<string> DeviceIds);
 
     private static async Task<string> ChromiumDomAsync(string url)
     {
@@ -123,7 +140,7 @@ public sealed partial class FirstRunTests
         public static ServeProcess Start(string data)
         {
             var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath(), RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[] { HostDll, "serve", "--data", data, "--urls", "http://127.0.0.1:0" })
+            foreach (var argument in new[] { HostDll, "serve", "--data", data, "--urls", "http://127.0.0.1:0", "--devices", "20" })
                 start.ArgumentList.Add(argument);
             return new ServeProcess(Process.Start(start)!);
         }

@@ -24,7 +24,8 @@ internal static class OperatorPage
         <h2>Start a campaign</h2>
         <form id="start">
           <label>Name <input id="name" size="16" required maxlength="200"></label>
-          <label>Devices (one per line or comma-separated) <textarea id="devices" rows="3" cols="32" required></textarea></label>
+          <label>Devices (one per line or comma-separated) <textarea id="devices" rows="3" cols="32" required></textarea>
+            <button type="button" id="use-fleet" hidden></button></label>
           <label>Reason <input id="reason" size="16" required maxlength="200"></label>
           <label>Pace (devices/min) <input id="pace" type="number" min="0.1" step="any" value="60" required></label>
           <label>Abort at % failed <input id="abort-percent" type="number" min="0" max="100" step="any" value="10"></label>
@@ -32,7 +33,7 @@ internal static class OperatorPage
           <button id="start-button">Start</button>
         </form>
 
-        <h2>All campaigns</h2>
+        <h2>All campaigns <span id="count" class="muted small"></span></h2>
         <table id="campaigns"><thead><tr><th>Name</th><th>State</th><th>Progress</th><th>Retired</th><th>Failed</th><th>In flight</th><th>Not started</th><th></th></tr></thead>
           <tbody></tbody></table>
 
@@ -116,7 +117,7 @@ internal static class OperatorPage
             const open = row.insertCell().appendChild(document.createElement("button")); open.textContent = "Open";
             open.onclick = () => { state.selected = c.campaignId; detail(); refresh(); };
           }
-          say(list.campaigns.length + " campaign(s)");
+          $("count").textContent = list.campaigns.length + " campaign(s)";
           if (state.selected) await detail();
         }
 
@@ -176,7 +177,18 @@ internal static class OperatorPage
           }
         }
 
-        $("key-form").onsubmit = e => { e.preventDefault(); state.key = $("key").value.trim(); sessionStorage.setItem("decommission-key", state.key); refresh(); };
+        // serve's simulated fleet, when there is one (the services alone have no such endpoint).
+        async function offerFleet() {
+          if (state.fleetOffered || !state.key) return;
+          state.fleetOffered = true;
+          const response = await call("/api/demo-fleet");
+          if (!response.ok) return;
+          const fleet = await response.json();
+          const button = $("use-fleet"); button.hidden = false; button.textContent = `Use the simulated fleet (${fleet.deviceIds.length})`;
+          button.onclick = () => { $("devices").value = fleet.deviceIds.join("\n"); };
+        }
+
+        $("key-form").onsubmit = e => { e.preventDefault(); state.key = $("key").value.trim(); sessionStorage.setItem("decommission-key", state.key); refresh(); offerFleet(); };
         $("start").onsubmit = async e => {
           e.preventDefault();
           const percent = parseFloat($("abort-percent").value), min = parseInt($("abort-min").value, 10);
@@ -190,7 +202,7 @@ internal static class OperatorPage
           const c = await response.json(); state.selected = c.campaignId;
           say(`Started ${c.name}: ${c.state}`, "good"); await refresh();
         };
-        if (state.key) refresh();
+        if (state.key) { refresh(); offerFleet(); }
         setInterval(() => { if (state.key) refresh(); }, 2000);
         """;
 }
