@@ -35,6 +35,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking"],
         });
         await using var page = await browser.NewPageAsync();
+        page.DefaultTimeout = 60_000; // a loaded CI machine: Chromium and the page take their time
         await page.SetViewportAsync(new ViewPortOptions { Width = 1280, Height = 1400 });
         await page.GoToAsync($"{host.BaseAddress}operator#key={Uri.EscapeDataString(key)}");
         await page.WaitForFunctionAsync("() => document.getElementById('count').textContent.includes('campaign(s)')");
@@ -64,6 +65,7 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.True(retiredLine >= 1, "the chart shows no retired device");
 
         // Pause: the page shows it paused, and the API agrees; no device starts while it is.
+        await page.WaitForSelectorAsync("#action-pause");
         await page.ClickAsync("#action-pause");
         await page.WaitForFunctionAsync("() => document.getElementById('detail-state').textContent.startsWith('Paused')");
         await page.ScreenshotAsync(Path.Combine(Screenshots, "dashboard-paused.png"));

@@ -158,11 +158,15 @@ internal static class OperatorPage
           $("detail-title").textContent = c.name;
           $("detail-state").textContent = `${c.state}${c.endReason ? " — " + c.endReason : ""} · asked by ${c.requestedBy}${c.approvedBy ? ", approved by " + c.approvedBy : ""} · ` +
             `${c.succeeded} retired, ${c.failed} failed, ${c.inFlight} in flight, ${c.notStarted} not started of ${c.devices} · pace ${c.currentPacePerMinute}/min`;
-          const actions = $("actions"); actions.replaceChildren();
-          const possible = { Running: ["pause", "abort"], Paused: ["resume", "abort"], AwaitingApproval: ["approve", "refuse", "abort"] }[c.state] || [];
-          for (const action of possible) {
-            const b = actions.appendChild(document.createElement("button")); b.textContent = action[0].toUpperCase() + action.slice(1); b.id = "action-" + action;
-            b.onclick = () => act(action);
+          // The buttons are made again only when the campaign or its state changes: a refresh never pulls one from under a click.
+          const actions = $("actions"), shownFor = c.campaignId + "/" + c.state;
+          if (actions.dataset.for !== shownFor) {
+            actions.replaceChildren(); actions.dataset.for = shownFor;
+            const possible = { Running: ["pause", "abort"], Paused: ["resume", "abort"], AwaitingApproval: ["approve", "refuse", "abort"] }[c.state] || [];
+            for (const action of possible) {
+              const b = actions.appendChild(document.createElement("button")); b.textContent = action[0].toUpperCase() + action.slice(1); b.id = "action-" + action;
+              b.onclick = () => act(action);
+            }
           }
           chart(c.timeline, c.devices);
           const failures = $("failures").tBodies[0]; failures.replaceChildren();
