@@ -121,6 +121,9 @@ public static class BusCatalogue
             new(M<ChangeCampaign>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
             new(M<GetCampaign>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
             new(M<ListCampaigns>(), QueueNames.Campaigns, Request: true, ThroughTypeExchange: true),
+            // The operator page's retirements by state and one device's history (read only).
+            new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
+            new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
         ],
         Publishes = [M<DisposalCertificateIssued>(), M<DisposalCertificateRefused>()],
     };

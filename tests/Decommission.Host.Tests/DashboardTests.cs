@@ -77,6 +77,19 @@ public sealed class DashboardTests(ITestOutputHelper output)
         var later = await api.CampaignAsync(paused.CampaignId);
         Assert.Equal(paused.NotStarted, later.NotStarted);
         Assert.True(later.NotStarted > 0, "every device had started before the pause");
+
+        // All retirements by state, and one failed device's whole history, as the page shows them.
+        await page.WaitForFunctionAsync("() => document.getElementById('all-states').innerText.includes('Failed')");
+        await page.TypeAsync("#history-device", "dash-04");
+        await page.ClickAsync("#history-form button");
+        await page.WaitForFunctionAsync("() => document.getElementById('history').tBodies[0].rows.length >= 3");
+        await page.ScreenshotAsync(Path.Combine(Screenshots, "dashboard-history.png"));
+        var history = await page.EvaluateExpressionAsync<string>("document.getElementById('history-summary').innerText + ' | ' + document.getElementById('history').innerText");
+        output.WriteLine(history);
+        Assert.Contains("dash-04: Failed (DeviceReportedFailure)", history);
+        Assert.Contains("campaign hall-b (olga)", history);
+        Assert.Contains("Quarantining", history);
+        Assert.Contains("Erasing", history);
     }
 
     private static async Task Fill(IPage page, string selector, string value)

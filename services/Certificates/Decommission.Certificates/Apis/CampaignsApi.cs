@@ -22,6 +22,10 @@ public static class CampaignsApi
         var operate = app.MapGroup("/api/campaigns").RequireAuthorization(ApiRoles.OperatePolicy);
         operate.MapPost("/", Start).WithName("StartCampaign");
         operate.MapPost("/{id:guid}/{action}", Change).WithName("ChangeCampaign");
+        // What the dashboard shows beside the campaigns: every retirement by state, and one device's whole history.
+        var retirements = app.MapGroup("/api/retirements").RequireAuthorization(ApiRoles.ReadPolicy);
+        retirements.MapGet("/counts", Counts).WithName("CountRetirements");
+        retirements.MapGet("/devices/{deviceId}", History).WithName("DeviceRetirementHistory");
         return app;
     }
 
@@ -91,6 +95,17 @@ public static class CampaignsApi
     {
         var answer = await Client<ListCampaigns>(bus).GetResponse<CampaignList>(new ListCampaigns { Limit = Math.Clamp(limit ?? 50, 1, 200) }, cancellationToken);
         return Results.Ok(answer.Message);
+    }
+
+    private static async Task<IResult> Counts(IBus bus, CancellationToken cancellationToken) =>
+        Results.Ok((await Client<CountRetirements>(bus).GetResponse<RetirementCounts>(new CountRetirements(), cancellationToken)).Message);
+
+    private static async Task<IResult> History(string deviceId, IBus bus, CancellationToken cancellationToken)
+    {
+        if (deviceId.Length is 0 or > 64 || deviceId.Any(char.IsControl))
+            return Results.Problem("a device id of 1 to 64 characters", statusCode: StatusCodes.Status400BadRequest);
+        var answer = await Client<GetRetirementStatus>(bus).GetResponse<RetirementStatus, RetirementNotFound>(new GetRetirementStatus { DeviceId = deviceId }, cancellationToken);
+        return answer.Is(out Response<RetirementStatus>? status) ? Results.Ok(status.Message) : Results.NotFound();
     }
 
     // Through the message type's own exchange (bound to the orchestrator's campaigns queue by the broker's set-up): this

@@ -37,6 +37,14 @@ internal static class OperatorPage
         <table id="campaigns"><thead><tr><th>Name</th><th>State</th><th>Progress</th><th>Retired</th><th>Failed</th><th>In flight</th><th>Not started</th><th></th></tr></thead>
           <tbody></tbody></table>
 
+        <h2>All retirements by state</h2>
+        <table id="all-states"><thead><tr><th>State</th><th>Retirements</th></tr></thead><tbody></tbody></table>
+
+        <h2>One device's history</h2>
+        <form id="history-form"><label>Device <input id="history-device" size="16" required maxlength="64"></label><button>Show</button></form>
+        <p id="history-summary"></p>
+        <table id="history"><thead><tr><th>At (UTC)</th><th>From</th><th>To</th><th>Event</th><th>By</th><th>Detail</th></tr></thead><tbody></tbody></table>
+
         <section id="detail" hidden>
           <h2 id="detail-title"></h2>
           <p id="detail-state"></p>
@@ -118,6 +126,11 @@ internal static class OperatorPage
             open.onclick = () => { state.selected = c.campaignId; detail(); refresh(); };
           }
           $("count").textContent = list.campaigns.length + " campaign(s)";
+          const counts = await call("/api/retirements/counts");
+          if (counts.ok) {
+            const all = $("all-states").tBodies[0]; all.replaceChildren();
+            for (const [s, n] of Object.entries((await counts.json()).byState)) { const row = all.insertRow(); cell(row, s); cell(row, n); }
+          }
           if (state.selected) await detail();
         }
 
@@ -191,6 +204,20 @@ internal static class OperatorPage
           const button = $("use-fleet"); button.hidden = false; button.textContent = `Use the simulated fleet (${fleet.deviceIds.length})`;
           button.onclick = () => { $("devices").value = fleet.deviceIds.join("\n"); };
         }
+
+        $("history-form").onsubmit = async e => {
+          e.preventDefault();
+          const device = $("history-device").value.trim();
+          const response = await call("/api/retirements/devices/" + encodeURIComponent(device));
+          const body = $("history").tBodies[0]; body.replaceChildren();
+          if (!response.ok) { $("history-summary").textContent = response.status === 404 ? `No retirement of ${device}.` : await problem(response); return; }
+          const r = await response.json();
+          $("history-summary").textContent = `${r.deviceId}: ${r.state}${r.failureReason ? " (" + r.failureReason + ")" : ""}${r.certificateId ? ", certificate " + r.certificateId : ""}, ${r.eraseAttempts} erase attempt(s)`;
+          for (const h of r.history) {
+            const row = body.insertRow();
+            for (const v of [h.at.replace("T", " ").slice(0, 19), h.fromState, h.toState, h.event, h.actor, h.detail]) cell(row, v);
+          }
+        };
 
         $("key-form").onsubmit = e => { e.preventDefault(); state.key = $("key").value.trim(); sessionStorage.setItem("decommission-key", state.key); refresh(); offerFleet(); };
         $("start").onsubmit = async e => {
