@@ -1,9 +1,7 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using Decommission.Certificates.Apis;
 using Decommission.Contracts;
 using Decommission.DeviceAgent;
-using Decommission.DeviceGateway.Commands;
 using Decommission.ServiceDefaults;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -56,30 +54,11 @@ public sealed class FleetHost : IAsyncDisposable
         return client;
     }
 
+    // The fleet as demo and serve make theirs: each device's state under the data directory, imported and enrolled.
     private async Task EnrollAsync(IReadOnlyList<DeviceSpec> specs)
     {
-        var fleet = Services.GetRequiredService<InProcessDeviceFleet>();
-        using (var gatewayKey = ECDsa.Create())
-        {
-            gatewayKey.ImportFromPem(await File.ReadAllTextAsync(Services.GetRequiredService<CommandSigningKey>().PublicKeyPath));
-            foreach (var spec in specs)
-                fleet.Add(new SimulatedDevice(spec, gatewayKey.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow));
-        }
-        var bus = Services.GetRequiredService<IBus>();
-        await bus.CreateRequestClient<ImportDevices>(new Uri($"queue:{QueueNames.Inventory}")).GetResponse<DevicesImported>(new ImportDevices
-        {
-            Csv = "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" + string.Join("\n",
-                specs.Select((d, i) => $"{d.Id},Acme Sensors,TH-200,SN-{i},ASSET-{i:D4},eMMC 8 GB,Plant operations,Lyon plant,floor-a,")),
-            RequestedBy = "campaign test",
-        });
-        var enrolled = await bus.CreateRequestClient<EnrollDevicesFromCsv>(new Uri($"queue:{QueueNames.EnrollDevice}"))
-            .GetResponse<DevicesEnrolled, EnrollmentRejected>(new EnrollDevicesFromCsv
-            {
-                Csv = "deviceId,attestationPublicKey,networkSegment\n" +
-                      string.Join("\n", specs.Select(d => $"{d.Id},{Convert.ToBase64String(fleet.Devices[d.Id].AttestationPublicKey)},floor-a")),
-                RequestedBy = "campaign test",
-            }, timeout: RequestTimeout.After(s: 60));
-        Assert.True(enrolled.Is(out Response<DevicesEnrolled>? _), "the fleet could not be enrolled");
+        await SimulatedFleet.AddAsync(Services, specs, Path.Combine(_data, "devices"));
+        await SimulatedFleet.EnrollAsync(Services, "campaign test");
     }
 
     public async ValueTask DisposeAsync()
