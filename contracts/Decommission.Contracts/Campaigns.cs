@@ -15,6 +15,8 @@ public record StartCampaign
     public double PacePerMinute { get; init; }
     public CampaignRamp? Ramp { get; init; }
     public IReadOnlyList<AbortCriterion> AbortCriteria { get; init; } = [];
+    /// <summary>Where the devices came from: a list, a selection of the inventory, or the end-of-life scheduler's batch of a day.</summary>
+    public string Source { get; init; } = "";
     public string RequestedBy { get; init; } = "";
     public string RequestedByKey { get; init; } = "";
     public DateTimeOffset RequestedAt { get; init; }
@@ -89,6 +91,7 @@ public record CampaignView
     public string Name { get; init; } = "";
     public string State { get; init; } = "";
     public string Reason { get; init; } = "";
+    public string Source { get; init; } = "";
     public double PacePerMinute { get; init; }
     /// <summary>The pace now (the ramp's, while it climbs).</summary>
     public double CurrentPacePerMinute { get; init; }

@@ -27,7 +27,7 @@ public static class BusCatalogue
                 M<ErasureVerified>(), M<ErasureRejected>(), M<IdentityRevoked>(), M<DisposalCertificateIssued>(),
                 M<DisposalCertificateRefused>(), RetirementDeadlineReached),
             Queue(QueueNames.RetirementStatus, M<GetRetirementStatus>(), M<ListRetirements>(), M<CountRetirements>()),
-            // Relayed by the certificates service for the people its API authenticated; no one else may write these.
+            // Relayed by the certificates service for the people its API authenticated, and the end-of-life scheduler's batches.
             Queue(QueueNames.Campaigns, M<StartCampaign>(), M<ChangeCampaign>(), M<GetCampaign>(), M<ListCampaigns>()),
         ],
         Sends =
@@ -60,14 +60,14 @@ public static class BusCatalogue
         Description = "devices, legal holds, retirement confirmation, and the end-of-life scheduler: same process, same user",
         Consumes =
         [
-            Queue(QueueNames.Inventory, M<ImportDevices>(), M<SetLegalHold>(), M<PreviewEndOfLife>()),
+            Queue(QueueNames.Inventory, M<ImportDevices>(), M<SetLegalHold>(), M<PreviewEndOfLife>(), M<SelectDevices>()),
             Queue(QueueNames.InventoryRetirements,
                 M<RetirementRequested>(), M<DeviceDecommissioned>(), M<RetirementFailed>(), M<RetirementCancelled>(), M<RetirementRetried>()),
         ],
-        // The end-of-life scheduler's retirements, through RetireDevice's own exchange.
-        Sends = [new(M<RetireDevice>(), QueueNames.RetireDevice, ThroughTypeExchange: true)],
+        // The end-of-life scheduler's daily batches, as campaigns (no answer asked), through StartCampaign's own exchange.
+        Sends = [new(M<StartCampaign>(), QueueNames.Campaigns, ThroughTypeExchange: true)],
         Publishes = [M<RetirementAccepted>(), M<RetirementRefused>(), M<DeviceLegalHoldChanged>()],
-        Responds = [M<DevicesImported>(), M<LegalHoldSet>(), M<EndOfLifePreview>()],
+        Responds = [M<DevicesImported>(), M<LegalHoldSet>(), M<EndOfLifePreview>(), M<SelectedDevices>()],
     };
 
     public static readonly BusProcess Credentials = new()
@@ -110,7 +110,7 @@ public static class BusCatalogue
     {
         Name = "certificates",
         HasBusEndpoint = true,
-        Description = "issues disposal certificates; records a two-person physical destruction; relays operators' campaign orders",
+        Description = "issues disposal certificates; records a two-person physical destruction; relays operators' campaign and retirement orders",
         Consumes = [Queue(QueueNames.IssueDisposalCertificate, M<IssueDisposalCertificate>())],
         Sends =
         [
@@ -124,6 +124,14 @@ public static class BusCatalogue
             // The operator page's retirements by state and one device's history (read only).
             new(M<GetRetirementStatus>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
             new(M<CountRetirements>(), QueueNames.RetirementStatus, Request: true, ThroughTypeExchange: true),
+            // One device retired, retried or cancelled from the operator page.
+            new(M<RetireDevice>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            new(M<CancelRetirement>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            new(M<RetryRetirement>(), QueueNames.RetireDevice, Request: true, ThroughTypeExchange: true),
+            // A campaign's selection, the end-of-life notice and its holds.
+            new(M<SelectDevices>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
+            new(M<PreviewEndOfLife>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
+            new(M<SetLegalHold>(), QueueNames.Inventory, Request: true, ThroughTypeExchange: true),
         ],
         Publishes = [M<DisposalCertificateIssued>(), M<DisposalCertificateRefused>()],
     };

@@ -3,6 +3,7 @@ using Decommission.Contracts;
 using Decommission.DeviceAgent;
 using Decommission.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using System.Net.Http.Json;
 using PuppeteerSharp;
 using Xunit.Abstractions;
 
@@ -11,7 +12,9 @@ namespace Decommission.Host.Tests;
 /// <summary>
 /// The operator's dashboard in a real headless Chromium (the one ops/test.sh installs, driven over the DevTools protocol):
 /// an operator opens it with the link serve prints, starts a campaign with its form, watches its chart and its failures
-/// grouped by reason, pauses it. Screenshots are kept in the test's output directory (screenshots/).
+/// grouped by reason, pauses it, reads a failed device's history, retries another, records a failed device's physical
+/// destruction that a second operator witnesses on the page (then the device has its certificate). Screenshots are kept in the
+/// test's output directory (screenshots/).
 /// </summary>
 public sealed class DashboardTests(ITestOutputHelper output)
 {
@@ -90,6 +93,42 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.Contains("campaign hall-b (olga)", history);
         Assert.Contains("Quarantining", history);
         Assert.Contains("Erasing", history);
+
+        // dash-04 failed: olga records its physical destruction on the page; nothing is certified until someone else witnesses it.
+        await page.WaitForSelectorAsync("#destruction-form:not([hidden])");
+        await page.TypeAsync("#destruction-method", "shredded");
+        await page.TypeAsync("#destruction-location", "Lyon, bay 3");
+        await page.ClickAsync("#destruction-record");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.startsWith('Destruction recorded as DR-')");
+        var recordId = System.Text.RegularExpressions.Regex.Match(await page.EvaluateExpressionAsync<string>("document.getElementById('status').textContent"),
+            "DR-[0-9A-F]+").Value;
+        await Task.Delay(1000);
+        var unwitnessed = await api.GetFromJsonAsync<RetirementStatus>("/api/retirements/devices/dash-04", CampaignCalls.Json);
+        Assert.Equal((RetirementStates.Failed, null), (unwitnessed!.State, unwitnessed.CertificateId));
+
+        // Retry another failed device from the page (its secure element refuses again: a second erase, and it fails again).
+        await page.EvaluateFunctionAsync("() => { document.getElementById('history-device').value = 'dash-08'; }");
+        await page.ClickAsync("#history-form button");
+        await page.WaitForFunctionAsync("() => document.getElementById('history-summary').textContent.startsWith('dash-08: Failed')");
+        await page.ClickAsync("#device-retry");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent === 'retry dash-08: done'");
+        var retried = await Eventually.Get(() => api.GetFromJsonAsync<RetirementStatus>("/api/retirements/devices/dash-08", CampaignCalls.Json),
+            r => r!.History.Count(h => h.ToState == RetirementStates.Failed) == 2, "dash-08 to fail again after its retry", TimeSpan.FromSeconds(30),
+            describe: r => string.Join("; ", r!.History.Select(h => $"{h.FromState}->{h.ToState} {h.Event} {h.Actor}")));
+        Assert.Contains(retried!.History, h => h.FromState == RetirementStates.Failed && h.ToState == RetirementStates.Erasing && h.Actor == "olga");
+
+        // A second operator, pavel, opens the page with his own key and witnesses the record: the device gets its certificate.
+        var pavel = await host.Services.GetRequiredService<ApiKeyStore>().CreateAsync("pavel", ApiRoles.Operator);
+        await page.EvaluateFunctionAsync("k => { document.getElementById('key').value = k; }", pavel);
+        await page.ClickAsync("#key-form button");
+        await page.TypeAsync("#witness-record", recordId);
+        await page.ClickAsync("#witness-form button");
+        await page.WaitForFunctionAsync("() => document.getElementById('witness-detail').textContent.includes('witnessed by pavel')");
+        await page.ScreenshotAsync(Path.Combine(Screenshots, "dashboard-witnessed.png"));
+        Assert.Contains("shredded at Lyon, bay 3 by olga", await page.EvaluateExpressionAsync<string>("document.getElementById('witness-detail').textContent"));
+        var destroyed = await Eventually.Get(() => api.GetFromJsonAsync<RetirementStatus>("/api/retirements/devices/dash-04", CampaignCalls.Json),
+            r => r!.CertificateId is not null, "dash-04's certificate", TimeSpan.FromSeconds(30));
+        Assert.Equal(RetirementStates.Completed, destroyed!.State);
     }
 
     private static async Task Fill(IPage page, string selector, string value)

@@ -41,7 +41,7 @@ public sealed class DeviceStoreTests
             {
                 start.SignalAndWait(TimeSpan.FromSeconds(10));
                 var now = DateTimeOffset.UtcNow;
-                return (await replicas[r].ClaimDueAsync($"replica-{r}", Today, batch: 1000, staleBefore: now.AddHours(-1), now)).Select(c => (r, c.DeviceId));
+                return (await replicas[r].ClaimDueAsync($"replica-{r}", Today, batch: 1000, staleBefore: now.AddHours(-1), now, Guid.NewGuid())).Select(c => (r, c.DeviceId));
             })));
             claimed.AddRange(claims.SelectMany(c => c));
         }

@@ -59,12 +59,16 @@ public sealed class InventoryHost : IAsyncDisposable
     public Task<T> WaitForPublished<T>(Func<T, bool> match) where T : class =>
         Eventually.First(() => BusTraffic.Of<T>(Harness), match, $"a {typeof(T).Name} to be published");
 
-    public IReadOnlyList<(string DeviceId, Guid? MessageId)> SentRetirements() =>
-        Harness.Sent.Select<RetireDevice>().Select(m => (m.Context.Message.DeviceId, m.Context.MessageId)).ToList();
+    /// <summary>The end-of-life scheduler's campaigns as sent, with their message ids.</summary>
+    public IReadOnlyList<(StartCampaign Campaign, Guid? MessageId)> SentCampaigns() =>
+        Harness.Sent.Select<StartCampaign>().Select(m => (m.Context.Message, m.Context.MessageId)).ToList();
 
     public static string Csv(IEnumerable<(string Id, DateOnly? EndOfLife)> devices) =>
+        Csv(devices.Select(d => (d.Id, d.EndOfLife, "TH-200", "Plant ops", "Lyon")));
+
+    public static string Csv(IEnumerable<(string Id, DateOnly? EndOfLife, string Model, string Owner, string Site)> devices) =>
         "deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife\n" +
-        string.Join("\n", devices.Select(d => $"{d.Id},Acme,TH-200,SN-{d.Id},A-{d.Id},eMMC,Plant ops,Lyon,floor,{d.EndOfLife:yyyy-MM-dd}"));
+        string.Join("\n", devices.Select(d => $"{d.Id},Acme,{d.Model},SN-{d.Id},A-{d.Id},eMMC,{d.Owner},{d.Site},floor,{d.EndOfLife:yyyy-MM-dd}"));
 
     public ValueTask DisposeAsync() => _service.DisposeAsync();
 }

@@ -103,7 +103,7 @@ public sealed class InventoryTests
         Assert.Equal(2, preview.Total);
         Assert.Equal(Today.AddDays(-3), preview.Devices[0].EndOfLife);
         await Task.Delay(300);
-        Assert.Empty(host.SentRetirements());
+        Assert.Empty(host.SentCampaigns());
         await using var connection = await host.Database.OpenAsync();
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM devices WHERE eol_claimed_at IS NOT NULL;"));
     }
@@ -121,9 +121,7 @@ public sealed class InventoryTests
 
         // Both instances scan at once, several times.
         var scans = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => (i % 2 == 0 ? first : second).Scheduler.ScanOnceAsync())));
-        var sentBeforeRestart = first.SentRetirements().Concat(second.SentRetirements()).ToList();
-        // Either instance may have won every claim on a busy machine: read a sent request from whichever sent one.
-        var retire = first.Harness.Sent.Select<RetireDevice>().Concat(second.Harness.Sent.Select<RetireDevice>()).First().Context.Message;
+        var sentBeforeRestart = first.SentCampaigns().Concat(second.SentCampaigns()).ToList();
         await first.DisposeAsync();
 
         await using var restarted = await InventoryHost.StartAsync(path);
@@ -132,28 +130,71 @@ public sealed class InventoryTests
         Assert.Equal(["late-arrival"], await restarted.Scheduler.ScanOnceAsync());
 
         Assert.Equal(300, scans.Sum(s => s.Count));
-        Assert.Equal(300, sentBeforeRestart.Count);
-        Assert.Equal(due.Select(d => d.Item1).Order(), sentBeforeRestart.Select(s => s.DeviceId).Order());
-        Assert.All(sentBeforeRestart, s => Assert.Equal(EndOfLifeScheduler.RequestIdFor(s.DeviceId, due.Single(d => d.Item1 == s.DeviceId).Item2!.Value), s.MessageId));
-        Assert.Equal("end-of-life scheduler", retire.RequestedBy);
-        Assert.StartsWith("EndOfLife", retire.Reason);
+        var devices = sentBeforeRestart.SelectMany(s => s.Campaign.DeviceIds).ToList();
+        Assert.Equal(due.Select(d => d.Item1).Order(), devices.Order());
+        // Each batch is one campaign, sent under its own id; the devices' retirements follow from it (the orchestrator's side).
+        Assert.All(sentBeforeRestart, s => Assert.Equal(s.Campaign.CampaignId, s.MessageId));
+        Assert.Equal(sentBeforeRestart.Count, sentBeforeRestart.Select(s => s.Campaign.CampaignId).Distinct().Count());
+        var campaign = sentBeforeRestart[0].Campaign;
+        Assert.Equal("end-of-life scheduler", campaign.RequestedBy);
+        Assert.Equal("end-of-life scheduler", campaign.Source);
+        Assert.Equal($"end of life {Today:yyyy-MM-dd}", campaign.Name);
+        Assert.StartsWith("EndOfLife", campaign.Reason);
+        Assert.Equal(60, campaign.PacePerMinute);
+        Assert.Equal(20, Assert.Single(campaign.AbortCriteria).Percent);
+        Assert.Equal(["late-arrival"], restarted.SentCampaigns().Single().Campaign.DeviceIds);
     }
 
     [Theory]
     [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
-    public async Task A_claim_left_unsent_by_a_crash_is_sent_again_with_the_same_request_id(SqlDialect engine)
+    public async Task A_claim_left_unsent_by_a_crash_is_sent_again_as_the_same_campaign(SqlDialect engine)
     {
         await using var host = await InventoryHost.StartAsync(engine);
-        await host.Import(InventoryHost.Csv([("crashy", Today.AddDays(-1))]));
+        await host.Import(InventoryHost.Csv([("crashy", Today.AddDays(-1)), ("crashy-2", Today.AddDays(-2)), ("fresh", Today)]));
+        var campaignId = Guid.NewGuid();
         await using (var connection = await host.Database.OpenAsync())
-            await connection.ExecuteAsync("UPDATE devices SET eol_claimed_at = @At, eol_claimed_by = 'dead instance' WHERE device_id = 'crashy';",
-                new { At = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O") });
+            await connection.ExecuteAsync("""
+                UPDATE devices SET eol_claimed_at = @At, eol_claimed_by = 'dead instance', eol_campaign_id = @Campaign WHERE device_id IN ('crashy', 'crashy-2');
+                """, new { At = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O"), Campaign = campaignId.ToString() });
 
         var sent = await host.Scheduler.ScanOnceAsync();
 
-        Assert.Equal(["crashy"], sent);
-        Assert.Equal(EndOfLifeScheduler.RequestIdFor("crashy", Today.AddDays(-1)), host.SentRetirements().Single().MessageId);
+        Assert.Equal(["crashy", "crashy-2", "fresh"], sent.Order());
+        var campaigns = host.SentCampaigns();
+        Assert.Equal(2, campaigns.Count);
+        var again = Assert.Single(campaigns, c => c.Campaign.CampaignId == campaignId);
+        Assert.Equal(["crashy", "crashy-2"], again.Campaign.DeviceIds);
+        Assert.Equal(campaignId, again.MessageId);
+        Assert.Equal(["fresh"], Assert.Single(campaigns, c => c.Campaign.CampaignId != campaignId).Campaign.DeviceIds);
         Assert.Empty(await host.Scheduler.ScanOnceAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_selection_gives_the_active_unheld_devices_that_match_every_field(SqlDialect engine)
+    {
+        await using var host = await InventoryHost.StartAsync(engine);
+        await host.Import(InventoryHost.Csv([
+            ("lyon-a", Today.AddDays(5), "TH-200", "Plant ops", "Lyon"), ("lyon-b", Today.AddDays(40), "TH-200", "Plant ops", "Lyon"),
+            ("lyon-c", Today.AddDays(5), "TH-300", "Plant ops", "Lyon"), ("paris-a", Today.AddDays(5), "TH-200", "Plant ops", "Paris"),
+            ("lyon-held", Today.AddDays(5), "TH-200", "Plant ops", "Lyon"), ("lyon-undated", null, "TH-200", "Facilities", "Lyon")]));
+        await host.Harness.GetRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold { DeviceId = "lyon-held", Hold = true, Reason = "audit", RequestedBy = "legal" });
+        var select = host.Harness.GetRequestClient<SelectDevices>();
+
+        async Task<SelectedDevices> Select(DeviceSelection selection, int limit = 100) =>
+            (await select.GetResponse<SelectedDevices>(new SelectDevices { Selection = selection, Limit = limit })).Message;
+
+        var lyon = await Select(new DeviceSelection { Site = "lyon", Model = "th-200" });
+        Assert.Equal(["lyon-a", "lyon-b", "lyon-undated"], lyon.DeviceIds);
+        Assert.Equal((3, 1), (lyon.Total, lyon.Held));
+        Assert.Equal(["lyon-a", "lyon-c", "paris-a"], (await Select(new DeviceSelection { EndOfLifeBy = Today.AddDays(10), Owner = "Plant ops" })).DeviceIds);
+        Assert.Equal(["lyon-undated"], (await Select(new DeviceSelection { Owner = "FACILITIES" })).DeviceIds);
+        var capped = await Select(new DeviceSelection { Site = "Lyon" }, limit: 2);
+        Assert.Equal((2, 4), (capped.DeviceIds.Count, capped.Total));
+        // A device whose retirement began is no longer selectable.
+        await host.Harness.Bus.Publish(new RetirementRequested { RetirementId = Guid.NewGuid(), DeviceId = "lyon-a", Reason = "test", RequestedBy = "bob" });
+        await host.WaitForPublished<RetirementAccepted>(m => m.DeviceId == "lyon-a");
+        await Eventually.True(async () => !(await Select(new DeviceSelection { Site = "Lyon" })).DeviceIds.Contains("lyon-a"), "lyon-a to leave the selection");
     }
 
     // SQLite's plan (PostgreSQL's planner picks by table statistics: a small test table is read whole).

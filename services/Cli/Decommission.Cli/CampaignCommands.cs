@@ -39,17 +39,31 @@ public static class CampaignCommands
             Description = "abort when PERCENT of the finished devices failed (with REASON, or any), once MIN have finished: PERCENT:MIN[:REASON]; repeatable",
             HelpName = "rule", AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("start", "Start a campaign over the devices of a CSV or a list.") { name, csv, devices, reason, pace, rampStart, rampFactor, rampEvery, abort };
+        var site = new Option<string>("--site") { Description = "or select from the inventory: every active device of this site ...", HelpName = "name" };
+        var model = new Option<string>("--model") { Description = "... of this model ...", HelpName = "name" };
+        var owner = new Option<string>("--owner") { Description = "... of this owner ...", HelpName = "name" };
+        var endOfLifeBy = new Option<DateOnly?>("--end-of-life-by") { Description = "... whose end of life is on or before this date (devices on legal hold are left out)", HelpName = "yyyy-mm-dd" };
+        var command = new Command("start", "Start a campaign over the devices of a CSV, a list, or a selection of the inventory.")
+        {
+            name, csv, devices, site, model, owner, endOfLifeBy, reason, pace, rampStart, rampFactor, rampEvery, abort,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var ids = DeviceIds(parse.GetValue(csv), parse.GetValue(devices));
+            var selection = new DeviceSelection
+            {
+                Site = parse.GetValue(site), Model = parse.GetValue(model), Owner = parse.GetValue(owner), EndOfLifeBy = parse.GetValue(endOfLifeBy),
+            };
+            var listed = parse.GetValue(csv) is not null || parse.GetValue(devices) is not null;
+            if (listed && !selection.IsEmpty)
+                throw new CliFailure(ExitCodes.Usage, "give the devices (--csv or --devices) or a selection (--site, --model, --owner, --end-of-life-by), not both");
+            var ids = selection.IsEmpty ? DeviceIds(parse.GetValue(csv), parse.GetValue(devices)) : [];
             var criteria = (parse.GetValue(abort) ?? []).Select(ParseCriterion).ToList();
             var ramp = parse.GetValue(rampStart) is { } start
                 ? new CampaignRamp { StartPerMinute = start, Factor = parse.GetValue(rampFactor), EverySucceeded = parse.GetValue(rampEvery) }
                 : null;
             using var api = cli.Api(parse);
             var view = await api.StartCampaignAsync(new NewCampaign(parse.GetRequiredValue(name), ids, parse.GetRequiredValue(reason),
-                parse.GetRequiredValue(pace), ramp, criteria), cancellationToken);
+                parse.GetRequiredValue(pace), ramp, criteria, selection.IsEmpty ? null : selection), cancellationToken);
             Print(cli, view);
             cli.Output.Line(view.State == CampaignStates.AwaitingApproval
                 ? $"Next        another person approves: decom campaign approve {view.CampaignId}"
@@ -120,7 +134,7 @@ public static class CampaignCommands
     private static IReadOnlyList<string> DeviceIds(FileInfo? csv, string? list)
     {
         if ((csv is null) == (list is null))
-            throw new CliFailure(ExitCodes.Usage, "give the devices with --csv FILE or --devices a,b,c (one of them)");
+            throw new CliFailure(ExitCodes.Usage, "give the devices with --csv FILE or --devices a,b,c (one of them), or select them with --site, --model, --owner or --end-of-life-by");
         if (list is not null)
             return list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (!csv!.Exists)
@@ -147,6 +161,8 @@ public static class CampaignCommands
     {
         cli.Output.Line($"Campaign    {view.CampaignId} ({view.Name})");
         cli.Output.Line($"State       {view.State}{(view.EndReason is null ? "" : $": {view.EndReason}")}");
+        if (view.Source.Length > 0)
+            cli.Output.Line($"Devices of  {view.Source}");
         cli.Output.Line($"Asked by    {view.RequestedBy}{(view.ApprovedBy is null ? "" : $", approved by {view.ApprovedBy}")}");
         cli.Output.Line($"Pace        {view.CurrentPacePerMinute.ToString("0.#", CultureInfo.InvariantCulture)} per minute (at most {view.PacePerMinute.ToString("0.#", CultureInfo.InvariantCulture)})");
         cli.Output.Line($"Devices     {view.Devices}: {view.Succeeded} retired, {view.Failed} failed, {view.InFlight} in flight, {view.NotStarted} not started");

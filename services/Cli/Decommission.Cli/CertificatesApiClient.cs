@@ -163,7 +163,8 @@ public sealed class CertificatesApiClient : IDisposable
 
 /// <summary>A campaign to start: its devices, pace, ramp and abort criteria; who asks is the API key's owner.</summary>
 public sealed record NewCampaign(string Name, IReadOnlyList<string> DeviceIds, string Reason, double PacePerMinute,
-    Decommission.Contracts.CampaignRamp? Ramp, IReadOnlyList<Decommission.Contracts.AbortCriterion> AbortCriteria);
+    Decommission.Contracts.CampaignRamp? Ramp, IReadOnlyList<Decommission.Contracts.AbortCriterion> AbortCriteria,
+    Decommission.Contracts.DeviceSelection? Selection = null);
 
 /// <summary>A physical destruction to record: what, where, when; who is the API key's owner.</summary>
 public sealed record NewDestruction(Guid RetirementId, string DeviceId, string Method, string Location, DateTimeOffset DestroyedAt);

@@ -22,6 +22,18 @@ public sealed class InventoryOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ResendUnsentAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The pace of the scheduler's campaigns, devices per minute.</summary>
+    [Range(0.01, 60_000)]
+    public double EndOfLifePacePerMinute { get; set; } = 60;
+
+    /// <summary>A scheduler's campaign is aborted when this percentage of its finished devices failed (0: never)...</summary>
+    [Range(0, 100)]
+    public double EndOfLifeAbortPercent { get; set; } = 20;
+
+    /// <summary>... once at least this many have finished.</summary>
+    [Range(1, 100_000)]
+    public int EndOfLifeAbortAfter { get; set; } = 20;
+
     /// <summary>Who the scheduler's retirements are requested by.</summary>
     [Required]
     public string SchedulerName { get; set; } = "end-of-life scheduler";

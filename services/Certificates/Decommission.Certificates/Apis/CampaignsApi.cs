@@ -29,18 +29,37 @@ public static class CampaignsApi
         return app;
     }
 
+    /// <summary>A new campaign: its devices listed (<see cref="DeviceIds"/>) or selected from the inventory (<see cref="Selection"/>).</summary>
     public sealed record NewCampaign(string? Name, IReadOnlyList<string>? DeviceIds, string? Reason, double PacePerMinute, CampaignRamp? Ramp,
-        IReadOnlyList<AbortCriterion>? AbortCriteria);
+        IReadOnlyList<AbortCriterion>? AbortCriteria, DeviceSelection? Selection = null);
 
     public sealed record CampaignNote(string? Note);
 
+    private const int CampaignSourceLength = 200;
+
     private static async Task<IResult> Start(NewCampaign body, ClaimsPrincipal user, IBus bus, AccessLog log, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var (deviceIds, source) = (body.DeviceIds ?? [], "list");
+        if (body.Selection is { } selection)
+        {
+            if (deviceIds.Count > 0 || selection.IsEmpty)
+                return Results.Problem("either devices listed or a selection (site, model, owner or end of life by a date), not both",
+                    statusCode: StatusCodes.Status400BadRequest);
+            var selected = (await Client<SelectDevices>(bus).GetResponse<SelectedDevices>(new SelectDevices { Selection = selection, Limit = 100_000 },
+                cancellationToken)).Message;
+            if (selected.DeviceIds.Count == 0)
+                return Results.Problem($"the selection ({selection}) matches no active device that is not on legal hold ({selected.Held} on hold)",
+                    statusCode: StatusCodes.Status400BadRequest);
+            if (selected.Total > selected.DeviceIds.Count)
+                return Results.Problem($"the selection ({selection}) matches {selected.Total} devices; narrow it", statusCode: StatusCodes.Status400BadRequest);
+            (deviceIds, source) = (selected.DeviceIds, $"selection: {selection}" + (selected.Held > 0 ? $" ({selected.Held} on legal hold left out)" : ""));
+        }
         var order = new StartCampaign
         {
             CampaignId = NewId.NextGuid(),
             Name = body.Name?.Trim() ?? "",
-            DeviceIds = body.DeviceIds ?? [],
+            DeviceIds = deviceIds,
+            Source = source.Length > CampaignSourceLength ? source[..CampaignSourceLength] : source,
             Reason = body.Reason?.Trim() ?? "",
             PacePerMinute = body.PacePerMinute,
             Ramp = body.Ramp,
@@ -108,10 +127,5 @@ public static class CampaignsApi
         return answer.Is(out Response<RetirementStatus>? status) ? Results.Ok(status.Message) : Results.NotFound();
     }
 
-    // Through the message type's own exchange (bound to the orchestrator's campaigns queue by the broker's set-up): this
-    // service's broker user may write those exchanges, not the queue.
-    private static IRequestClient<T> Client<T>(IBus bus) where T : class =>
-        bus.CreateRequestClient<T>(bus.Topology.TryGetPublishAddress<T>(out var exchange)
-            ? exchange
-            : throw new InvalidOperationException($"The bus has no address for {typeof(T).Name}'s exchange"), RequestTimeout.After(s: 30));
+    private static IRequestClient<T> Client<T>(IBus bus) where T : class => bus.ExchangeRequestClient<T>();
 }

@@ -31,6 +31,7 @@ public static class CertificatesApi
 
         app.MapDestructionsApi();
         app.MapCampaignsApi();
+        app.MapRetirementsApi();
 
         // The page is a shell without data: it asks for an API key and calls the API with it.
         app.MapGet("/", () => Results.Content(AuditorPage.Html, "text/html; charset=utf-8")).AllowAnonymous().ExcludeFromDescription();

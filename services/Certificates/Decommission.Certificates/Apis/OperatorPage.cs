@@ -1,9 +1,11 @@
 namespace Decommission.Certificates.Apis;
 
 /// <summary>
-/// The operator's dashboard: start a campaign, follow every campaign's progress (a chart of retired and failed devices over
-/// time, failures grouped by reason with what to do about them, the campaign's trail) and pause, resume, abort, approve or
-/// refuse it — all through the API with the operator's key (auditors see the same, and the API refuses their actions).
+/// The operator's dashboard: start a campaign (devices listed, or selected from the inventory), follow every campaign's
+/// progress (a chart of retired and failed devices over time, failures grouped by reason with what to do about them, the
+/// campaign's trail) and pause, resume, abort, approve or refuse it; one device's history, and retire, retry, cancel, hold or
+/// release it, record its physical destruction or witness another person's record; the devices due for end of life soon —
+/// all through the API with the operator's key (auditors see the same, and the API refuses their actions).
 /// Served like the auditor page: a shell without data, its script and style from their own paths (no inline script).
 /// </summary>
 internal static class OperatorPage
@@ -24,8 +26,13 @@ internal static class OperatorPage
         <h2>Start a campaign</h2>
         <form id="start">
           <label>Name <input id="name" size="16" required maxlength="200"></label>
-          <label>Devices (one per line or comma-separated) <textarea id="devices" rows="3" cols="32" required></textarea>
+          <label>Devices (one per line or comma-separated) <textarea id="devices" rows="3" cols="32"></textarea>
             <button type="button" id="use-fleet" hidden></button></label>
+          <fieldset id="selection"><legend class="small">or every active device of</legend>
+            <label>Site <input id="sel-site" size="10" maxlength="200"></label>
+            <label>Model <input id="sel-model" size="10" maxlength="200"></label>
+            <label>Owner <input id="sel-owner" size="10" maxlength="200"></label>
+            <label>End of life by <input id="sel-eol" type="date"></label></fieldset>
           <label>Reason <input id="reason" size="16" required maxlength="200"></label>
           <label>Pace (devices/min) <input id="pace" type="number" min="0.1" step="any" value="60" required></label>
           <label>Abort at % failed <input id="abort-percent" type="number" min="0" max="100" step="any" value="10"></label>
@@ -40,10 +47,30 @@ internal static class OperatorPage
         <h2>All retirements by state</h2>
         <table id="all-states"><thead><tr><th>State</th><th>Retirements</th></tr></thead><tbody></tbody></table>
 
-        <h2>One device's history</h2>
+        <h2>One device</h2>
         <form id="history-form"><label>Device <input id="history-device" size="16" required maxlength="64"></label><button>Show</button></form>
         <p id="history-summary"></p>
+        <form id="device-actions" hidden>
+          <label>Reason <input id="device-reason" size="24" maxlength="200"></label>
+          <button type="button" id="device-retire">Retire</button> <button type="button" id="device-retry">Retry</button>
+          <button type="button" id="device-cancel">Cancel</button> <button type="button" id="device-hold">Hold</button>
+          <button type="button" id="device-release">Release hold</button>
+        </form>
+        <form id="destruction-form" hidden>
+          <label>Destroyed by (method) <input id="destruction-method" size="16" maxlength="200" required placeholder="shredded"></label>
+          <label>Where <input id="destruction-location" size="16" maxlength="200" required></label>
+          <button id="destruction-record">Record physical destruction</button>
+        </form>
         <table id="history"><thead><tr><th>At (UTC)</th><th>From</th><th>To</th><th>Event</th><th>By</th><th>Detail</th></tr></thead><tbody></tbody></table>
+
+        <h2>Witness a physical destruction</h2>
+        <form id="witness-form"><label>Record <input id="witness-record" size="40" required maxlength="64" placeholder="DR-…"></label><button>Witness</button>
+          <span id="witness-detail" class="muted"></span></form>
+
+        <h2>Due for end of life <span class="muted small">(the scheduler retires them on their date, as a campaign; a hold keeps one out)</span></h2>
+        <form id="due-form"><label>In the next (days) <input id="due-days" type="number" min="0" max="3650" value="30"></label><button>Show</button>
+          <span id="due-count" class="muted"></span></form>
+        <table id="due"><thead><tr><th>Device</th><th>End of life</th><th>Site</th><th>Model</th><th></th></tr></thead><tbody></tbody></table>
 
         <section id="detail" hidden>
           <h2 id="detail-title"></h2>
@@ -80,6 +107,7 @@ internal static class OperatorPage
           .w0 { width: 0 } .w1 { width: 1% }
           #chart { border: 1px solid #d5dbe1; margin-top: .5rem; }
           #actions button { margin-right: .5rem; }
+          fieldset { display: flex; gap: .5rem; border: 1px solid #d5dbe1; }
         """;
 
     public const string Script = """
@@ -169,7 +197,7 @@ internal static class OperatorPage
           const c = await response.json();
           $("detail").hidden = false;
           $("detail-title").textContent = c.name;
-          $("detail-state").textContent = `${c.state}${c.endReason ? " — " + c.endReason : ""} · asked by ${c.requestedBy}${c.approvedBy ? ", approved by " + c.approvedBy : ""} · ` +
+          $("detail-state").textContent = `${c.state}${c.endReason ? " — " + c.endReason : ""} · ${c.source ? "devices: " + c.source + " · " : ""}asked by ${c.requestedBy}${c.approvedBy ? ", approved by " + c.approvedBy : ""} · ` +
             `${c.succeeded} retired, ${c.failed} failed, ${c.inFlight} in flight, ${c.notStarted} not started of ${c.devices} · pace ${c.currentPacePerMinute}/min`;
           // The buttons are made again only when the campaign or its state changes: a refresh never pulls one from under a click.
           const actions = $("actions"), shownFor = c.campaignId + "/" + c.state;
@@ -205,35 +233,92 @@ internal static class OperatorPage
           button.onclick = () => { $("devices").value = fleet.deviceIds.join("\n"); };
         }
 
-        $("history-form").onsubmit = async e => {
-          e.preventDefault();
-          const device = $("history-device").value.trim();
+        async function showDevice(device) {
+          state.device = device; state.retirement = null;
           const response = await call("/api/retirements/devices/" + encodeURIComponent(device));
           const body = $("history").tBodies[0]; body.replaceChildren();
+          $("device-actions").hidden = false; $("destruction-form").hidden = true;
           if (!response.ok) { $("history-summary").textContent = response.status === 404 ? `No retirement of ${device}.` : await problem(response); return; }
-          const r = await response.json();
+          const r = await response.json(); state.retirement = r;
           $("history-summary").textContent = `${r.deviceId}: ${r.state}${r.failureReason ? " (" + r.failureReason + ")" : ""}${r.certificateId ? ", certificate " + r.certificateId : ""}, ${r.eraseAttempts} erase attempt(s)`;
+          $("destruction-form").hidden = r.state !== "Failed";
           for (const h of r.history) {
             const row = body.insertRow();
             for (const v of [h.at.replace("T", " ").slice(0, 19), h.fromState, h.toState, h.event, h.actor, h.detail]) cell(row, v);
           }
+        }
+        $("history-form").onsubmit = async e => { e.preventDefault(); await showDevice($("history-device").value.trim()); };
+
+        // One device's orders: each says what the API answered, then shows the device again.
+        async function deviceOrder(what, path, body) {
+          const response = await call(path, { method: "POST", body: JSON.stringify(body) });
+          if (!response.ok) say(response.status === 403 ? `Only operators may ${what}.` : response.status === 404 ? `${what}: not found` : await problem(response), "bad");
+          else say(`${what} ${state.device}: done`, "good");
+          await showDevice(state.device);
+          return response;
+        }
+        const reason = () => $("device-reason").value.trim();
+        $("device-retire").onclick = () => deviceOrder("retire", "/api/retirements", { deviceId: state.device, reason: reason() || "operator's request" });
+        $("device-retry").onclick = () => state.retirement && deviceOrder("retry", `/api/retirements/${state.retirement.retirementId}/retry`, { reason: reason() });
+        $("device-cancel").onclick = () => state.retirement && deviceOrder("cancel", `/api/retirements/${state.retirement.retirementId}/cancel`, { reason: reason() });
+        $("device-hold").onclick = () => deviceOrder("hold", `/api/devices/${encodeURIComponent(state.device)}/hold`, { reason: reason() || "held from the operator page" });
+        $("device-release").onclick = () => deviceOrder("release", `/api/devices/${encodeURIComponent(state.device)}/release`, {});
+        $("destruction-form").onsubmit = async e => {
+          e.preventDefault();
+          const r = state.retirement;
+          const response = await call("/api/destructions", { method: "POST", body: JSON.stringify({
+            retirementId: r.retirementId, deviceId: r.deviceId, method: $("destruction-method").value.trim(),
+            location: $("destruction-location").value.trim(), destroyedAt: new Date().toISOString() }) });
+          if (!response.ok) { say(await problem(response), "bad"); return; }
+          const record = await response.json();
+          say(`Destruction recorded as ${record.recordId}: another person must witness it before any certificate`, "good");
+        };
+        $("witness-form").onsubmit = async e => {
+          e.preventDefault();
+          const response = await call(`/api/destructions/${encodeURIComponent($("witness-record").value.trim())}/witness`, { method: "POST", body: "{}" });
+          if (!response.ok) { say(response.status === 404 ? "No such destruction record." : await problem(response), "bad"); return; }
+          const record = await response.json();
+          $("witness-detail").textContent = `${record.deviceId}: ${record.method} at ${record.location} by ${record.performedBy}, witnessed by ${record.witness}`;
+          say(`Witnessed ${record.recordId}`, "good");
         };
 
-        $("key-form").onsubmit = e => { e.preventDefault(); state.key = $("key").value.trim(); sessionStorage.setItem("decommission-key", state.key); refresh(); offerFleet(); };
+        async function showDue() {
+          const response = await call("/api/end-of-life?days=" + encodeURIComponent($("due-days").value || "30"));
+          if (!response.ok) return;
+          const due = await response.json();
+          $("due-count").textContent = `${due.total} device(s) due`;
+          const body = $("due").tBodies[0]; body.replaceChildren();
+          for (const d of due.devices) {
+            const row = body.insertRow(); row.dataset.device = d.deviceId;
+            cell(row, d.deviceId); cell(row, d.endOfLife); cell(row, d.site); cell(row, d.model);
+            const hold = row.insertCell().appendChild(document.createElement("button")); hold.textContent = "Hold";
+            hold.onclick = async () => {
+              const r = await call(`/api/devices/${encodeURIComponent(d.deviceId)}/hold`, { method: "POST", body: JSON.stringify({ reason: "held from the end-of-life notice" }) });
+              say(r.ok ? `${d.deviceId} is on hold: the scheduler leaves it out (release it under One device)` : r.status === 403 ? "Only operators may hold devices." : await problem(r), r.ok ? "good" : "bad");
+              await showDue();
+            };
+          }
+        }
+        $("due-form").onsubmit = async e => { e.preventDefault(); await showDue(); };
+
+        $("key-form").onsubmit = e => { e.preventDefault(); state.key = $("key").value.trim(); sessionStorage.setItem("decommission-key", state.key); refresh(); offerFleet(); showDue(); };
         $("start").onsubmit = async e => {
           e.preventDefault();
           const percent = parseFloat($("abort-percent").value), min = parseInt($("abort-min").value, 10);
+          const selection = { site: $("sel-site").value.trim() || null, model: $("sel-model").value.trim() || null,
+            owner: $("sel-owner").value.trim() || null, endOfLifeBy: $("sel-eol").value || null };
+          const listed = $("devices").value.split(/[\s,]+/).filter(Boolean);
           const body = {
             name: $("name").value.trim(), reason: $("reason").value.trim(), pacePerMinute: parseFloat($("pace").value),
-            deviceIds: $("devices").value.split(/[\s,]+/).filter(Boolean),
             abortCriteria: percent > 0 && min > 0 ? [{ percent, minFinished: min }] : [],
           };
+          if (listed.length > 0 || Object.values(selection).every(v => v === null)) body.deviceIds = listed; else body.selection = selection;
           const response = await call("/api/campaigns", { method: "POST", body: JSON.stringify(body) });
           if (!response.ok) { say(response.status === 403 ? "Only operators may start campaigns." : await problem(response), "bad"); return; }
           const c = await response.json(); state.selected = c.campaignId;
           say(`Started ${c.name}: ${c.state}`, "good"); await refresh();
         };
-        if (state.key) { refresh(); offerFleet(); }
+        if (state.key) { refresh(); offerFleet(); showDue(); }
         setInterval(() => { if (state.key) refresh(); }, 2000);
         """;
 }

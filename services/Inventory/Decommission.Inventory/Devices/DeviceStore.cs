@@ -87,30 +87,36 @@ public sealed class DeviceStore(InventoryDatabase database)
 
     /// <summary>
     /// Claims for <paramref name="instance"/>, in one write transaction, up to <paramref name="batch"/> devices due on or before
-    /// <paramref name="today"/>, and every claim left unsent since before <paramref name="staleBefore"/>. Two replicas never
-    /// claim one device: on PostgreSQL with <c>FOR UPDATE SKIP LOCKED</c> and the claim's conditions checked again on the locked row.
+    /// <paramref name="today"/> for the new campaign <paramref name="campaignId"/>, and every claim left unsent since before
+    /// <paramref name="staleBefore"/> (each keeps the campaign it was claimed for, so it is sent again as the same campaign).
+    /// Two replicas never claim one device: on PostgreSQL with <c>FOR UPDATE SKIP LOCKED</c> and the claim's conditions
+    /// checked again on the locked row.
     /// </summary>
-    public Task<List<EndOfLifeClaim>> ClaimDueAsync(string instance, DateOnly today, int batch, DateTimeOffset staleBefore, DateTimeOffset now) =>
+    public Task<List<EndOfLifeClaim>> ClaimDueAsync(string instance, DateOnly today, int batch, DateTimeOffset staleBefore, DateTimeOffset now,
+        Guid campaignId) =>
         database.Writes.WriteAsync(async (connection, transaction) =>
         {
             // PostgreSQL: devices another replica is claiming are skipped, not waited for; the outer condition is checked again
             // on the row as it is once locked, so a device claimed meanwhile is never claimed twice.
             var due = (await connection.QueryAsync<ClaimRow>($"""
-                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
+                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance, eol_campaign_id = @Campaign
                 WHERE device_id IN (
                     SELECT device_id FROM devices
                     WHERE {DueForEndOfLife} AND end_of_life <= @Today
                     ORDER BY end_of_life LIMIT @Batch {SkipLocked})
                   AND {DueForEndOfLife} AND end_of_life <= @Today
-                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
-                """, new { Now = now.ToString("O"), Instance = instance, Today = today.DayNumber, Batch = batch }, transaction)).ToList();
+                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife, eol_campaign_id AS CampaignId;
+                """, new { Now = now.ToString("O"), Instance = instance, Today = today.DayNumber, Batch = batch, Campaign = campaignId.ToString() }, transaction))
+                .ToList();
             var unsent = await connection.QueryAsync<ClaimRow>("""
                 UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
                 WHERE eol_claimed_at IS NOT NULL AND eol_sent_at IS NULL AND eol_claimed_at < @StaleBefore
-                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife;
+                RETURNING device_id AS DeviceId, end_of_life AS EndOfLife, eol_campaign_id AS CampaignId;
                 """, new { Now = now.ToString("O"), Instance = instance, StaleBefore = staleBefore.ToString("O") }, transaction);
             due.AddRange(unsent);
-            return due.Select(d => new EndOfLifeClaim(d.DeviceId, DateOnly.FromDayNumber((int)d.EndOfLife))).ToList();
+            // A claim from before campaigns (no campaign id) goes into this scan's campaign.
+            return due.Select(d => new EndOfLifeClaim(d.DeviceId, DateOnly.FromDayNumber((int)d.EndOfLife),
+                Guid.TryParse(d.CampaignId, out var id) ? id : campaignId)).ToList();
         });
 
     /// <summary>Marks the claimed devices' retirement requests as sent.</summary>
@@ -131,6 +137,31 @@ public sealed class DeviceStore(InventoryDatabase database)
             .ToList());
     }
 
+    /// <summary>
+    /// The devices of a campaign's selection, by id: active, not on legal hold, matching every field given (case aside); how
+    /// many matched in all, and how many more matched but are held.
+    /// </summary>
+    public async Task<SelectedDevices> SelectAsync(DeviceSelection selection, int limit, CancellationToken cancellationToken)
+    {
+        var conditions = new List<string> { "status = 'Active'" };
+        if (!string.IsNullOrWhiteSpace(selection.Site)) conditions.Add("LOWER(site) = LOWER(@Site)");
+        if (!string.IsNullOrWhiteSpace(selection.Model)) conditions.Add("LOWER(model) = LOWER(@Model)");
+        if (!string.IsNullOrWhiteSpace(selection.Owner)) conditions.Add("LOWER(owner) = LOWER(@Owner)");
+        if (selection.EndOfLifeBy is not null) conditions.Add("end_of_life IS NOT NULL AND end_of_life <= @EndOfLifeBy");
+        var matching = string.Join(" AND ", conditions);
+        var parameters = new
+        {
+            Site = selection.Site?.Trim(), Model = selection.Model?.Trim(), Owner = selection.Owner?.Trim(), EndOfLifeBy = selection.EndOfLifeBy?.DayNumber,
+            Limit = limit,
+        };
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var counts = await connection.QuerySingleAsync<(long Free, long Held)>(
+            $"SELECT COUNT(CASE WHEN legal_hold = 0 THEN 1 END), COUNT(CASE WHEN legal_hold <> 0 THEN 1 END) FROM devices WHERE {matching};", parameters);
+        var ids = await connection.QueryAsync<string>(
+            $"SELECT device_id FROM devices WHERE {matching} AND legal_hold = 0 ORDER BY device_id LIMIT @Limit;", parameters);
+        return new SelectedDevices { Total = (int)counts.Free, Held = (int)counts.Held, DeviceIds = ids.ToList() };
+    }
+
     private sealed record DeviceRow(string DeviceId, string Manufacturer, string Model, string SerialNumber, string AssetNumber, string MediaType,
         string Owner, string Site, long LegalHold, string HoldReason, string Status, string? RetirementId)
     {
@@ -138,7 +169,7 @@ public sealed class DeviceStore(InventoryDatabase database)
             new(DeviceId, Manufacturer, Model, SerialNumber, AssetNumber, MediaType, Owner, Site, LegalHold != 0, HoldReason, Status, RetirementId);
     }
 
-    private sealed record ClaimRow(string DeviceId, long EndOfLife);
+    private sealed record ClaimRow(string DeviceId, long EndOfLife, string? CampaignId);
 }
 
 /// <summary>A checked row of an import.</summary>
@@ -146,4 +177,4 @@ public sealed record ImportedDevice(string DeviceId, string Manufacturer, string
     string Owner, string Site, string NetworkSegment, DateOnly? EndOfLife);
 
 /// <summary>A device the end-of-life scheduler claimed, with its end-of-life date.</summary>
-public sealed record EndOfLifeClaim(string DeviceId, DateOnly EndOfLife);
+public sealed record EndOfLifeClaim(string DeviceId, DateOnly EndOfLife, Guid CampaignId);

@@ -4,9 +4,9 @@ using MassTransit;
 
 namespace Decommission.Inventory.Devices;
 
-/// <summary>Operators' requests to the inventory: import, legal hold, end-of-life preview.</summary>
+/// <summary>Operators' requests to the inventory: import, legal hold, end-of-life preview, a campaign's selection.</summary>
 public sealed class InventoryRequestsConsumer(DeviceStore devices, DeviceImport import, EndOfLifeScheduler scheduler, TimeProvider clock) :
-    IConsumer<ImportDevices>, IConsumer<SetLegalHold>, IConsumer<PreviewEndOfLife>
+    IConsumer<ImportDevices>, IConsumer<SetLegalHold>, IConsumer<PreviewEndOfLife>, IConsumer<SelectDevices>
 {
     public async Task Consume(ConsumeContext<ImportDevices> context) =>
         await context.RespondAsync(await import.ImportAsync(context.Message.Csv, context.CancellationToken));
@@ -31,4 +31,8 @@ public sealed class InventoryRequestsConsumer(DeviceStore devices, DeviceImport 
 
     public async Task Consume(ConsumeContext<PreviewEndOfLife> context) =>
         await context.RespondAsync(await scheduler.PreviewAsync(context.Message.Days, Math.Clamp(context.Message.Limit, 1, 100_000), context.CancellationToken));
+
+    public async Task Consume(ConsumeContext<SelectDevices> context) =>
+        await context.RespondAsync(await devices.SelectAsync(context.Message.Selection ?? new DeviceSelection(), Math.Clamp(context.Message.Limit, 1, 100_000),
+            context.CancellationToken));
 }

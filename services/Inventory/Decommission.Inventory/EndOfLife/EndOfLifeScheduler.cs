@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Decommission.Contracts;
 using Decommission.Inventory.Devices;
 using MassTransit;
@@ -10,10 +8,12 @@ using Microsoft.Extensions.Options;
 namespace Decommission.Inventory.EndOfLife;
 
 /// <summary>
-/// Retires devices on their end-of-life date, exactly once each: a scan first claims due devices in one write
-/// transaction (so two schedulers on one database never take the same device), then sends RetireDevice with a message
-/// id derived from the device and its date, then marks it sent. A claim left unsent by a crash is sent again with the
-/// same message id, which the orchestrator maps to the same retirement.
+/// Retires devices on their end-of-life date, exactly once each, as campaigns: a scan first claims due devices in one write
+/// transaction for a new campaign id (so two schedulers on one database never take the same device), then sends them as
+/// that campaign (StartCampaign, paced, with abort criteria, waiting for approval above the orchestrator's size), then marks
+/// them sent. A claim left unsent by a crash is sent again as the same campaign, which the orchestrator keeps only once;
+/// each device's retirement id follows from the campaign's id. <see cref="PreviewAsync"/> gives the advance notice, and a
+/// legal hold set before a device's day keeps it out of the batch.
 /// </summary>
 public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<InventoryOptions> options, TimeProvider clock,
     ILogger<EndOfLifeScheduler> logger) : BackgroundService
@@ -39,44 +39,53 @@ public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<I
         }
     }
 
-    /// <summary>Claims and retires every device due today or earlier (one batch); returns the devices sent.</summary>
+    /// <summary>
+    /// Claims every device due today or earlier (one batch) and starts them as a campaign at the configured pace and abort
+    /// criteria (above the orchestrator's approval size it waits for an operator's approval); returns the devices sent.
+    /// </summary>
     public async Task<IReadOnlyList<string>> ScanOnceAsync(CancellationToken cancellationToken = default)
     {
         var settings = options.Value;
         var now = clock.GetUtcNow();
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var claimed = await devices.ClaimDueAsync(_instance, today, settings.EndOfLifeBatchSize, now - settings.ResendUnsentAfter, now);
+        var claimed = await devices.ClaimDueAsync(_instance, today, settings.EndOfLifeBatchSize, now - settings.ResendUnsentAfter, now, NewId.NextGuid());
         if (claimed.Count == 0)
             return [];
 
-        // All sends in flight at once: the broker confirms them together instead of one round trip per device. Sent to
-        // RetireDevice's own exchange, which reaches the saga's queue (bound by the broker's set-up, or by the saga's
-        // endpoint): a send to queue: would declare and bind the saga's queue, and the inventory's broker user would need
-        // the rights to read and delete it (contracts/Decommission.Topology, BrokerPermissions).
-        if (!bus.Topology.TryGetPublishAddress<RetireDevice>(out var exchange))
-            throw new InvalidOperationException("The bus has no address for RetireDevice's exchange");
+        // Sent to StartCampaign's own exchange, which reaches the orchestrator's campaigns queue (bound by the broker's set-up):
+        // the inventory's broker user may write that exchange, not the queue. No answer is asked for: the campaign's id is the
+        // claim's, and the orchestrator keeps the first campaign stored under an id, so sending again changes nothing.
+        if (!bus.Topology.TryGetPublishAddress<StartCampaign>(out var exchange))
+            throw new InvalidOperationException("The bus has no address for StartCampaign's exchange");
         var endpoint = await bus.GetSendEndpoint(exchange);
-        await Task.WhenAll(claimed.Select(device =>
+        foreach (var campaign in claimed.GroupBy(c => c.CampaignId))
         {
-            var endOfLife = device.EndOfLife;
-            return endpoint.Send(new RetireDevice
+            var (first, last) = (campaign.Min(c => c.EndOfLife), campaign.Max(c => c.EndOfLife));
+            await endpoint.Send(new StartCampaign
             {
-                DeviceId = device.DeviceId,
-                Reason = $"EndOfLife: end-of-life date {endOfLife:yyyy-MM-dd}",
+                CampaignId = campaign.Key,
+                Name = $"end of life {today:yyyy-MM-dd}",
+                DeviceIds = campaign.Select(c => c.DeviceId).Order(StringComparer.Ordinal).ToList(),
+                Reason = first == last ? $"EndOfLife: end-of-life date {first:yyyy-MM-dd}" : $"EndOfLife: end-of-life dates {first:yyyy-MM-dd} to {last:yyyy-MM-dd}",
+                Source = "end-of-life scheduler",
+                PacePerMinute = settings.EndOfLifePacePerMinute,
+                AbortCriteria = settings.EndOfLifeAbortPercent > 0
+                    ? [new AbortCriterion { Percent = settings.EndOfLifeAbortPercent, MinFinished = settings.EndOfLifeAbortAfter }]
+                    : [],
                 RequestedBy = settings.SchedulerName,
+                RequestedByKey = $"scheduler:{settings.SchedulerName}",
                 RequestedAt = now,
             }, context =>
             {
-                context.MessageId = RequestIdFor(device.DeviceId, endOfLife);
-                // Mandatory: if the exchange lost its binding to the saga's queue (deleted and made again by a sender), the
-                // send fails and the claim stays unsent, to be sent again, instead of vanishing while the broker confirms it.
+                context.MessageId = campaign.Key;
+                // Mandatory: if the exchange lost its binding to the campaigns queue, the send fails and the claims stay unsent,
+                // to be sent again, instead of vanishing while the broker confirms them.
                 if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
                     rabbit.Mandatory = true;
             }, cancellationToken);
-        }));
-
-        await devices.MarkSentAsync(claimed.Select(d => d.DeviceId), clock.GetUtcNow());
-        logger.LogInformation("End-of-life scan sent {Count} retirement request(s)", claimed.Count);
+            await devices.MarkSentAsync(campaign.Select(c => c.DeviceId), clock.GetUtcNow());
+            logger.LogInformation("End-of-life scan started campaign {CampaignId} of {Count} device(s)", campaign.Key, campaign.Count());
+        }
         return claimed.Select(d => d.DeviceId).ToList();
     }
 
@@ -87,8 +96,4 @@ public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<I
         var (total, due) = await devices.DueAsync(until, limit, cancellationToken);
         return new EndOfLifePreview { Total = total, Devices = due };
     }
-
-    /// <summary>The same device and date always give the same request id, so a re-sent request starts no second retirement.</summary>
-    public static Guid RequestIdFor(string deviceId, DateOnly endOfLife) =>
-        new(SHA256.HashData(Encoding.UTF8.GetBytes($"end-of-life\n{deviceId}\n{endOfLife:yyyy-MM-dd}")).AsSpan(0, 16));
 }

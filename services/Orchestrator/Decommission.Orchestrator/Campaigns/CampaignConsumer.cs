@@ -20,12 +20,16 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
         var order = context.Message;
         if (Problems(order) is { Count: > 0 } problems)
         {
+            // The end-of-life scheduler asks for no answer: its refused batch goes to the _error queue with the reason.
+            if (context.ResponseAddress is null)
+                throw new InvalidOperationException($"campaign {order.CampaignId} refused: {string.Join("; ", problems)}");
             await context.RespondAsync(new CampaignCommandRefused { CampaignId = order.CampaignId, Reason = string.Join("; ", problems) });
             return;
         }
         var state = order.DeviceIds.Count > options.Value.CampaignApprovalAbove ? CampaignStates.AwaitingApproval : CampaignStates.Running;
         await store.CreateAsync(order, state, clock.GetUtcNow());
-        await context.RespondAsync(await ViewAsync(store, order.CampaignId));
+        if (context.ResponseAddress is not null)
+            await context.RespondAsync(await ViewAsync(store, order.CampaignId));
     }
 
     public async Task Consume(ConsumeContext<ChangeCampaign> context)
@@ -75,6 +79,7 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
             Name = campaign.Name,
             State = campaign.State,
             Reason = order.Reason,
+            Source = order.Source,
             PacePerMinute = order.PacePerMinute,
             CurrentPacePerMinute = CampaignTally.PaceOf(order, tally.Succeeded),
             Ramp = order.Ramp,
@@ -103,6 +108,7 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
         foreach (var (name, value) in new[] { ("name", order.Name), ("reason", order.Reason), ("requestedBy", order.RequestedBy), ("requestedByKey", order.RequestedByKey) })
             if (string.IsNullOrWhiteSpace(value) || value.Length > MaxTextLength || value.Any(char.IsControl))
                 problems.Add($"{name}: 1 to {MaxTextLength} characters, no control characters");
+        if (order.Source is { } source && (source.Length > MaxTextLength || source.Any(char.IsControl))) problems.Add($"source: at most {MaxTextLength} characters, no control characters");
         var max = options.Value.CampaignMaxDevices;
         if (order.DeviceIds.Count == 0 || order.DeviceIds.Count > max) problems.Add($"1 to {max} devices");
         if (order.DeviceIds.FirstOrDefault(id => !DeviceId().IsMatch(id)) is { } bad) problems.Add($"device id '{bad}': letters, digits, '_' and '-' (at most 64)");

@@ -1,0 +1,15 @@
+using MassTransit;
+
+namespace Decommission.Certificates.Apis;
+
+public static class BusRequests
+{
+    /// <summary>
+    /// A request client that sends through the message type's own exchange (bound to its consumer's queue by the broker's
+    /// set-up): this service's broker user may write those exchanges, not the queues.
+    /// </summary>
+    public static IRequestClient<T> ExchangeRequestClient<T>(this IBus bus) where T : class =>
+        bus.CreateRequestClient<T>(bus.Topology.TryGetPublishAddress<T>(out var exchange)
+            ? exchange
+            : throw new InvalidOperationException($"The bus has no address for {typeof(T).Name}'s exchange"), RequestTimeout.After(s: 30));
+}
