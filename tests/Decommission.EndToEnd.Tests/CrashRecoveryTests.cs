@@ -38,7 +38,12 @@ public sealed partial class CrashRecoveryTests
     {
         var fleet = new DeviceFleetOptions { DeviceCount = FleetSize, Mix = Mix, IdPrefix = "sim-" }.ResolveDevices(DateTimeOffset.UtcNow)
             .ToDictionary(d => d.Id, d => d.Behaviour);
-        var settings = new Dictionary<string, string>(Settings) { ["DeviceAgent__DeviceCount"] = FleetSize.ToString() };
+        var settings = new Dictionary<string, string>(Settings)
+        {
+            ["DeviceAgent__DeviceCount"] = FleetSize.ToString(),
+            // The end-of-life scheduler looks every 2 s (its batch of the day is a campaign: through the broker as its own user).
+            ["Inventory__EndOfLifeScanInterval"] = "00:00:02",
+        };
         foreach (var (behaviour, count) in Mix)
             settings[$"DeviceAgent__Mix__{behaviour}"] = count.ToString();
 
@@ -59,6 +64,15 @@ public sealed partial class CrashRecoveryTests
         // Each device comes online (MQTT over TLS, its own identity certificate) when its provisioning bundle is written.
         Ok(await Decom(run, "devices", "enroll", keys, "--by", "e2e", "--bundles", run.Operator["DECOM_DEVICE_BUNDLES"]), $"Enrolled {FleetSize} devices");
 
+        // Twenty healthy devices reach their end of life (yesterday, as an import now says): the scheduler retires them as the
+        // day's campaign, through the crashes below, while decom retires the rest.
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var endOfLife = fleet.Where(d => d.Value == DeviceBehaviour.Healthy).Select(d => d.Key).Order().Take(20).ToList();
+        var endOfLifeCsv = Path.Combine(work, "end-of-life.csv");
+        await File.WriteAllLinesAsync(endOfLifeCsv, endOfLife.Select(id => $"{id},Acme,TH-200,SN-{id},A-{id},eMMC 8 GB,Plant ops,Lyon,simulated,{today.AddDays(-1):yyyy-MM-dd}")
+            .Prepend("deviceId,manufacturer,model,serialNumber,assetNumber,mediaType,owner,site,networkSegment,endOfLife"));
+        Ok(await Decom(run, "devices", "import", endOfLifeCsv, "--by", "e2e"), "Imported 20 devices");
+
         // Deliberately hostile inputs with the operator's credentials, on the saga's queue through the one exchange there the
         // operator may write (RetireDevice's): a body that is not a message at all, and a forged IdentityRevoked in a
         // RetireDevice's place. The broker refuses the operator's message claiming to come from the certificates service.
@@ -72,10 +86,10 @@ public sealed partial class CrashRecoveryTests
         // the restarted orchestrator applies (the run's shortened ones, or the defaults of a 2-minute attempt and 7 days).
         var late = fleet.Where(d => d.Value == DeviceBehaviour.NeverAnswers).Max(d => d.Key)!;
         var retireCsv = Path.Combine(work, "retire.csv");
-        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Where(id => id != late).Order().Prepend("deviceId"));
+        await File.WriteAllLinesAsync(retireCsv, fleet.Keys.Where(id => id != late && !endOfLife.Contains(id)).Order().Prepend("deviceId"));
         var retire = await Decom(run, "retire", "--csv", retireCsv, "--reason", "end of life", "--by", "e2e");
         Assert.True(retire.ExitCode == 0, retire.ToString());
-        Assert.Equal(FleetSize - 1, Tables.Count(retire.Out, "accepted (new retirements)"));
+        Assert.Equal(FleetSize - 1 - endOfLife.Count, Tables.Count(retire.Out, "accepted (new retirements)"));
 
         // Mid-run: kill -9 the orchestrator and restart it (as an operator does, from a shell without the run's settings);
         // then restart the broker; later kill -9 the gateway and restart it.
@@ -113,6 +127,12 @@ public sealed partial class CrashRecoveryTests
         // is refused at the TLS handshake too, not only at login.
         await Eventually.True(async () => (await BrokerCrlSerialsAsync(run)).IsSupersetOf(serials.Values.Select(Normalise)),
             "the broker's fleet CRL to list every disposed identity", TimeSpan.FromSeconds(30));
+
+        // The scheduler's campaign: one, of the twenty devices, every one retired (decom reads it with the run's auditor key).
+        var campaigns = await Decom(run, "campaign", "list");
+        Assert.True(campaigns.ExitCode == 0, campaigns.ToString());
+        Assert.Matches($@"end of life {today:yyyy-MM-dd}\W+Completed\W+20\W+20\W+0\W", campaigns.Out);
+        Assert.All(endOfLife, id => Assert.Equal("Completed", final[id].State));
 
         // Nothing in an _error queue but the hostile message; the device channel is drained.
         var queues = await run.QueuesAsync();

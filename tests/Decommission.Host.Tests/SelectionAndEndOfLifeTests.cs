@@ -5,6 +5,7 @@ using Decommission.Contracts;
 using Decommission.DeviceAgent;
 using Decommission.Inventory.EndOfLife;
 using Decommission.Testing;
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,6 +30,7 @@ public sealed class SelectionAndEndOfLifeTests
             Model: id == "sel-05" ? "TX-9" : "TH-200", EndOfLife: (DateOnly?)null)));
         using var olga = await host.ClientAsync("olga", ApiRoles.Operator);
         using var auditor = await host.ClientAsync("carol", ApiRoles.Auditor);
+        using var meter = new HostMeasurements(host.Services.GetRequiredService<IMeterFactory>());
 
         // A hold from the API keeps sel-04 out of the selection; an auditor may not hold devices.
         Assert.Equal(HttpStatusCode.Forbidden, (await auditor.PostAsJsonAsync("/api/devices/sel-04/hold", new { reason = "dispute" })).StatusCode);
@@ -56,6 +58,11 @@ public sealed class SelectionAndEndOfLifeTests
             Assert.Equal(RetirementStates.Completed, (await auditor.GetFromJsonAsync<RetirementStatus>($"/api/retirements/devices/{id}", CampaignCalls.Json))!.State);
         foreach (var id in new[] { "sel-04", "sel-05", "sel-06" })
             Assert.Equal(HttpStatusCode.NotFound, (await auditor.GetAsync($"/api/retirements/devices/{id}")).StatusCode);
+
+        // The orchestrator's campaign metrics, as its meter reports them.
+        Assert.Equal(1, meter.Sum("decommission.campaigns.created", ("source", "selection")));
+        Assert.Equal(3, meter.Sum("decommission.campaign.devices.started"));
+        Assert.Equal(1, meter.Sum("decommission.campaigns.ended", ("state", CampaignStates.Completed)));
     }
 
     [Fact]
@@ -90,6 +97,30 @@ public sealed class SelectionAndEndOfLifeTests
         // Released, eol-2 is in the next day's batch (here: the next scan).
         Assert.Equal(HttpStatusCode.OK, (await olga.PostAsJsonAsync("/api/devices/eol-2/release", new { })).StatusCode);
         Assert.Equal(["eol-2"], await host.Services.GetRequiredService<EndOfLifeScheduler>().ScanOnceAsync());
+    }
+
+    /// <summary>What one host's meters (those its IMeterFactory made) measure, summed by instrument and tag.</summary>
+    private sealed class HostMeasurements : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(string Name, long Value, KeyValuePair<string, object?>[] Tags)> _measured = new();
+
+        public HostMeasurements(IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory))
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _measured.Enqueue((instrument.Name, value, tags.ToArray())));
+            _listener.Start();
+        }
+
+        public long Sum(string name, params (string Key, string Value)[] tags) =>
+            _measured.Where(m => m.Name == name && tags.All(t => m.Tags.Any(tag => tag.Key == t.Key && Equals(tag.Value?.ToString(), t.Value))))
+                .Sum(m => m.Value);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private static async Task ImportAsync(FleetHost host, IEnumerable<(string Id, string Site, string Model, DateOnly? EndOfLife)> devices)

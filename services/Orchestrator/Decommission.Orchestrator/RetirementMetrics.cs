@@ -10,7 +10,8 @@ namespace Decommission.Orchestrator;
 /// <summary>
 /// The orchestrator's meter: retirements started, completed and failed (by reason and step), the time spent in each step,
 /// and the erase commands ordered. Counted as the saga makes its transitions; a message retried after its transition could
-/// not be saved (rare: one message per retirement at a time) counts again.
+/// not be saved (rare: one message per retirement at a time) counts again. Campaigns too: created (by where their devices
+/// came from), ended (by how), devices started, and how many run now.
 /// </summary>
 public sealed class RetirementMetrics
 {
@@ -24,6 +25,10 @@ public sealed class RetirementMetrics
     private readonly Counter<long> _failed;
     private readonly Counter<long> _eraseAttempts;
     private readonly Histogram<double> _stepDuration;
+    private readonly Counter<long> _campaignsCreated;
+    private readonly Counter<long> _campaignsEnded;
+    private readonly Counter<long> _campaignDevicesStarted;
+    private int _campaignsRunning;
 
     public RetirementMetrics(IMeterFactory meters)
     {
@@ -34,7 +39,23 @@ public sealed class RetirementMetrics
         _eraseAttempts = meter.CreateCounter<long>("decommission.erase.attempts", "{attempt}", "Erase commands ordered from the device gateway, first attempts and retries.");
         _stepDuration = meter.CreateHistogram("decommission.retirement.step.duration", "s", "Time a retirement spent in a step, by step and the state it moved on to.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
+        _campaignsCreated = meter.CreateCounter<long>("decommission.campaigns.created", "{campaign}",
+            "Campaigns created, by where their devices came from (list, selection, end-of-life) and whether they wait for approval.");
+        _campaignsEnded = meter.CreateCounter<long>("decommission.campaigns.ended", "{campaign}", "Campaigns ended, by their final state (Completed, Aborted, Refused).");
+        _campaignDevicesStarted = meter.CreateCounter<long>("decommission.campaign.devices.started", "{device}", "Devices a campaign started, at its pace.");
+        meter.CreateObservableGauge("decommission.campaigns.running", () => Volatile.Read(ref _campaignsRunning), "{campaign}",
+            "Campaigns running at the campaign driver's last round.");
     }
+
+    public void CampaignCreated(string source, bool awaitsApproval) =>
+        _campaignsCreated.Add(1, new KeyValuePair<string, object?>("source", source.StartsWith("selection", StringComparison.Ordinal) ? "selection"
+            : source.StartsWith("end-of-life", StringComparison.Ordinal) ? "end-of-life" : "list"), new KeyValuePair<string, object?>("approval", awaitsApproval));
+
+    public void CampaignEnded(string state) => _campaignsEnded.Add(1, new KeyValuePair<string, object?>("state", state));
+
+    public void CampaignDeviceStarted() => _campaignDevicesStarted.Add(1);
+
+    public void CampaignsRunning(int count) => Volatile.Write(ref _campaignsRunning, count);
 
     public void Started() => _started.Add(1);
 

@@ -10,7 +10,7 @@ namespace Decommission.Orchestrator.Campaigns;
 /// Campaign orders and queries. They come only from the certificates service (the broker's permissions and the sender
 /// check), which relays them for the people its API authenticated: the names and key ids in them are that service's word.
 /// </summary>
-public sealed partial class CampaignConsumer(CampaignStore store, IOptions<OrchestratorOptions> options, TimeProvider clock) :
+public sealed partial class CampaignConsumer(CampaignStore store, IOptions<OrchestratorOptions> options, TimeProvider clock, RetirementMetrics metrics) :
     IConsumer<StartCampaign>, IConsumer<ChangeCampaign>, IConsumer<GetCampaign>, IConsumer<ListCampaigns>
 {
     public const int MaxTextLength = 200;
@@ -27,7 +27,8 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
             return;
         }
         var state = order.DeviceIds.Count > options.Value.CampaignApprovalAbove ? CampaignStates.AwaitingApproval : CampaignStates.Running;
-        await store.CreateAsync(order, state, clock.GetUtcNow());
+        if (await store.CreateAsync(order, state, clock.GetUtcNow()))
+            metrics.CampaignCreated(order.Source ?? "", state == CampaignStates.AwaitingApproval);
         if (context.ResponseAddress is not null)
             await context.RespondAsync(await ViewAsync(store, order.CampaignId));
     }
@@ -41,12 +42,16 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
             await context.RespondAsync(new CampaignCommandRefused { CampaignId = order.CampaignId, Reason = $"an action ({string.Join(", ", CampaignActions.All)}) by someone, with a note of at most {MaxTextLength} characters" });
             return;
         }
+        var before = (await store.FindAsync(order.CampaignId))?.State;
         if (await store.ChangeAsync(order, clock.GetUtcNow()) is { } refusal)
         {
             await context.RespondAsync(new CampaignCommandRefused { CampaignId = order.CampaignId, Reason = refusal });
             return;
         }
-        await context.RespondAsync(await ViewAsync(store, order.CampaignId));
+        var view = await ViewAsync(store, order.CampaignId);
+        if (view.State != before && CampaignStates.Ended.Contains(view.State))
+            metrics.CampaignEnded(view.State);
+        await context.RespondAsync(view);
     }
 
     public async Task Consume(ConsumeContext<GetCampaign> context)
@@ -62,14 +67,17 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
         var campaigns = await store.ListAsync(Math.Clamp(context.Message.Limit, 1, 200));
         var views = new List<CampaignView>();
         foreach (var campaign in campaigns)
-            views.Add(await ViewAsync(store, campaign.Id, events: false));
+            views.Add(await ViewAsync(store, campaign, events: false));
         await context.RespondAsync(new CampaignList { Campaigns = views });
     }
 
     /// <summary>The campaign as it stands now, with its devices' progress and (unless asked not to) its events.</summary>
-    public static async Task<CampaignView> ViewAsync(CampaignStore store, Guid campaignId, bool events = true)
+    public static async Task<CampaignView> ViewAsync(CampaignStore store, Guid campaignId, bool events = true) =>
+        await ViewAsync(store, await store.FindAsync(campaignId) ?? throw new InvalidOperationException($"campaign {campaignId} is not stored"), events);
+
+    private static async Task<CampaignView> ViewAsync(CampaignStore store, CampaignRow campaign, bool events)
     {
-        var campaign = await store.FindAsync(campaignId) ?? throw new InvalidOperationException($"campaign {campaignId} is not stored");
+        var campaignId = campaign.Id;
         var order = campaign.Order;
         var created = DateTimeOffset.Parse(campaign.CreatedAt, CultureInfo.InvariantCulture);
         var tally = CampaignTally.Of(await store.ProgressAsync(campaignId), created);

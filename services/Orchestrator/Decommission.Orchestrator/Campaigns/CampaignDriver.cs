@@ -14,7 +14,7 @@ namespace Decommission.Orchestrator.Campaigns;
 /// is sent again after <see cref="OrchestratorOptions.CampaignResendAfter"/>, to the same retirement.
 /// </summary>
 public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<OrchestratorOptions> options, TimeProvider clock,
-    ILogger<CampaignDriver> logger) : BackgroundService
+    RetirementMetrics metrics, ILogger<CampaignDriver> logger) : BackgroundService
 {
     // RetireDevice's RequestedBy holds at most this (RetireDeviceValidation).
     private const int MaxRequesterLength = 200;
@@ -40,7 +40,9 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
     public async Task<TimeSpan> RunOnceAsync(CancellationToken cancellationToken = default)
     {
         var wake = options.Value.CampaignInterval;
-        foreach (var campaign in await store.RunningAsync())
+        var running = await store.RunningAsync();
+        metrics.CampaignsRunning(running.Count);
+        foreach (var campaign in running)
         {
             var order = campaign.Order;
             var tally = CampaignTally.Of(await store.ProgressAsync(campaign.Id));
@@ -48,14 +50,20 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
             if (tally.AbortReason(order.AbortCriteria) is { } reason)
             {
                 if (await store.EndAsync(campaign.Id, CampaignStates.Aborted, reason, now))
+                {
+                    metrics.CampaignEnded(CampaignStates.Aborted);
                     logger.LogWarning("Campaign {Campaign} aborted: {Reason}", campaign.Name, reason);
+                }
                 continue;
             }
             if (tally.AllFinished)
             {
                 if (await store.EndAsync(campaign.Id, CampaignStates.Completed,
                         $"every device finished: {tally.Succeeded} retired, {tally.Failed} failed, {tally.Cancelled} cancelled", now))
+                {
+                    metrics.CampaignEnded(CampaignStates.Completed);
                     logger.LogInformation("Campaign {Campaign} completed", campaign.Name);
+                }
                 continue;
             }
             if (tally.NotStarted == 0)
@@ -64,6 +72,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
             var interval = CampaignTally.IntervalAt(CampaignTally.PaceOf(order, tally.Succeeded));
             if (await store.StartNextAsync(campaign.Id, now, interval) is { } device)
             {
+                metrics.CampaignDeviceStarted();
                 await SendAsync(campaign, device, cancellationToken);
                 await store.MarkSentAsync(device, clock.GetUtcNow());
                 if (interval < wake)
