@@ -7,4 +7,6 @@ public record DueDevice
     public DateOnly EndOfLife { get; init; }
     public string Site { get; init; } = "";
     public string Model { get; init; } = "";
+    /// <summary>The end-of-life scheduler's campaign it was handed to, if it was (it stays listed until its retirement begins).</summary>
+    public Guid? CampaignId { get; init; }
 }

@@ -1,5 +1,16 @@
 namespace Decommission.Contracts;
 
+/// <summary>Device ids are used in queue names and routing keys: a safe alphabet only (the inventory's rule, everywhere).</summary>
+public static class DeviceIdRule
+{
+    public const int MaxLength = 128;
+
+    public static bool IsValid(string? id) =>
+        id is { Length: > 0 and <= MaxLength } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+
+    public const string Description = "1 to 128 letters, digits, '-', '_', '.' or ':'";
+}
+
 /// <summary>
 /// The inventory's devices a campaign may retire: active, not under legal hold, and matching every field given (site, model
 /// and owner exactly, ignoring case; an end of life on or before <see cref="EndOfLifeBy"/>). At least one field is needed.

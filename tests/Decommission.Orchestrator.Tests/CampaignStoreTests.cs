@@ -1,3 +1,4 @@
+using Dapper;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Campaigns;
 using Decommission.Orchestrator.Persistence;
@@ -53,6 +54,44 @@ public sealed class CampaignStoreTests
 
         var events = await replicas[1].EventsAsync(order.CampaignId);
         Assert.Equal(["created", "device started", "device started", "pause", "approve refused"], events.Select(e => e.Event));
+    }
+
+    [Theory]
+    [MemberData(nameof(PostgresServer.Engines), MemberType = typeof(PostgresServer))]
+    public async Task A_device_started_while_another_retirement_of_it_is_open_follows_that_retirement_to_its_end(SqlDialect engine)
+    {
+        var location = PostgresServer.NewLocation(engine, "orchestrator");
+        var database = new OrchestratorDatabase(location);
+        await database.MigrateAsync();
+        var store = new CampaignStore(database);
+        var order = Order(2);
+        var now = DateTimeOffset.UtcNow;
+        await store.CreateAsync(order, CampaignStates.Running, now);
+        // dev-1 is being retired by someone else (so the saga drops the campaign's duplicate: no retirement of its own);
+        // dev-2 was retired and cancelled long ago, which says nothing about the campaign's retirement, still on its way.
+        var other = Guid.NewGuid();
+        await using (var connection = await database.OpenAsync())
+        {
+            const string insert = """
+                INSERT INTO retirements (correlation_id, current_state, version, device_id, deadline_ms, updated_at, data)
+                VALUES (@Id, @State, 1, @Device, NULL, @At, '{}');
+                """;
+            await connection.ExecuteAsync(insert, new { Id = other.ToString(), State = RetirementStates.Erasing, Device = "dev-1", At = now.AddMinutes(-1).ToString("O") });
+            await connection.ExecuteAsync(insert, new { Id = Guid.NewGuid().ToString(), State = RetirementStates.Cancelled, Device = "dev-2", At = now.AddDays(-3).ToString("O") });
+        }
+        Assert.NotNull(await store.StartNextAsync(order.CampaignId, now, TimeSpan.Zero));
+        Assert.NotNull(await store.StartNextAsync(order.CampaignId, now, TimeSpan.Zero));
+
+        var progress = (await store.ProgressAsync(order.CampaignId)).ToDictionary(p => p.DeviceId);
+        Assert.Equal((true, RetirementStates.Erasing), (progress["dev-1"].Started, progress["dev-1"].State));
+        Assert.Equal((true, null), (progress["dev-2"].Started, progress["dev-2"].State));
+
+        await using (var connection = await database.OpenAsync())
+            await connection.ExecuteAsync("UPDATE retirements SET current_state = @State, updated_at = @At WHERE correlation_id = @Id;",
+                new { State = RetirementStates.Completed, At = now.AddSeconds(5).ToString("O"), Id = other.ToString() });
+        var settled = (await store.ProgressAsync(order.CampaignId)).Single(p => p.DeviceId == "dev-1");
+        Assert.Equal(RetirementStates.Completed, settled.State);
+        Assert.NotNull(settled.SettledAt);
     }
 
     [Theory]

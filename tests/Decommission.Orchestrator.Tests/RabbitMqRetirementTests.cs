@@ -102,7 +102,7 @@ public sealed class RabbitMqRetirementTests
         })), userId: "guest");
 
         var errors = await ReadErrorQueue(channel, expected: 1);
-        Assert.Contains("RetireDevice refused: sent by broker user 'guest', and only inventory, operator, orchestrator may produce Decommission.Contracts:RetireDevice", errors[id]);
+        Assert.Contains("RetireDevice refused: sent by broker user 'guest', and only certificates, operator, orchestrator may produce Decommission.Contracts:RetireDevice", errors[id]);
         Assert.Null(await host.Store.LoadAsync(Guid.Parse(id)));
     }
 

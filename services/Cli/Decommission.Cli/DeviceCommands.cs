@@ -45,9 +45,9 @@ public static class DeviceCommands
                 : $"{due.Total} devices reach end of life within {within} days.");
             if (due.Devices.Count == 0)
                 return ExitCodes.Success;
-            var table = CliOutput.Table("Device", "End of life", "Site", "Model");
+            var table = CliOutput.Table("Device", "End of life", "Site", "Model", "Scheduler's campaign");
             foreach (var device in due.Devices)
-                CliOutput.Row(table, device.DeviceId, device.EndOfLife.ToString("yyyy-MM-dd"), device.Site, device.Model);
+                CliOutput.Row(table, device.DeviceId, device.EndOfLife.ToString("yyyy-MM-dd"), device.Site, device.Model, device.CampaignId?.ToString() ?? "not yet");
             cli.Output.Render(table);
             return ExitCodes.Success;
         });

@@ -45,6 +45,9 @@ public static class CampaignsApi
             if (deviceIds.Count > 0 || selection.IsEmpty)
                 return Results.Problem("either devices listed or a selection (site, model, owner or end of life by a date), not both",
                     statusCode: StatusCodes.Status400BadRequest);
+            if (new[] { selection.Site, selection.Model, selection.Owner }.Any(field => field is { } text && (text.Length > 100 || text.Any(char.IsControl))))
+                return Results.Problem("a selection's site, model and owner: at most 100 characters each, no control characters",
+                    statusCode: StatusCodes.Status400BadRequest);
             var selected = (await Client<SelectDevices>(bus).GetResponse<SelectedDevices>(new SelectDevices { Selection = selection, Limit = 100_000 },
                 cancellationToken)).Message;
             if (selected.DeviceIds.Count == 0)

@@ -70,7 +70,7 @@ internal static class OperatorPage
         <h2>Due for end of life <span class="muted small">(the scheduler retires them on their date, as a campaign; a hold keeps one out)</span></h2>
         <form id="due-form"><label>In the next (days) <input id="due-days" type="number" min="0" max="3650" value="30"></label><button>Show</button>
           <span id="due-count" class="muted"></span></form>
-        <table id="due"><thead><tr><th>Device</th><th>End of life</th><th>Site</th><th>Model</th><th></th></tr></thead><tbody></tbody></table>
+        <table id="due"><thead><tr><th>Device</th><th>End of life</th><th>Site</th><th>Model</th><th>Scheduler's campaign</th><th></th></tr></thead><tbody></tbody></table>
 
         <section id="detail" hidden>
           <h2 id="detail-title"></h2>
@@ -290,7 +290,7 @@ internal static class OperatorPage
           const body = $("due").tBodies[0]; body.replaceChildren();
           for (const d of due.devices) {
             const row = body.insertRow(); row.dataset.device = d.deviceId;
-            cell(row, d.deviceId); cell(row, d.endOfLife); cell(row, d.site); cell(row, d.model);
+            cell(row, d.deviceId); cell(row, d.endOfLife); cell(row, d.site); cell(row, d.model); cell(row, d.campaignId || "");
             const hold = row.insertCell().appendChild(document.createElement("button")); hold.textContent = "Hold";
             hold.onclick = async () => {
               const r = await call(`/api/devices/${encodeURIComponent(d.deviceId)}/hold`, { method: "POST", body: JSON.stringify({ reason: "held from the end-of-life notice" }) });
@@ -312,7 +312,9 @@ internal static class OperatorPage
             name: $("name").value.trim(), reason: $("reason").value.trim(), pacePerMinute: parseFloat($("pace").value),
             abortCriteria: percent > 0 && min > 0 ? [{ percent, minFinished: min }] : [],
           };
-          if (listed.length > 0 || Object.values(selection).every(v => v === null)) body.deviceIds = listed; else body.selection = selection;
+          // Both given: sent both, and the API says to choose.
+          if (listed.length > 0 || Object.values(selection).every(v => v === null)) body.deviceIds = listed;
+          if (Object.values(selection).some(v => v !== null)) body.selection = selection;
           const response = await call("/api/campaigns", { method: "POST", body: JSON.stringify(body) });
           if (!response.ok) { say(response.status === 403 ? "Only operators may start campaigns." : await problem(response), "bad"); return; }
           const c = await response.json(); state.selected = c.campaignId;

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.RegularExpressions;
 using Decommission.Contracts;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
@@ -13,7 +12,7 @@ namespace Decommission.Certificates.Apis;
 /// (operators), the devices due in the next days (operators and auditors), and legal holds on them (operators). Each order
 /// goes out with the API key's name as its requester, and is written to the access log.
 /// </summary>
-public static partial class RetirementsApi
+public static class RetirementsApi
 {
     public const int MaxTextLength = 200;
 
@@ -39,8 +38,8 @@ public static partial class RetirementsApi
     {
         var deviceId = body.DeviceId?.Trim() ?? "";
         var reason = body.Reason?.Trim() ?? "";
-        if (!DeviceId().IsMatch(deviceId) || !IsText(reason, required: true))
-            return Results.Problem($"a device id (letters, digits, '_' and '-', at most 64) and a reason of 1 to {MaxTextLength} characters",
+        if (!DeviceIdRule.IsValid(deviceId) || !IsText(reason, required: true))
+            return Results.Problem($"a device id ({DeviceIdRule.Description}) and a reason of 1 to {MaxTextLength} characters",
                 statusCode: StatusCodes.Status400BadRequest);
         var submitted = (await bus.ExchangeRequestClient<RetireDevice>().GetResponse<RetirementSubmitted>(new RetireDevice
         {
@@ -86,7 +85,7 @@ public static partial class RetirementsApi
     private static async Task<IResult> Hold(string deviceId, bool hold, Order? body, ClaimsPrincipal user, IBus bus, AccessLog log, CancellationToken cancellationToken)
     {
         var reason = body?.Reason?.Trim() ?? "";
-        if (!DeviceId().IsMatch(deviceId) || !IsText(reason, required: hold))
+        if (!DeviceIdRule.IsValid(deviceId) || !IsText(reason, required: hold))
             return Results.Problem($"a device id and{(hold ? "" : " optionally")} a reason of {(hold ? 1 : 0)} to {MaxTextLength} characters",
                 statusCode: StatusCodes.Status400BadRequest);
         var set = (await bus.ExchangeRequestClient<SetLegalHold>().GetResponse<LegalHoldSet>(new SetLegalHold
@@ -105,7 +104,4 @@ public static partial class RetirementsApi
 
     private static bool IsText(string? text, bool required) =>
         string.IsNullOrWhiteSpace(text) ? !required : text.Trim().Length <= MaxTextLength && !text.Any(char.IsControl);
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-    private static partial Regex DeviceId();
 }

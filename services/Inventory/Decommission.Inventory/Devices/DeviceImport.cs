@@ -36,8 +36,8 @@ public sealed class DeviceImport(DeviceStore devices, TimeProvider clock)
                 string Field(string name) => header.FirstOrDefault(h => h.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } h ? reader.GetField(h) ?? "" : "";
                 var deviceId = Field("deviceId");
                 var problem = Required.Where(c => string.IsNullOrWhiteSpace(Field(c))).Select(c => $"{c} is required").FirstOrDefault();
-                if (problem is null && !DeviceIds.IsValid(deviceId))
-                    problem = $"deviceId '{deviceId}' must be 1-{DeviceIds.MaxLength} letters, digits, '-', '_', '.' or ':'";
+                if (problem is null && !DeviceIdRule.IsValid(deviceId))
+                    problem = $"deviceId '{deviceId}' must be {DeviceIdRule.Description}";
                 DateOnly? endOfLife = null;
                 if (problem is null && Field("endOfLife") is { Length: > 0 } eol)
                 {
@@ -61,13 +61,4 @@ public sealed class DeviceImport(DeviceStore devices, TimeProvider clock)
         await devices.UpsertAsync(rows, clock.GetUtcNow(), cancellationToken);
         return new DevicesImported { Imported = rows.Count, Problems = problems };
     }
-}
-
-/// <summary>Device ids are used in queue names and routing keys: a safe alphabet only.</summary>
-public static class DeviceIds
-{
-    public const int MaxLength = 128;
-
-    public static bool IsValid(string id) =>
-        id.Length is > 0 and <= MaxLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
 }

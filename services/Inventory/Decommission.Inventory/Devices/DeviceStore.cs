@@ -109,14 +109,13 @@ public sealed class DeviceStore(InventoryDatabase database)
                 """, new { Now = now.ToString("O"), Instance = instance, Today = today.DayNumber, Batch = batch, Campaign = campaignId.ToString() }, transaction))
                 .ToList();
             var unsent = await connection.QueryAsync<ClaimRow>("""
-                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance
+                UPDATE devices SET eol_claimed_at = @Now, eol_claimed_by = @Instance, eol_campaign_id = COALESCE(eol_campaign_id, @Campaign)
                 WHERE eol_claimed_at IS NOT NULL AND eol_sent_at IS NULL AND eol_claimed_at < @StaleBefore
                 RETURNING device_id AS DeviceId, end_of_life AS EndOfLife, eol_campaign_id AS CampaignId;
-                """, new { Now = now.ToString("O"), Instance = instance, StaleBefore = staleBefore.ToString("O") }, transaction);
+                """, new { Now = now.ToString("O"), Instance = instance, StaleBefore = staleBefore.ToString("O"), Campaign = campaignId.ToString() }, transaction);
             due.AddRange(unsent);
-            // A claim from before campaigns (no campaign id) goes into this scan's campaign.
-            return due.Select(d => new EndOfLifeClaim(d.DeviceId, DateOnly.FromDayNumber((int)d.EndOfLife),
-                Guid.TryParse(d.CampaignId, out var id) ? id : campaignId)).ToList();
+            // (A claim from before campaigns, with no campaign id, was given this scan's, and keeps it.)
+            return due.Select(d => new EndOfLifeClaim(d.DeviceId, DateOnly.FromDayNumber((int)d.EndOfLife), Guid.Parse(d.CampaignId!))).ToList();
         });
 
     /// <summary>Marks the claimed devices' retirement requests as sent.</summary>
@@ -125,16 +124,25 @@ public sealed class DeviceStore(InventoryDatabase database)
             "UPDATE devices SET eol_sent_at = @Now WHERE device_id = @DeviceId AND eol_sent_at IS NULL;",
             deviceIds.Select(id => new { Now = sentAt.ToString("O"), DeviceId = id }), transaction));
 
-    /// <summary>How many devices are due on or before <paramref name="until"/> and unclaimed, and the first <paramref name="limit"/> of them, soonest first.</summary>
+    /// <summary>
+    /// How many devices are due on or before <paramref name="until"/> and still active (not held), and the first
+    /// <paramref name="limit"/> of them, soonest first — those already handed to one of the scheduler's campaigns with its id
+    /// (a campaign refused or aborted before starting one leaves it active, so the notice keeps showing it).
+    /// </summary>
     public async Task<(int Total, IReadOnlyList<DueDevice> Devices)> DueAsync(DateOnly until, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        const string due = DueForEndOfLife + " AND end_of_life <= @Until";
+        const string due = "status = 'Active' AND legal_hold = 0 AND end_of_life IS NOT NULL AND end_of_life <= @Until";
         var total = await connection.ExecuteScalarAsync<int>($"SELECT COUNT(*) FROM devices WHERE {due};", new { Until = until.DayNumber });
-        var rows = await connection.QueryAsync<(string DeviceId, long EndOfLife, string Site, string Model)>(
-            $"SELECT device_id, end_of_life, site, model FROM devices WHERE {due} ORDER BY end_of_life LIMIT @Limit;", new { Until = until.DayNumber, Limit = limit });
-        return (total, rows.Select(r => new DueDevice { DeviceId = r.DeviceId, EndOfLife = DateOnly.FromDayNumber((int)r.EndOfLife), Site = r.Site, Model = r.Model })
-            .ToList());
+        var rows = await connection.QueryAsync<(string DeviceId, long EndOfLife, string Site, string Model, string? CampaignId)>($"""
+            SELECT device_id, end_of_life, site, model, CASE WHEN eol_claimed_at IS NULL THEN NULL ELSE eol_campaign_id END
+            FROM devices WHERE {due} ORDER BY end_of_life, device_id LIMIT @Limit;
+            """, new { Until = until.DayNumber, Limit = limit });
+        return (total, rows.Select(r => new DueDevice
+        {
+            DeviceId = r.DeviceId, EndOfLife = DateOnly.FromDayNumber((int)r.EndOfLife), Site = r.Site, Model = r.Model,
+            CampaignId = Guid.TryParse(r.CampaignId, out var id) ? id : null,
+        }).ToList());
     }
 
     /// <summary>

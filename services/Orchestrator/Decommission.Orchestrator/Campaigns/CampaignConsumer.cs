@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Decommission.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -10,7 +9,7 @@ namespace Decommission.Orchestrator.Campaigns;
 /// Campaign orders and queries. They come only from the certificates service (the broker's permissions and the sender
 /// check), which relays them for the people its API authenticated: the names and key ids in them are that service's word.
 /// </summary>
-public sealed partial class CampaignConsumer(CampaignStore store, IOptions<OrchestratorOptions> options, TimeProvider clock, RetirementMetrics metrics) :
+public sealed class CampaignConsumer(CampaignStore store, IOptions<OrchestratorOptions> options, TimeProvider clock, RetirementMetrics metrics) :
     IConsumer<StartCampaign>, IConsumer<ChangeCampaign>, IConsumer<GetCampaign>, IConsumer<ListCampaigns>
 {
     public const int MaxTextLength = 200;
@@ -119,7 +118,8 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
         if (order.Source is { } source && (source.Length > MaxTextLength || source.Any(char.IsControl))) problems.Add($"source: at most {MaxTextLength} characters, no control characters");
         var max = options.Value.CampaignMaxDevices;
         if (order.DeviceIds.Count == 0 || order.DeviceIds.Count > max) problems.Add($"1 to {max} devices");
-        if (order.DeviceIds.FirstOrDefault(id => !DeviceId().IsMatch(id)) is { } bad) problems.Add($"device id '{bad}': letters, digits, '_' and '-' (at most 64)");
+        if (order.DeviceIds.FirstOrDefault(id => !DeviceIdRule.IsValid(id)) is { } bad)
+            problems.Add($"device id '{(bad.Length > 64 || bad.Any(char.IsControl) ? "(not shown)" : bad)}': {DeviceIdRule.Description}");
         if (order.DeviceIds.GroupBy(id => id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice) problems.Add($"device {twice.Key} is listed twice");
         if (!(order.PacePerMinute is > 0 and <= 60_000)) problems.Add("a pace of more than 0 and at most 60000 devices per minute");
         if (order.Ramp is { } ramp && !(ramp.StartPerMinute > 0 && ramp.StartPerMinute <= order.PacePerMinute && ramp.Factor is > 1 and <= 10 && ramp.EverySucceeded >= 1))
@@ -133,7 +133,4 @@ public sealed partial class CampaignConsumer(CampaignStore store, IOptions<Orche
         }
         return problems.Distinct().ToList();
     }
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-    private static partial Regex DeviceId();
 }

@@ -169,15 +169,49 @@ public sealed class CampaignStore(OrchestratorDatabase database)
     public async Task<IReadOnlyList<DeviceProgress>> ProgressAsync(Guid campaignId)
     {
         await using var connection = await database.OpenAsync();
-        var rows = await connection.QueryAsync<(string DeviceId, long? StartedAtMs, string? State, string? UpdatedAt, string? Data)>("""
+        var rows = (await connection.QueryAsync<ProgressRow>("""
             SELECT d.device_id AS DeviceId, d.started_at_ms AS StartedAtMs, r.current_state AS State, r.updated_at AS UpdatedAt,
                    CASE WHEN r.current_state IN ('Failed', 'Refused') THEN r.data ELSE NULL END AS Data
             FROM campaign_devices d LEFT JOIN retirements r ON r.correlation_id = d.retirement_id
             WHERE d.campaign_id = @Id ORDER BY d.position;
-            """, new { Id = campaignId.ToString() });
+            """, new { Id = campaignId.ToString() })).ToList();
+
+        // A device started while another retirement of it was open gets no retirement of its own (the saga drops a duplicate):
+        // it follows that other retirement — the one open when the campaign started it, or opened since — so the campaign
+        // settles when the device does instead of waiting for a retirement that will never exist.
+        var orphans = rows.Where(r => r.StartedAtMs is not null && r.State is null).ToList();
+        if (orphans.Count > 0)
+        {
+            // (Dapper gives PostgreSQL the list as one array parameter, and SQLite one parameter per element.)
+            var anyOf = database.Dialect == SqlDialect.Postgres ? "= ANY(@Devices)" : "IN @Devices";
+            var others = (await connection.QueryAsync<ProgressRow>($"""
+                SELECT device_id AS DeviceId, current_state AS State, updated_at AS UpdatedAt,
+                       CASE WHEN current_state IN ('Failed', 'Refused') THEN data ELSE NULL END AS Data
+                FROM retirements WHERE device_id {anyOf};
+                """, new { Devices = orphans.Select(o => o.DeviceId).Distinct().ToArray() })).ToLookup(o => o.DeviceId);
+            foreach (var row in rows)
+            {
+                if (row.StartedAtMs is not { } started || row.State is not null)
+                    continue;
+                var covering = others[row.DeviceId]
+                    .Where(o => !(RetirementStates.Closed.Contains(o.State!) && DateTimeOffset.Parse(o.UpdatedAt!, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() < started))
+                    .MaxBy(o => DateTimeOffset.Parse(o.UpdatedAt!, CultureInfo.InvariantCulture));
+                if (covering is not null)
+                    (row.State, row.UpdatedAt, row.Data) = (covering.State, covering.UpdatedAt, covering.Data);
+            }
+        }
         return rows.Select(r => new DeviceProgress(r.DeviceId, r.StartedAtMs is not null, r.State, r.Data is null ? null : FailureReasonOf(r.Data),
             r.State is not null && RetirementStates.Settled.Contains(r.State) && r.UpdatedAt is not null
                 ? DateTimeOffset.Parse(r.UpdatedAt, CultureInfo.InvariantCulture) : null)).ToList();
+    }
+
+    private sealed class ProgressRow
+    {
+        public string DeviceId { get; set; } = "";
+        public long? StartedAtMs { get; set; }
+        public string? State { get; set; }
+        public string? UpdatedAt { get; set; }
+        public string? Data { get; set; }
     }
 
     public async Task<IReadOnlyList<CampaignEvent>> EventsAsync(Guid campaignId)
