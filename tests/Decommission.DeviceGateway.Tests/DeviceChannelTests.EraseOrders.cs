@@ -23,8 +23,10 @@ public sealed partial class DeviceChannelTests
     [Fact]
     public async Task An_erase_order_from_outside_a_retirement_or_for_a_held_device_erases_nothing()
     {
-        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy));
-        var device = fleet.Devices.Values.Single();
+        // Two devices: the stranger's order is refused only after the gateway has waited out its quarantine retries (≈ 19 s), so
+        // the held device's half runs meanwhile, on a device of its own (a hold would change the stranger order's refusal).
+        await using var fleet = await StartFleet(Device(DeviceBehaviour.Healthy), new DeviceSpec { Id = $"held-{_run}", Behaviour = DeviceBehaviour.Healthy });
+        var (target, device) = (fleet.Devices[$"healthy-{_run}"], fleet.Devices[$"held-{_run}"]);
         var factory = new ConnectionFactory { Uri = RabbitMqNode.Uri };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
@@ -33,11 +35,10 @@ public sealed partial class DeviceChannelTests
         var stranger = Guid.NewGuid();
         await SendRaw(channel, QueueNames.EraseDevice, "EraseDevice", new EraseDevice
         {
-            RetirementId = stranger, DeviceId = device.Id, CommandId = Guid.NewGuid(), Nonce = ProtocolSigning.NewNonce(), Attempt = 1,
+            RetirementId = stranger, DeviceId = target.Id, CommandId = Guid.NewGuid(), Nonce = ProtocolSigning.NewNonce(), Attempt = 1,
             AttemptExpiresAt = DateTimeOffset.UtcNow.AddMinutes(1), ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(5),
         });
-        var reason = await ErrorReasonFor(connection, $"{QueueNames.EraseDevice}_error", stranger.ToString(), seconds: 40);
-        Assert.Contains("no quarantine", reason);
+        var strangerRefused = ErrorReasonFor(connection, $"{QueueNames.EraseDevice}_error", stranger.ToString(), seconds: 40);
 
         // A held device is never erased, even with a quarantine announced (two leaked credentials): the hold comes from inventory.
         var held = await _host.Bus.CreateRequestClient<SetLegalHold>(new Uri($"queue:{QueueNames.Inventory}"))
@@ -63,8 +64,13 @@ public sealed partial class DeviceChannelTests
         Assert.Equal((R.LegalHold, true), (message.GetProperty("reason").GetString(), message.GetProperty("conclusive").GetBoolean()));
         await Task.Delay(1000);
         Assert.True(device.TryReadData(out _), "nothing erased the held device");
+        await channel.QueueDeleteAsync(watch);
+
+        Assert.Contains("no quarantine", await strangerRefused);
+        Assert.True(target.TryReadData(out _), "nothing erased the stranger order's device");
         await using var gateway = await _host.Services.GetRequiredService<GatewayDatabase>().OpenAsync();
-        Assert.Equal(0L, await gateway.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM erase_commands WHERE device_id = @Id;", new { device.Id }));
+        foreach (var id in new[] { target.Id, device.Id })
+            Assert.Equal(0L, await gateway.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM erase_commands WHERE device_id = @Id;", new { Id = id }));
     }
 
     private async Task<string> NextMessage(string queue, string marker, int seconds)
