@@ -132,6 +132,10 @@ done
 install_missing
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# A dozen .NET processes share two cores here (test hosts, every service of a distributed run, decom, the device agent):
+# workstation GC (ASP.NET Core hosts default to server GC, a heap and GC thread per core in each process) and no PGO
+# instrumentation, for the tests' processes only — deployments keep the runtime's defaults.
+export DOTNET_gcServer=${DOTNET_gcServer:-0} DOTNET_TieredPGO=${DOTNET_TieredPGO:-0}
 # Leave no MSBuild worker nodes or build server running after the tests.
 export MSBUILDDISABLENODEREUSE=${MSBUILDDISABLENODEREUSE:-1}
 export DOTNET_CLI_USE_MSBUILD_SERVER=${DOTNET_CLI_USE_MSBUILD_SERVER:-0}
