@@ -59,6 +59,22 @@ public sealed class SelectionAndEndOfLifeTests
         foreach (var id in new[] { "sel-04", "sel-05", "sel-06" })
             Assert.Equal(HttpStatusCode.NotFound, (await auditor.GetAsync($"/api/retirements/devices/{id}")).StatusCode);
 
+        // One device's orders through the API: retire one device (not an auditor; a bad id is refused), cancel it too late, retry
+        // a retirement that does not exist.
+        Assert.Equal(HttpStatusCode.Forbidden, (await auditor.PostAsJsonAsync("/api/retirements", new { deviceId = "sel-07", reason = "spare" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await olga.PostAsJsonAsync("/api/retirements", new { deviceId = "sel 07", reason = "spare" })).StatusCode);
+        var retire = await olga.PostAsJsonAsync("/api/retirements", new { deviceId = "sel-07", reason = "spare part" });
+        Assert.Equal(HttpStatusCode.Accepted, retire.StatusCode);
+        var submitted = (await retire.Content.ReadFromJsonAsync<RetirementSubmitted>(CampaignCalls.Json))!;
+        var retired = await Eventually.Get(() => auditor.GetFromJsonAsync<RetirementStatus>("/api/retirements/devices/sel-07", CampaignCalls.Json),
+            r => r!.State == RetirementStates.Completed, "sel-07 retired", TimeSpan.FromSeconds(30));
+        Assert.Equal(submitted.RetirementId, retired!.RetirementId);
+        Assert.Contains(retired.History, h => h.ToState == RetirementStates.Requested && h.Actor == "olga");
+        var late = await olga.PostAsJsonAsync($"/api/retirements/{submitted.RetirementId}/cancel", new { reason = "changed my mind" });
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Contains("Completed", await late.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await olga.PostAsJsonAsync($"/api/retirements/{Guid.NewGuid()}/retry", new { })).StatusCode);
+
         // The orchestrator's campaign metrics, as its meter reports them.
         Assert.Equal(1, meter.Sum("decommission.campaigns.created", ("source", "selection")));
         Assert.Equal(3, meter.Sum("decommission.campaign.devices.started"));

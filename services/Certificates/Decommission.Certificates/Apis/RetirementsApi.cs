@@ -49,22 +49,23 @@ public static class RetirementsApi
         return Results.Accepted($"/api/retirements/devices/{deviceId}", submitted);
     }
 
-    private static async Task<IResult> Retry(Guid id, Order? body, ClaimsPrincipal user, IBus bus, AccessLog log, CancellationToken cancellationToken)
-    {
-        if (!IsText(body?.Reason, required: false))
-            return Results.Problem($"a reason of at most {MaxTextLength} characters", statusCode: StatusCodes.Status400BadRequest);
-        var answer = await bus.ExchangeRequestClient<RetryRetirement>().GetResponse<RetirementRetried, RetirementCommandRefused, RetirementNotFound>(
-            new RetryRetirement { RetirementId = id, RequestedBy = user.Identity!.Name!, Reason = body?.Reason?.Trim() ?? "" }, cancellationToken);
-        return await Answered(answer, "retry-retirement", id, user, log, cancellationToken);
-    }
+    private static Task<IResult> Retry(Guid id, Order? body, ClaimsPrincipal user, IBus bus, AccessLog log, CancellationToken cancellationToken) =>
+        Command<RetryRetirement, RetirementRetried>(id, body, "retry-retirement", (by, reason) => new RetryRetirement { RetirementId = id, RequestedBy = by, Reason = reason },
+            user, bus, log, cancellationToken);
 
-    private static async Task<IResult> Cancel(Guid id, Order? body, ClaimsPrincipal user, IBus bus, AccessLog log, CancellationToken cancellationToken)
+    private static Task<IResult> Cancel(Guid id, Order? body, ClaimsPrincipal user, IBus bus, AccessLog log, CancellationToken cancellationToken) =>
+        Command<CancelRetirement, RetirementCancelled>(id, body, "cancel-retirement", (by, reason) => new CancelRetirement { RetirementId = id, RequestedBy = by, Reason = reason },
+            user, bus, log, cancellationToken);
+
+    /// <summary>An order on one retirement, in the key owner's name: done, refused for the retirement's state (409), or no such retirement (404).</summary>
+    private static async Task<IResult> Command<TOrder, TDone>(Guid id, Order? body, string action, Func<string, string, TOrder> order, ClaimsPrincipal user,
+        IBus bus, AccessLog log, CancellationToken cancellationToken) where TOrder : class where TDone : class
     {
         if (!IsText(body?.Reason, required: false))
             return Results.Problem($"a reason of at most {MaxTextLength} characters", statusCode: StatusCodes.Status400BadRequest);
-        var answer = await bus.ExchangeRequestClient<CancelRetirement>().GetResponse<RetirementCancelled, RetirementCommandRefused, RetirementNotFound>(
-            new CancelRetirement { RetirementId = id, RequestedBy = user.Identity!.Name!, Reason = body?.Reason?.Trim() ?? "" }, cancellationToken);
-        return await Answered(answer, "cancel-retirement", id, user, log, cancellationToken);
+        var answer = await bus.ExchangeRequestClient<TOrder>().GetResponse<TDone, RetirementCommandRefused, RetirementNotFound>(
+            order(user.Identity!.Name!, body?.Reason?.Trim() ?? ""), cancellationToken);
+        return await Answered(answer, action, id, user, log, cancellationToken);
     }
 
     private static async Task<IResult> Answered<TDone>(Response<TDone, RetirementCommandRefused, RetirementNotFound> answer, string action, Guid id,
