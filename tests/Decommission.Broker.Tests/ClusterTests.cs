@@ -42,7 +42,7 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
     public async Task The_services_queues_and_their_error_queues_are_quorum_queues()
     {
         var vhost = $"quorum-{Guid.NewGuid():N}"[..16];
-        await cluster.OnClusterAsync($"rmq_ctl add_vhost {vhost} </dev/null >/dev/null && rmq_ctl set_permissions -p {vhost} guest '.*' '.*' '.*' </dev/null >/dev/null");
+        await AddVirtualHostAsync(vhost);
         var admin = new Uri($"amqp://guest:guest@127.0.0.1:{cluster.Nodes[0].AmqpPort}/{vhost}");
 
         // The broker's set-up, as ops/up.sh --cluster runs it (Decommission.Topology declare URI --quorum).
@@ -80,7 +80,7 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         finally
         {
             await host.StopAsync();
-            await cluster.OnClusterAsync($"rmq_ctl delete_vhost {vhost} </dev/null >/dev/null");
+            await ManageAsync(HttpMethod.Delete, $"/api/vhosts/{Uri.EscapeDataString(vhost)}");
         }
     }
 
@@ -130,7 +130,7 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         // queue (mirrored on every node by the devices' session policy).
         using var device = DeviceIdentity.Issue(DeviceIdentity.NewDeviceId(), cluster.FleetCa.Certificate, cluster.FleetCa.Key);
         await AddDeviceUserAsync(device.DeviceId);
-        var subscribed = await MosquittoAsync(victim, device, "-C", "1", "-W", "3");
+        var subscribed = await MosquittoAsync(victim, device, "-E");
         Assert.Contains("received SUBACK", subscribed.Output + subscribed.Error, StringComparison.Ordinal);
         var command = $"erase-{Guid.NewGuid():N}";
         await using (var devices = await Factory("iot").CreateConnectionAsync(publisherEndpoints, "failover-commands"))
@@ -173,7 +173,7 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
     {
         const string queue = "stale-leader-probe";
         var vhost = $"stale-{Guid.NewGuid():N}"[..16];
-        await cluster.OnClusterAsync($"rmq_ctl add_vhost {vhost} </dev/null >/dev/null && rmq_ctl set_permissions -p {vhost} guest '.*' '.*' '.*' </dev/null >/dev/null");
+        await AddVirtualHostAsync(vhost);
         // The other test of this class may have killed a node: only the running ones.
         var running = (await cluster.DescribeAsync()).Where(n => n.BeamPid is not null).ToList();
         var factory = Factory(vhost);
@@ -238,7 +238,7 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
         finally
         {
             await host.StopAsync();
-            await cluster.OnClusterAsync($"rmq_ctl delete_vhost {vhost} </dev/null >/dev/null");
+            await ManageAsync(HttpMethod.Delete, $"/api/vhosts/{Uri.EscapeDataString(vhost)}");
         }
     }
 
@@ -259,14 +259,56 @@ public sealed class ClusterTests(BrokerCluster cluster, ITestOutputHelper output
           ok.' </dev/null
         """);
 
-    /// <summary>The device's broker user as enrollment makes it (docs/deployment.md §7): no password, its own session queue and topics.</summary>
-    private Task AddDeviceUserAsync(string deviceId) => cluster.OnClusterAsync($$"""
-        rmq_ctl add_user {{deviceId}} "$(od -An -N16 -tx1 /dev/urandom | tr -dc 0-9a-f)" </dev/null >/dev/null
-        rmq_ctl clear_password {{deviceId}} </dev/null >/dev/null
-        rmq_ctl set_permissions -p iot {{deviceId}} '^mqtt-subscription-{{deviceId}}qos[01]$' '^(amq\.topic|mqtt-subscription-{{deviceId}}qos[01])$' '^(amq\.topic|mqtt-subscription-{{deviceId}}qos[01])$' </dev/null >/dev/null
-        rmq_ctl set_topic_permissions -p iot {{deviceId}} amq.topic '^devices\.{username}\.(receipts|telemetry)$' '^devices\.{username}\.commands$' </dev/null >/dev/null
-        rmq_ctl set_permissions -p iot guest '.*' '.*' '.*' </dev/null >/dev/null
-        """);
+    /// <summary>The device's broker user as enrollment makes it (docs/deployment.md §7): no password, its own session queue and
+    /// topics — one definitions import through the management API (each rabbitmqctl call starts an Erlang VM of its own).</summary>
+    private Task AddDeviceUserAsync(string deviceId) => ManageAsync(HttpMethod.Post, "/api/definitions", new
+    {
+        users = new[] { new { name = deviceId, password_hash = "", tags = Array.Empty<string>() } },
+        permissions = new[]
+        {
+            new { user = deviceId, vhost = "iot", configure = $"^mqtt-subscription-{deviceId}qos[01]$",
+                write = $"^(amq\\.topic|mqtt-subscription-{deviceId}qos[01])$", read = $"^(amq\\.topic|mqtt-subscription-{deviceId}qos[01])$" },
+            new { user = "guest", vhost = "iot", configure = ".*", write = ".*", read = ".*" },
+        },
+        topic_permissions = new[]
+        {
+            new { user = deviceId, vhost = "iot", exchange = "amq.topic", write = "^devices\\.{username}\\.(receipts|telemetry)$", read = "^devices\\.{username}\\.commands$" },
+        },
+    });
+
+    private async Task AddVirtualHostAsync(string vhost)
+    {
+        await ManageAsync(HttpMethod.Put, $"/api/vhosts/{Uri.EscapeDataString(vhost)}");
+        await ManageAsync(HttpMethod.Put, $"/api/permissions/{Uri.EscapeDataString(vhost)}/guest", new { configure = ".*", write = ".*", read = ".*" });
+    }
+
+    private static readonly HttpClient Management = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>A management API call as guest (from loopback), to the first node that answers (a test may have killed one).</summary>
+    private async Task ManageAsync(HttpMethod method, string path, object? body = null)
+    {
+        Exception? last = null;
+        foreach (var node in cluster.Nodes)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(method, $"http://127.0.0.1:{node.ManagementPort}{path}")
+                {
+                    Content = body is null ? null : System.Net.Http.Json.JsonContent.Create(body),
+                };
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+                using var response = await Management.SendAsync(request);
+                if (response.IsSuccessStatusCode)
+                    return;
+                last = new InvalidOperationException($"{method} {path} on {node.Name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            catch (HttpRequestException e)
+            {
+                last = e;
+            }
+        }
+        throw last!;
+    }
 
     /// <summary>mosquitto_sub as the device (its certificate, client id = its id, clean session off, QoS 1) on <paramref name="node"/>.</summary>
     private async Task<ChildProcess.Result> MosquittoAsync(ClusterNode node, DeviceIdentity device, params string[] extra)

@@ -108,7 +108,8 @@ public sealed class SelectionAndEndOfLifeTests
             TimeSpan.FromMilliseconds(200), list => string.Join(", ", list.Select(c => $"{c.Name} {c.State} {c.Succeeded}")));
         var view = campaign.Single();
         Assert.Equal((2, 2, "end-of-life scheduler", "end-of-life scheduler"), (view.Devices, view.Succeeded, view.RequestedBy, view.Source));
-        Assert.Equal($"end of life {Today:yyyy-MM-dd}", view.Name);
+        // Named after the day of its scan (the campaign's creation; a run across midnight UTC still agrees).
+        Assert.Equal($"end of life {DateOnly.FromDateTime(view.CreatedAt.UtcDateTime):yyyy-MM-dd}", view.Name);
         Assert.Equal(HttpStatusCode.NotFound, (await auditor.GetAsync("/api/retirements/devices/eol-2")).StatusCode);
         // Released, eol-2 is in the next day's batch (here: the next scan).
         Assert.Equal(HttpStatusCode.OK, (await olga.PostAsJsonAsync("/api/devices/eol-2/release", new { })).StatusCode);
