@@ -64,7 +64,7 @@ public sealed class CampaignStoreTests
         var database = new OrchestratorDatabase(location);
         await database.MigrateAsync();
         var store = new CampaignStore(database);
-        var order = Order(2);
+        var order = Order(4);
         var now = DateTimeOffset.UtcNow;
         await store.CreateAsync(order, CampaignStates.Running, now);
         // dev-1 is being retired by someone else (so the saga drops the campaign's duplicate: no retirement of its own);
@@ -78,13 +78,22 @@ public sealed class CampaignStoreTests
                 """;
             await connection.ExecuteAsync(insert, new { Id = other.ToString(), State = RetirementStates.Erasing, Device = "dev-1", At = now.AddMinutes(-1).ToString("O") });
             await connection.ExecuteAsync(insert, new { Id = Guid.NewGuid().ToString(), State = RetirementStates.Cancelled, Device = "dev-2", At = now.AddDays(-3).ToString("O") });
+            // dev-3's own retirement failed (its reason in the saga's data); dev-4 is not started.
+            await connection.ExecuteAsync("""
+                INSERT INTO retirements (correlation_id, current_state, version, device_id, deadline_ms, updated_at, data)
+                VALUES (@Id, 'Failed', 1, 'dev-3', NULL, @At, @Data);
+                """, new { Id = CampaignStore.RetirementIdFor(order.CampaignId, "dev-3").ToString(), At = now.AddSeconds(1).ToString("O"), Data = """{"FailureReason":"NoAnswer"}""" });
         }
-        Assert.NotNull(await store.StartNextAsync(order.CampaignId, now, TimeSpan.Zero));
-        Assert.NotNull(await store.StartNextAsync(order.CampaignId, now, TimeSpan.Zero));
+        for (var i = 0; i < 3; i++)
+            Assert.NotNull(await store.StartNextAsync(order.CampaignId, now, TimeSpan.Zero));
 
         var progress = (await store.ProgressAsync(order.CampaignId)).ToDictionary(p => p.DeviceId);
         Assert.Equal((true, RetirementStates.Erasing), (progress["dev-1"].Started, progress["dev-1"].State));
         Assert.Equal((true, null), (progress["dev-2"].Started, progress["dev-2"].State));
+        // The database's counts (what the driver and the list read) agree with the device-by-device tally.
+        static object Counts(CampaignTally t) => (t.Devices, t.NotStarted, t.InFlight, t.Succeeded, t.Failed, t.Cancelled, string.Join(",", t.FailuresByReason.OrderBy(f => f.Key)));
+        Assert.Equal((4, 1, 2, 0, 1, 0, "[NoAnswer, 1]"), Counts(await store.TallyAsync(order.CampaignId)));
+        Assert.Equal(Counts(CampaignTally.Of(await store.ProgressAsync(order.CampaignId))), Counts(await store.TallyAsync(order.CampaignId)));
 
         await using (var connection = await database.OpenAsync())
             await connection.ExecuteAsync("UPDATE retirements SET current_state = @State, updated_at = @At WHERE correlation_id = @Id;",
@@ -92,6 +101,14 @@ public sealed class CampaignStoreTests
         var settled = (await store.ProgressAsync(order.CampaignId)).Single(p => p.DeviceId == "dev-1");
         Assert.Equal(RetirementStates.Completed, settled.State);
         Assert.NotNull(settled.SettledAt);
+        // dev-2's own retirement arrives and completes: dev-1 (through the other retirement) and dev-2 retired, dev-3 failed.
+        await using (var connection = await database.OpenAsync())
+            await connection.ExecuteAsync("""
+                INSERT INTO retirements (correlation_id, current_state, version, device_id, deadline_ms, updated_at, data)
+                VALUES (@Id, 'Completed', 1, 'dev-2', NULL, @At, '{}');
+                """, new { Id = CampaignStore.RetirementIdFor(order.CampaignId, "dev-2").ToString(), At = now.AddSeconds(6).ToString("O") });
+        Assert.Equal((4, 1, 0, 2, 1, 0, "[NoAnswer, 1]"), Counts(await store.TallyAsync(order.CampaignId)));
+        Assert.Equal(Counts(CampaignTally.Of(await store.ProgressAsync(order.CampaignId))), Counts(await store.TallyAsync(order.CampaignId)));
     }
 
     [Theory]

@@ -79,7 +79,8 @@ public sealed class CampaignConsumer(CampaignStore store, IOptions<OrchestratorO
         var campaignId = campaign.Id;
         var order = campaign.Order;
         var created = DateTimeOffset.Parse(campaign.CreatedAt, CultureInfo.InvariantCulture);
-        var tally = CampaignTally.Of(await store.ProgressAsync(campaignId), created);
+        // One campaign: every device, for its timeline; the list: counts the database adds up.
+        var tally = events ? CampaignTally.Of(await store.ProgressAsync(campaignId), created) : await store.TallyAsync(campaignId);
         return new CampaignView
         {
             CampaignId = campaignId,

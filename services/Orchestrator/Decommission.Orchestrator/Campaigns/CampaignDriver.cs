@@ -54,7 +54,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
             var order = campaign.Order;
             var now = clock.GetUtcNow();
             if (!_tallies.TryGetValue(campaign.Id, out var taken) || now - taken.At >= options.Value.CampaignInterval)
-                _tallies[campaign.Id] = taken = (CampaignTally.Of(await store.ProgressAsync(campaign.Id)), now);
+                _tallies[campaign.Id] = taken = (await store.TallyAsync(campaign.Id), now);
             var tally = taken.Tally;
             if (tally.AbortReason(order.AbortCriteria) is { } reason)
             {

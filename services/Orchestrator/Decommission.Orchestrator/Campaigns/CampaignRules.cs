@@ -33,6 +33,18 @@ public sealed record CampaignTally(int Devices, int NotStarted, int InFlight, in
             TimelineOf(devices, since));
     }
 
+    /// <summary>The same tally from counts by state and failures by reason (no timeline): what the driver and the list need.</summary>
+    public static CampaignTally FromCounts(IReadOnlyDictionary<string, int> byState, IReadOnlyDictionary<string, int> failuresByReason) => new(
+        byState.Values.Sum(),
+        byState.GetValueOrDefault(NotStartedState),
+        byState.Where(s => s.Key != NotStartedState && !RetirementStates.Settled.Contains(s.Key)).Sum(s => s.Value),
+        byState.GetValueOrDefault(RetirementStates.Completed),
+        byState.GetValueOrDefault(RetirementStates.Failed) + byState.GetValueOrDefault(RetirementStates.Refused),
+        byState.GetValueOrDefault(RetirementStates.Cancelled),
+        byState,
+        failuresByReason,
+        []);
+
     // Retired and failed so far, at evenly spaced times from the start to the last device that settled: what a chart draws.
     private static IReadOnlyList<CampaignPoint> TimelineOf(IReadOnlyList<DeviceProgress> devices, DateTimeOffset? since)
     {

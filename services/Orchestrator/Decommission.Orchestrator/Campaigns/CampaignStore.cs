@@ -205,6 +205,31 @@ public sealed class CampaignStore(OrchestratorDatabase database)
                 ? DateTimeOffset.Parse(r.UpdatedAt, CultureInfo.InvariantCulture) : null)).ToList();
     }
 
+    /// <summary>
+    /// The campaign's tally counted by the database (devices by state, failures by reason; no timeline): what the driver
+    /// reads every round and the list shows, without reading each device. A device started but without a retirement of its
+    /// own is worked out device by device (<see cref="ProgressAsync"/>): rare, and brief but for a duplicate.
+    /// </summary>
+    public async Task<CampaignTally> TallyAsync(Guid campaignId)
+    {
+        await using var connection = await database.OpenAsync();
+        const string state = $"CASE WHEN d.started_at_ms IS NULL THEN '{CampaignTally.NotStartedState}' ELSE COALESCE(r.current_state, '{CampaignTally.StartingState}') END";
+        var byState = (await connection.QueryAsync<(string State, long Count)>($"""
+            SELECT {state} AS State, COUNT(*) AS Count
+            FROM campaign_devices d LEFT JOIN retirements r ON r.correlation_id = d.retirement_id
+            WHERE d.campaign_id = @Id GROUP BY {state};
+            """, new { Id = campaignId.ToString() })).ToDictionary(s => s.State, s => (int)s.Count, StringComparer.Ordinal);
+        if (byState.ContainsKey(CampaignTally.StartingState))
+            return CampaignTally.Of(await ProgressAsync(campaignId));
+        var failures = await connection.QueryAsync<(string State, string Data)>("""
+            SELECT r.current_state AS State, r.data AS Data
+            FROM campaign_devices d JOIN retirements r ON r.correlation_id = d.retirement_id
+            WHERE d.campaign_id = @Id AND r.current_state IN ('Failed', 'Refused');
+            """, new { Id = campaignId.ToString() });
+        var byReason = failures.GroupBy(f => FailureReasonOf(f.Data) ?? f.State).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return CampaignTally.FromCounts(byState, byReason);
+    }
+
     private sealed class ProgressRow
     {
         public string DeviceId { get; set; } = "";
