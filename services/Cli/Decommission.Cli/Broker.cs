@@ -102,10 +102,7 @@ public sealed class Broker : IAsyncDisposable
     /// and holds no right on the services' queues. Answers come to this bus's temporary endpoint.
     /// </summary>
     public IRequestClient<T> Client<T>(string queue) where T : class =>
-        _bus.CreateRequestClient<T>(TypeExchange<T>(_bus), RequestTimeout.After(ms: (int)_settings.Timeout.TotalMilliseconds));
-
-    public static Uri TypeExchange<T>(IBus bus) where T : class =>
-        bus.Topology.TryGetPublishAddress<T>(out var address) ? address : throw new InvalidOperationException($"no exchange for {typeof(T).Name}");
+        _bus.CreateRequestClient<T>(TypeExchange.Of<T>(_bus), RequestTimeout.After(ms: (int)_settings.Timeout.TotalMilliseconds));
 
     public Task<TResponse> Request<TRequest, TResponse>(string queue, TRequest message, CancellationToken cancellationToken)
         where TRequest : class where TResponse : class =>

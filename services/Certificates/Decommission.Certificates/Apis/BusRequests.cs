@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using MassTransit;
 
 namespace Decommission.Certificates.Apis;
@@ -9,7 +10,5 @@ public static class BusRequests
     /// set-up): this service's broker user may write those exchanges, not the queues.
     /// </summary>
     public static IRequestClient<T> ExchangeRequestClient<T>(this IBus bus) where T : class =>
-        bus.CreateRequestClient<T>(bus.Topology.TryGetPublishAddress<T>(out var exchange)
-            ? exchange
-            : throw new InvalidOperationException($"The bus has no address for {typeof(T).Name}'s exchange"), RequestTimeout.After(s: 30));
+        bus.CreateRequestClient<T>(TypeExchange.Of<T>(bus), RequestTimeout.After(s: 30));
 }

@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using System.Security.Claims;
 using Decommission.Certificates.Destructions;
 using Decommission.Contracts;
@@ -88,9 +89,7 @@ public static class DestructionsApi
         // Sent again when the witness repeats the call (a lost answer): the saga ignores a destruction it already has.
         // Through RecordPhysicalDestruction's own exchange (bound to the saga's queue by the broker's set-up): the certificates
         // service's user may write that exchange only, and the saga believes the message only from this user.
-        if (!bus.Topology.TryGetPublishAddress<RecordPhysicalDestruction>(out var exchange))
-            throw new InvalidOperationException("The bus has no address for RecordPhysicalDestruction's exchange");
-        var endpoint = await bus.GetSendEndpoint(exchange);
+        var endpoint = await bus.GetSendEndpoint(TypeExchange.Of<RecordPhysicalDestruction>(bus));
         await endpoint.Send(new RecordPhysicalDestruction
         {
             RetirementId = record.RetirementId,

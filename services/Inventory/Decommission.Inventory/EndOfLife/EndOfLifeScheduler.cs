@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using Decommission.Contracts;
 using Decommission.Inventory.Devices;
 using MassTransit;
@@ -55,9 +56,7 @@ public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<I
         // Sent to StartCampaign's own exchange, which reaches the orchestrator's campaigns queue (bound by the broker's set-up):
         // the inventory's broker user may write that exchange, not the queue. No answer is asked for: the campaign's id is the
         // claim's, and the orchestrator keeps the first campaign stored under an id, so sending again changes nothing.
-        if (!bus.Topology.TryGetPublishAddress<StartCampaign>(out var exchange))
-            throw new InvalidOperationException("The bus has no address for StartCampaign's exchange");
-        var endpoint = await bus.GetSendEndpoint(exchange);
+        var endpoint = await bus.GetSendEndpoint(TypeExchange.Of<StartCampaign>(bus));
         foreach (var campaign in claimed.GroupBy(c => c.CampaignId))
         {
             var (first, last) = (campaign.Min(c => c.EndOfLife), campaign.Max(c => c.EndOfLife));
@@ -78,10 +77,8 @@ public sealed class EndOfLifeScheduler(DeviceStore devices, IBus bus, IOptions<I
             }, context =>
             {
                 context.MessageId = campaign.Key;
-                // Mandatory: if the exchange lost its binding to the campaigns queue, the send fails and the claims stay unsent,
-                // to be sent again, instead of vanishing while the broker confirms them.
-                if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                    rabbit.Mandatory = true;
+                // Mandatory: if the exchange lost its binding to the campaigns queue, the send fails and the claims stay unsent.
+                TypeExchange.Mandatory(context);
             }, cancellationToken);
             await devices.MarkSentAsync(campaign.Select(c => c.DeviceId), clock.GetUtcNow());
             logger.LogInformation("End-of-life scan started campaign {CampaignId} of {Count} device(s)", campaign.Key, campaign.Count());

@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using Decommission.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -112,9 +113,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
     {
         var order = campaign.Order;
         var requestedBy = $"campaign {order.Name} ({order.RequestedBy}{(campaign.ApprovedBy is null ? "" : $", approved by {campaign.ApprovedBy}")})";
-        if (!bus.Topology.TryGetPublishAddress<RetireDevice>(out var exchange))
-            throw new InvalidOperationException("The bus has no address for RetireDevice's exchange");
-        var endpoint = await bus.GetSendEndpoint(exchange);
+        var endpoint = await bus.GetSendEndpoint(TypeExchange.Of<RetireDevice>(bus));
         await endpoint.Send(new RetireDevice
         {
             DeviceId = device.DeviceId,
@@ -124,8 +123,7 @@ public sealed class CampaignDriver(CampaignStore store, IBus bus, IOptions<Orche
         }, context =>
         {
             context.MessageId = Guid.Parse(device.RetirementId);
-            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                rabbit.Mandatory = true;
+            TypeExchange.Mandatory(context);
         }, cancellationToken);
     }
 }

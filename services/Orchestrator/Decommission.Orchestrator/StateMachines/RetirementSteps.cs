@@ -1,3 +1,4 @@
+using Decommission.ServiceDefaults;
 using Decommission.Contracts;
 using Decommission.Orchestrator.Deadlines;
 using Decommission.Orchestrator.Persistence;
@@ -34,7 +35,7 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
     public Task OrderQuarantine(BehaviorContext<Retirement> context)
     {
         AwaitAnswer(context);
-        return Send(context, QueueNames.QuarantineDevice, new QuarantineDevice { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
+        return Send(context, new QuarantineDevice { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
     }
 
     /// <summary>Sends the erase command to the device gateway as its next attempt; the answer is due when the attempt expires, never after
@@ -48,7 +49,7 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
         var expiresAt = saga.EraseExpiresAt ?? now;
         var attemptExpiresAt = Min(now + _settings.AttemptTimeout(saga.EraseAttempts), expiresAt);
         saga.Deadline = attemptExpiresAt;
-        return Send(context, QueueNames.EraseDevice, new EraseDevice
+        return Send(context, new EraseDevice
         {
             RetirementId = saga.CorrelationId,
             DeviceId = saga.DeviceId,
@@ -64,7 +65,7 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
     public Task OrderIdentityRevocation(BehaviorContext<Retirement> context)
     {
         AwaitAnswer(context);
-        return Send(context, QueueNames.RevokeIdentity, new RevokeIdentity { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
+        return Send(context, new RevokeIdentity { RetirementId = context.Saga.CorrelationId, DeviceId = context.Saga.DeviceId });
     }
 
     /// <summary>Orders the disposal certificate, with the evidence and the audit trail so far (committed and pending).</summary>
@@ -73,7 +74,7 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
         var saga = context.Saga;
         AwaitAnswer(context);
         var committed = await RetirementQueries.AuditTrailOf(database, saga.CorrelationId);
-        await Send(context, QueueNames.IssueDisposalCertificate, new IssueDisposalCertificate
+        await Send(context, new IssueDisposalCertificate
         {
             RetirementId = saga.CorrelationId,
             DeviceId = saga.DeviceId,
@@ -104,12 +105,10 @@ public sealed class RetirementSteps(OrchestratorDatabase database, IBus bus, IOp
 
     // Through the command type's own exchange, which the broker's set-up binds to the service's queue (named by the
     // catalogue): the orchestrator's broker user may write its commands' exchanges and holds no right on other services' queues.
-    private async Task Send<TCommand>(ConsumeContext context, string queue, TCommand command)
+    private async Task Send<TCommand>(ConsumeContext context, TCommand command)
         where TCommand : class
     {
-        if (!bus.Topology.TryGetPublishAddress<TCommand>(out var exchange))
-            throw new InvalidOperationException($"The bus has no address for {typeof(TCommand).Name}'s exchange (consumed on {queue})");
-        var endpoint = await context.GetSendEndpoint(exchange);
+        var endpoint = await context.GetSendEndpoint(TypeExchange.Of<TCommand>(bus));
         await endpoint.Send(command, context.CancellationToken);
     }
 
